@@ -1,0 +1,214 @@
+"""Model cards and checkpoints: one file holds the weights *and* the card that says how to rebuild them.
+
+A checkpoint is ``torch.save`` of a plain dict ``{"format": "mer_audiolime.checkpoint", "format_version": 1,
+"card": {...}, "state_dict": {...}}`` containing only tensors, strings, numbers, lists and dicts, so it loads
+with ``torch.load(weights_only=True)``: no pickled code runs when a checkpoint is opened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..exceptions import ChecksumError, ParameterError, WeightsError
+
+__all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "sha256_file", "package_versions"]
+
+CHECKPOINT_FORMAT = "mer_audiolime.checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class ModelCard:
+    """Everything needed to rebuild, use, and judge a trained model.
+
+    Attributes
+    ----------
+    name : str
+    architecture, head : str
+        Builder names (``"cp_resnet"``/``"vggish"``, ``"a2mid2e"``/``"a2e"``).
+    backbone_kwargs, frontend_kwargs : dict
+        Builder arguments (e.g. reduced width).
+    sample_rate : int
+        Input rate in Hz (mono).
+    clip_seconds : float or None
+        Clip length used in training (the network accepts any length >= about 1 s).
+    midlevel_names, emotion_names : list of str
+        Output names, in output order (``midlevel_names`` empty for A2E).
+    target_scaling : dict
+        ``{target: {"mean": m, "std": s}}``: outputs are z-scores, ``value = z * std + mean``.
+    dataset : dict
+        Name, variant, index version, split sizes.
+    metrics : dict
+        ``{split: {target: {"r2": ..., "pearson_r": ...}}}``.
+    seed : int or None
+    package_versions : dict
+    training : dict
+        The training configuration.
+    weights : dict
+        ``{"uri", "sha256", "filename", "size_bytes"}`` (zoo entries only).
+    description : str
+    """
+
+    name: str
+    architecture: str
+    head: str
+    sample_rate: int = 22050
+    clip_seconds: float | None = None
+    midlevel_names: list = field(default_factory=list)
+    emotion_names: list = field(default_factory=list)
+    backbone_kwargs: dict = field(default_factory=dict)
+    frontend_kwargs: dict = field(default_factory=dict)
+    target_scaling: dict = field(default_factory=dict)
+    dataset: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    seed: int | None = None
+    package_versions: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelCard":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ParameterError(f"unknown model-card fields {unknown}; known fields: {sorted(known)}.")
+        for key in ("name", "architecture", "head"):
+            if not data.get(key):
+                raise ParameterError(f"model card lacks {key!r}.")
+        return cls(**copy_plain(data))
+
+    @property
+    def output_names(self) -> list:
+        return list(self.midlevel_names) + list(self.emotion_names)
+
+    def build(self):
+        """A freshly initialised :class:`~mer_audiolime.models.heads.MERModel` with this card's layout."""
+        from .heads import build_model
+
+        return build_model(self.architecture, head=self.head, emotion_names=self.emotion_names,
+                           midlevel_names=self.midlevel_names or ("m",),
+                           backbone_kwargs=self.backbone_kwargs, frontend_kwargs=self.frontend_kwargs)
+
+
+def copy_plain(obj):
+    return _plain(obj)
+
+
+def _plain(obj):
+    """Deep copy into JSON-like builtins (tuples become lists, numpy scalars become Python numbers)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        return obj.item()
+    return obj
+
+
+def sha256_file(path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def package_versions() -> dict:
+    """Versions of Python and the packages that determine a model's numbers."""
+    import numpy
+    import torch
+
+    from .. import __version__
+
+    out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+           "mer_audiolime": __version__}
+    try:
+        import librosa
+
+        out["librosa"] = librosa.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return out
+
+
+def save_checkpoint(path, model, card: ModelCard) -> str:
+    """Write ``model``'s weights with ``card`` to ``path``; return the file's sha256.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination (``.pt``); parent folders are created.
+    model : MERModel
+    card : ModelCard
+        Stored without its ``weights`` entry (a file cannot contain its own hash).
+    """
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    card_dict = card.to_dict()
+    card_dict["weights"] = {}
+    state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+    payload = {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, "card": card_dict,
+               "state_dict": state}
+    torch.save(payload, path)
+    return sha256_file(path)
+
+
+def load_checkpoint(path, *, sha256: str | None = None):
+    """Load a checkpoint written by :func:`save_checkpoint` (or by training).
+
+    Parameters
+    ----------
+    path : path-like
+    sha256 : str, optional
+        Expected hash; verified *before* the file is deserialised.
+
+    Returns
+    -------
+    model : MERModel
+        In eval mode, with ``model.card`` set.
+    card : ModelCard
+
+    Raises
+    ------
+    ChecksumError
+        ``sha256`` given and different from the file's.
+    WeightsError
+        Missing file, or not a mer_audiolime checkpoint.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"checkpoint {path} does not exist.")
+    if sha256 is not None:
+        actual = sha256_file(path)
+        if actual != sha256.lower():
+            raise ChecksumError(
+                f"checkpoint {path} has sha256 {actual}, expected {sha256}; nothing was loaded."
+            )
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for bad / unsafe files
+        raise WeightsError(f"cannot load {path} as a weights-only checkpoint: {type(err).__name__}: {err}") from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise WeightsError(f"{path} is not a mer_audiolime checkpoint (no 'format': {CHECKPOINT_FORMAT!r}).")
+    card = ModelCard.from_dict(payload["card"])
+    model = card.build()
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except RuntimeError as err:
+        raise WeightsError(f"weights in {path} do not fit the architecture in its card: {err}") from err
+    model.card = card
+    model.spec["name"] = card.name
+    return model.eval(), card

@@ -1,0 +1,223 @@
+"""Spectrogram frontends: batched waveform -> (log-)magnitude filterbank spectrogram, as a torch module.
+
+The default reproduces the input representation of the mid-level / emotion models of Chowdhury et al.
+(ISMIR 2019; SMC 2021), which they computed with madmom: 22,050 Hz mono, frames of 2048 samples, 31.3 frames
+per second, a logarithmic filterbank with 24 triangular bands per octave between 20 Hz and 16 kHz, and the
+compressed magnitude ``log10(1 + x)``. Here the frame rate is realised with an integer hop of 704 samples
+(22050 / 704 = 31.32 frames/s), frames are centred with zero padding, and a periodic Hann window is used.
+
+Filterbank construction (madmom's ``LogarithmicFilterbank`` convention, re-implemented here):
+
+1. centre frequencies ``440 * 2 ** (k / 24)`` for every integer ``k`` that lies within [fmin, fmax];
+2. each frequency is mapped to the nearest FFT bin of the ``n_fft // 2`` bins below Nyquist, and duplicate
+   bins are dropped (frequencies above Nyquist all land on the top bin);
+3. every three consecutive bins ``(start, centre, stop)`` give one triangle rising from 0 at ``start`` to 1
+   at ``centre`` and falling to 0 at ``stop`` (exclusive), normalised to unit area.
+
+At 22,050 Hz with 2048-sample frames this yields 151 distinct bins and so **149 bands** — the paper's input
+height. A mel filterbank (librosa's Slaney mel) is available with ``scale="mel"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..exceptions import ParameterError
+
+__all__ = ["Frontend", "log_frequency_filterbank", "mel_filterbank", "log_center_frequencies"]
+
+_A4 = 440.0
+
+
+def log_center_frequencies(*, bands_per_octave: int = 24, fmin: float = 20.0, fmax: float = 16000.0,
+                           fref: float = _A4) -> np.ndarray:
+    """Frequencies ``fref * 2 ** (k / bands_per_octave)`` (integer k) within ``[fmin, fmax]``, in Hz.
+
+    Returns
+    -------
+    np.ndarray, shape (n,), float64, ascending
+    """
+    if not 0 < fmin < fmax:
+        raise ParameterError(f"need 0 < fmin < fmax, got fmin={fmin!r}, fmax={fmax!r}.")
+    k_lo = int(np.ceil(np.log2(fmin / fref) * bands_per_octave))
+    k_hi = int(np.floor(np.log2(fmax / fref) * bands_per_octave))
+    return fref * 2.0 ** (np.arange(k_lo, k_hi + 1) / bands_per_octave)
+
+
+def log_frequency_filterbank(*, sample_rate: int = 22050, n_fft: int = 2048, bands_per_octave: int = 24,
+                             fmin: float = 20.0, fmax: float = 16000.0, fref: float = _A4) -> np.ndarray:
+    """Triangular log-frequency filterbank (see the module docstring for the construction).
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz.
+    n_fft : int
+        Frame length in samples.
+    bands_per_octave, fmin, fmax, fref
+        Band spacing, frequency range in Hz and reference tuning (A4).
+
+    Returns
+    -------
+    np.ndarray, shape (n_bands, n_fft // 2 + 1), float64
+        Rows are unit-area triangles over the STFT bins; the Nyquist column is always zero.
+
+    Examples
+    --------
+    >>> log_frequency_filterbank().shape
+    (149, 1025)
+    """
+    n_bins = n_fft // 2  # madmom convention: the Nyquist bin is not used
+    bin_freqs = np.arange(n_bins) * sample_rate / n_fft
+    centres = log_center_frequencies(bands_per_octave=bands_per_octave, fmin=fmin, fmax=fmax, fref=fref)
+    # nearest bin (ties go to the upper bin), clipped to the available range
+    nearest = np.abs(bin_freqs[None, :] - centres[:, None])
+    idx = np.array([n_bins - 1 - np.argmin(row[::-1]) for row in nearest])
+    bins = np.unique(idx)
+    if bins.size < 3:
+        raise ParameterError(
+            f"only {bins.size} distinct FFT bins between fmin={fmin} and fmax={fmax} Hz at n_fft={n_fft}; "
+            "widen the range or use a longer frame."
+        )
+    fb = np.zeros((bins.size - 2, n_fft // 2 + 1))
+    for band, (start, centre, stop) in enumerate(zip(bins[:-2], bins[1:-1], bins[2:])):
+        rise = np.arange(centre - start) / (centre - start)
+        fall = 1.0 - np.arange(stop - centre) / (stop - centre)
+        tri = np.concatenate([rise, fall])
+        fb[band, start:stop] = tri / tri.sum()
+    return fb
+
+
+def mel_filterbank(*, sample_rate: int = 22050, n_fft: int = 2048, n_mels: int = 128, fmin: float = 20.0,
+                   fmax: float = 11025.0) -> np.ndarray:
+    """Slaney-style mel filterbank from librosa, shape ``(n_mels, n_fft // 2 + 1)``."""
+    import librosa
+
+    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
+                               fmax=min(fmax, sample_rate / 2)).astype(np.float64)
+
+
+class Frontend(nn.Module):
+    """Waveforms ``(B, L)`` or ``(B, C, L)`` -> spectrograms ``(B, 1, n_bands, n_frames)``.
+
+    Multichannel input is averaged to mono. ``n_frames = 1 + L // hop_length`` (centred frames).
+    The output is ``log10(log_offset + log_multiplier * (filterbank @ |STFT|))``, then standardised per band
+    with the ``mean``/``std`` buffers (identity until :meth:`set_normalization` is called; training fits them).
+
+    Parameters
+    ----------
+    sample_rate : int
+        Expected input rate in Hz (the module does not resample).
+    n_fft : int
+        Frame length (default 2048).
+    hop_length : int
+        Hop in samples (default 704, i.e. 31.3 frames/s at 22,050 Hz).
+    scale : {"log", "mel"}
+        Log-frequency filterbank (paper) or mel.
+    bands_per_octave, fmin, fmax : optional
+        Log filterbank settings (default 24, 20 Hz, 16 kHz -> 149 bands at 22,050 Hz).
+    n_mels : int
+        Mel bands for ``scale="mel"``.
+    log_offset, log_multiplier : float
+        Magnitude compression ``log10(offset + multiplier * x)``.
+
+    Examples
+    --------
+    >>> fe = Frontend()
+    >>> fe(torch.zeros(2, 22050)).shape
+    torch.Size([2, 1, 149, 32])
+    """
+
+    def __init__(self, *, sample_rate: int = 22050, n_fft: int = 2048, hop_length: int = 704,
+                 scale: str = "log", bands_per_octave: int = 24, fmin: float = 20.0,
+                 fmax: float = 16000.0, n_mels: int = 128, log_offset: float = 1.0,
+                 log_multiplier: float = 1.0):
+        super().__init__()
+        for what, value in (("sample_rate", sample_rate), ("n_fft", n_fft), ("hop_length", hop_length)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ParameterError(f"{what} must be a positive integer, got {value!r}.")
+        if log_offset <= 0 or log_multiplier <= 0:
+            raise ParameterError(
+                f"log_offset and log_multiplier must be > 0, got {log_offset!r}, {log_multiplier!r}."
+            )
+        if scale == "log":
+            fb = log_frequency_filterbank(sample_rate=sample_rate, n_fft=n_fft,
+                                          bands_per_octave=bands_per_octave, fmin=fmin, fmax=fmax)
+        elif scale == "mel":
+            fb = mel_filterbank(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
+                                fmax=min(fmax, sample_rate / 2))
+        else:
+            raise ParameterError(f"scale must be 'log' or 'mel', got {scale!r}.")
+        self.sample_rate = int(sample_rate)
+        self.n_fft = int(n_fft)
+        self.hop_length = int(hop_length)
+        self.scale = scale
+        self.log_offset = float(log_offset)
+        self.log_multiplier = float(log_multiplier)
+        self.config = dict(sample_rate=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
+                           scale=scale, bands_per_octave=bands_per_octave, fmin=fmin, fmax=fmax,
+                           n_mels=n_mels, log_offset=self.log_offset, log_multiplier=self.log_multiplier)
+        self.register_buffer("window", torch.hann_window(n_fft, periodic=True, dtype=torch.float32),
+                             persistent=False)
+        self.register_buffer("filterbank", torch.from_numpy(fb.astype(np.float32)), persistent=False)
+        n_bands = fb.shape[0]
+        self.register_buffer("mean", torch.zeros(n_bands))
+        self.register_buffer("std", torch.ones(n_bands))
+
+    @property
+    def n_bands(self) -> int:
+        """Number of frequency bands (output height)."""
+        return int(self.filterbank.shape[0])
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.sample_rate / self.hop_length
+
+    def num_frames(self, n_samples: int) -> int:
+        """Frames produced for an input of ``n_samples`` samples."""
+        return 1 + int(n_samples) // self.hop_length
+
+    def set_normalization(self, mean, std, *, eps: float = 1e-5) -> None:
+        """Set per-band standardisation ``(x - mean) / max(std, eps)``; shapes ``(n_bands,)``."""
+        mean = torch.as_tensor(np.asarray(mean, dtype=np.float32)).reshape(-1)
+        std = torch.as_tensor(np.asarray(std, dtype=np.float32)).reshape(-1)
+        if mean.numel() != self.n_bands or std.numel() != self.n_bands:
+            raise ParameterError(
+                f"mean and std need {self.n_bands} values (one per band), got {mean.numel()} and {std.numel()}."
+            )
+        self.mean.copy_(mean)
+        self.std.copy_(torch.clamp(std, min=eps))
+
+    def magnitude(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Linear STFT magnitude ``(B, n_fft // 2 + 1, n_frames)`` of mono-mixed input."""
+        x = _as_mono(waveform)
+        spec = torch.stft(x, n_fft=self.n_fft, hop_length=self.hop_length, window=self.window,
+                          center=True, pad_mode="constant", return_complex=True)
+        return spec.abs()
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        mag = self.magnitude(waveform)
+        bands = torch.matmul(self.filterbank, mag)  # (B, n_bands, n_frames)
+        out = torch.log10(self.log_offset + self.log_multiplier * bands)
+        out = (out - self.mean[:, None]) / self.std[:, None]
+        return out.unsqueeze(1)
+
+    def extra_repr(self) -> str:
+        return (f"scale={self.scale!r}, sample_rate={self.sample_rate}, n_fft={self.n_fft}, "
+                f"hop_length={self.hop_length}, n_bands={self.n_bands}")
+
+
+def _as_mono(waveform: torch.Tensor) -> torch.Tensor:
+    if not torch.is_tensor(waveform):
+        waveform = torch.as_tensor(np.asarray(waveform, dtype=np.float32))
+    if waveform.ndim == 3:
+        waveform = waveform.mean(dim=1)
+    elif waveform.ndim == 1:
+        waveform = waveform[None]
+    elif waveform.ndim != 2:
+        raise ParameterError(
+            f"waveform must be (B, L) or (B, C, L), got shape {tuple(waveform.shape)}."
+        )
+    return waveform.to(torch.float32)
