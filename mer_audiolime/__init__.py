@@ -5,16 +5,14 @@ time segments (Chowdhury, Praher & Widmer, SMC 2021; audioLIME by Haunschmid, Ma
 
 >>> from mer_audiolime import explain                                   # doctest: +SKIP
 >>> exp = explain("song.wav", model=my_model, separator="umxhq", segments=10, seed=0)  # doctest: +SKIP
+
+``mer_audiolime.explain`` is the explain subpackage and can be called like :func:`mer_audiolime.explain.explain`.
+torch is imported only when a model or separator needs it.
 """
 
 __version__ = "0.1.0"
 
+from . import explain  # noqa: E402  (a callable package: explain(audio, model=...) runs explain.explain)
+from .explain import Attribution, Explanation  # noqa: E402
+
 __all__ = ["__version__", "explain", "Explanation", "Attribution"]
-
-
-def __getattr__(name):  # lazy: keep `import mer_audiolime` light (torch is imported only when needed)
-    if name in ("explain", "Explanation", "Attribution"):
-        from . import explain as _explain_pkg
-
-        return getattr(_explain_pkg, name)
-    raise AttributeError(f"module 'mer_audiolime' has no attribute {name!r}")

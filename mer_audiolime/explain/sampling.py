@@ -1,0 +1,197 @@
+"""Perturbation masks and the mask -> prediction cache that every later computation draws from.
+
+Masks are ``Z in {0,1}^(N x K)`` with row 0 all ones (the unperturbed input). When ``2**K <= N`` every
+coalition is enumerated once instead of sampling; otherwise rows are drawn i.i.d. Bernoulli(0.5) from an
+explicit ``numpy.random.Generator``. Duplicate rows are predicted once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import ModelError, ParameterError
+
+__all__ = ["as_generator", "sample_masks", "PredictionCache", "MAX_EXHAUSTIVE_K"]
+
+#: Largest K enumerated exhaustively (2**20 masks); above this sampling is used whatever N is.
+MAX_EXHAUSTIVE_K = 20
+
+
+def as_generator(seed) -> np.random.Generator:
+    """An explicit generator from an int seed, a ``SeedSequence`` or an existing ``Generator``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        raise ParameterError("pass an explicit seed (int) or numpy Generator; runs must be reproducible.")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer, np.random.SeedSequence)):
+        raise ParameterError(f"seed must be an int, a SeedSequence or a numpy Generator, got {seed!r}.")
+    return np.random.default_rng(seed)
+
+
+def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool | None = None) -> np.ndarray:
+    """Draw perturbation masks.
+
+    Parameters
+    ----------
+    n_components : int
+        K.
+    num_samples : int
+        N (the budget of rows).
+    rng : int or np.random.Generator
+        Seed or generator (required).
+    exhaustive : bool, optional
+        Force (True) or forbid (False) enumeration; default: enumerate when ``2**K <= N``.
+
+    Returns
+    -------
+    np.ndarray, shape (N', K), uint8
+        Row 0 is all ones. With enumeration ``N' = 2**K`` (all coalitions, all-ones first), else ``N' = N``.
+
+    Examples
+    --------
+    >>> sample_masks(2, 10, rng=0).tolist()
+    [[1, 1], [1, 0], [0, 1], [0, 0]]
+    """
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or n_components < 1:
+        raise ParameterError(f"n_components must be a positive integer, got {n_components!r}.")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 2:
+        raise ParameterError(f"num_samples must be an integer >= 2, got {num_samples!r}.")
+    k = int(n_components)
+    if exhaustive is None:
+        exhaustive = k <= MAX_EXHAUSTIVE_K and 2**k <= num_samples
+    if exhaustive:
+        if k > MAX_EXHAUSTIVE_K:
+            raise ParameterError(f"exhaustive enumeration of 2**{k} masks is too large; use sampling.")
+        return np.array(list(itertools.product((1, 0), repeat=k)), dtype=np.uint8)
+    gen = as_generator(rng)
+    masks = gen.integers(0, 2, size=(int(num_samples), k), dtype=np.uint8)
+    masks[0] = 1
+    return masks
+
+
+def _keys(masks: np.ndarray) -> list:
+    packed = np.packbits(np.asarray(masks, dtype=np.uint8), axis=1)
+    return [row.tobytes() for row in packed]
+
+
+class PredictionCache:
+    """Mask -> model output store for one (track, model, components) triple.
+
+    Every metric that needs ``f(compose(z))`` asks the cache, so a mask is never run through the model twice.
+    ``model_calls`` counts the rows actually sent to the model; ``lookups`` every row asked for.
+
+    Parameters
+    ----------
+    n_components : int
+    n_outputs : int
+    key : str
+        Identity of the (track, model, components) triple; stored with the file and checked on load.
+    """
+
+    def __init__(self, n_components: int, n_outputs: int, *, key: str = ""):
+        self.n_components = int(n_components)
+        self.n_outputs = int(n_outputs)
+        self.key = key
+        self._store: dict = {}
+        self.model_calls = 0
+        self.lookups = 0
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __contains__(self, mask) -> bool:
+        return _keys(np.atleast_2d(mask))[0] in self._store
+
+    def _check(self, masks: np.ndarray) -> np.ndarray:
+        z = np.atleast_2d(np.asarray(masks))
+        if z.ndim != 2 or z.shape[1] != self.n_components:
+            raise ParameterError(f"masks must have shape (N, {self.n_components}), got {np.shape(masks)}.")
+        if not np.isin(z, (0, 1)).all():
+            raise ParameterError("masks must be binary (0/1); the cache stores on/off coalitions only.")
+        return z.astype(np.uint8)
+
+    def predict(self, masks: np.ndarray, fn, *, batch_size: int = 64, progress=None) -> np.ndarray:
+        """Outputs for every row of ``masks``, calling ``fn(unique_new_masks) -> (M, T)`` for unseen rows only.
+
+        Parameters
+        ----------
+        masks : np.ndarray, shape (N, K)
+        fn : callable
+            Takes a ``(B, K)`` uint8 batch of masks and returns ``(B, T)`` outputs.
+        batch_size : int
+            Rows per call of ``fn``.
+        progress : tqdm-like, optional
+            Updated by the number of rows computed.
+
+        Returns
+        -------
+        np.ndarray, shape (N, T), float64
+        """
+        z = self._check(masks)
+        keys = _keys(z)
+        self.lookups += len(keys)
+        todo_idx = {}
+        for i, k in enumerate(keys):
+            if k not in self._store and k not in todo_idx:
+                todo_idx[k] = i
+        if todo_idx:
+            rows = np.fromiter(todo_idx.values(), dtype=np.int64)
+            new = z[rows]
+            for start in range(0, len(rows), batch_size):
+                chunk = new[start : start + batch_size]
+                out = np.asarray(fn(chunk), dtype=np.float64)
+                if out.shape != (len(chunk), self.n_outputs):
+                    raise ModelError(
+                        f"prediction function returned shape {out.shape}, expected ({len(chunk)}, {self.n_outputs})."
+                    )
+                for j, row_key in enumerate(_keys(chunk)):
+                    self._store[row_key] = out[j]
+                self.model_calls += len(chunk)
+                if progress is not None:
+                    progress.update(len(chunk))
+        return np.stack([self._store[k] for k in keys]) if keys else np.zeros((0, self.n_outputs))
+
+    def masks_and_outputs(self) -> tuple:
+        """All stored masks ``(M, K)`` and outputs ``(M, T)``, in insertion order."""
+        if not self._store:
+            return np.zeros((0, self.n_components), np.uint8), np.zeros((0, self.n_outputs))
+        keys = list(self._store)
+        packed = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), -1)
+        masks = np.unpackbits(packed, axis=1)[:, : self.n_components]
+        return masks, np.stack([self._store[k] for k in keys])
+
+    def save(self, path) -> None:
+        """Write atomically to ``path`` (``.npz``)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        masks, outputs = self.masks_and_outputs()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, masks=masks, outputs=outputs, key=np.array(self.key),
+                         shape=np.array([self.n_components, self.n_outputs]))
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @classmethod
+    def load(cls, path, *, key: str | None = None) -> "PredictionCache":
+        """Read a cache written by :meth:`save`; ``key`` (if given) must match the stored identity."""
+        with np.load(path, allow_pickle=False) as data:
+            k, t = (int(v) for v in data["shape"])
+            stored_key = str(data["key"])
+            if key is not None and stored_key != key:
+                raise ParameterError(
+                    f"prediction cache {str(path)!r} belongs to {stored_key!r}, not {key!r}; use a separate file "
+                    "per (track, model, components)."
+                )
+            cache = cls(k, t, key=stored_key)
+            for row_key, out in zip(_keys(data["masks"]), data["outputs"]):
+                cache._store[row_key] = np.array(out, dtype=np.float64)
+        return cache
