@@ -24,6 +24,7 @@ __all__ = [
     "TorchPredictor",
     "as_predictor",
     "load_predictor",
+    "import_object",
     "check_predictor",
     "predict_batched",
 ]
@@ -267,28 +268,25 @@ def as_predictor(model, **kwargs):
     raise ModelError(f"{type(model).__name__} is neither a Predictor, a torch.nn.Module nor a callable.")
 
 
-def load_predictor(spec: str, **kwargs):
-    """Load a predictor from ``"package.module:factory"`` or ``"path/to/file.py:factory"``.
+def import_object(spec: str, *, what: str = "model"):
+    """Import the object named by ``"package.module:attr"`` or ``"path/to/file.py:attr"``.
 
-    The factory is called with ``**kwargs`` and must return a :class:`Predictor` (or something
-    :func:`as_predictor` can wrap).
+    Used for model factories (:func:`load_predictor`) and dataset factories (``mer-audiolime train``).
 
     Examples
     --------
-    >>> load_predictor("no_colon")
-    Traceback (most recent call last):
-    ...
-    mer_audiolime.exceptions.ParameterError: model spec 'no_colon' must look like ...
+    >>> import_object("numpy:pi")
+    3.141592653589793
     """
-    if ":" not in spec or spec.endswith(":"):
+    if not isinstance(spec, str) or ":" not in spec or spec.endswith(":"):
         raise ParameterError(
-            f"model spec {spec!r} must look like 'package.module:factory' or 'path/to/file.py:factory'."
+            f"{what} spec {spec!r} must look like 'package.module:factory' or 'path/to/file.py:factory'."
         )
     target, _, attr = spec.rpartition(":")
     if target.endswith(".py") or "/" in target or "\\" in target:
         path = Path(target)
         if not path.is_file():
-            raise ModelError(f"model file {target!r} does not exist; check the path in {spec!r}.")
+            raise ModelError(f"{what} file {target!r} does not exist; check the path in {spec!r}.")
         mod_name = f"_mer_audiolime_user_{abs(hash(str(path.resolve())))}"
         module_spec = importlib.util.spec_from_file_location(mod_name, path)
         module = importlib.util.module_from_spec(module_spec)
@@ -304,9 +302,27 @@ def load_predictor(spec: str, **kwargs):
             raise ModelError(
                 f"cannot import module {target!r} from {spec!r} ({err}); is it installed or on PYTHONPATH?"
             ) from err
-    factory = getattr(module, attr, None)
-    if factory is None:
+    obj = getattr(module, attr, None)
+    if obj is None:
         raise ModelError(f"{target!r} has no attribute {attr!r} (from {spec!r}).")
+    return obj
+
+
+def load_predictor(spec: str, **kwargs):
+    """Load a predictor from ``"package.module:factory"`` or ``"path/to/file.py:factory"``.
+
+    The factory is called with ``**kwargs`` and must return a :class:`Predictor` (or something
+    :func:`as_predictor` can wrap). Zoo models are factories too:
+    ``"mer_audiolime.models.zoo:a2mid2e_synth_clean"``.
+
+    Examples
+    --------
+    >>> load_predictor("no_colon")
+    Traceback (most recent call last):
+    ...
+    mer_audiolime.exceptions.ParameterError: model spec 'no_colon' must look like ...
+    """
+    factory = import_object(spec, what="model")
     obj = factory(**kwargs) if callable(factory) and not _is_predictor(factory) else factory
     return as_predictor(obj)
 
