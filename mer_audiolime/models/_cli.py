@@ -1,0 +1,255 @@
+"""``mer-audiolime models list|info`` and ``mer-audiolime train``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..exceptions import DatasetError, MerAudioLimeError, ParameterError
+
+__all__ = ["register", "tracks_dataset"]
+
+_FMT = argparse.RawDescriptionHelpFormatter
+
+
+def register(subparsers) -> None:
+    """Add ``models`` (``list``, ``info``) and ``train`` to the top-level parser."""
+    parser = subparsers.add_parser(
+        "models", help="list the model zoo, show a model card",
+        description="The model zoo: pretrained mid-level / emotion models with model cards and sha256-checked weights.",
+        epilog="Examples:\n  mer-audiolime models list\n  mer-audiolime models info a2mid2e_synth_clean",
+        formatter_class=_FMT)
+    sub = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+    p_list = sub.add_parser("list", help="print the registered models",
+                            description="Print every zoo model: architecture, head, outputs, weights status.",
+                            epilog="Example:\n  mer-audiolime models list --json", formatter_class=_FMT)
+    p_list.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p_list.set_defaults(func=cmd_list)
+
+    p_info = sub.add_parser("info", help="print a model card",
+                            description="Print the full model card of a zoo model (add --check to verify and "
+                                        "load its weights offline).",
+                            epilog="Example:\n  mer-audiolime models info a2mid2e_synth_clean --check",
+                            formatter_class=_FMT)
+    p_info.add_argument("name", help="model name (see `mer-audiolime models list`)")
+    p_info.add_argument("--check", action="store_true", help="verify the sha256 and load the weights")
+    p_info.add_argument("--json", action="store_true", help="print the card as JSON")
+    p_info.set_defaults(func=cmd_info)
+
+    p_train = subparsers.add_parser(
+        "train", help="train an A2Mid2E / A2E model",
+        description=(
+            "Train a mid-level -> emotion model (A2Mid2E) or a direct emotion model (A2E) on a dataset and write "
+            "best.pt (weights + model card), card.json and history.csv to --out. --dataset is a registered "
+            "loader name (its tracks need audio, and midlevel / emotion targets) or a 'module:factory' / "
+            "'file.py:factory' spec; a factory is called as factory(split=..., data_home=..., **options) and "
+            "returns a torch Dataset of (waveform, targets) items."),
+        epilog=(
+            "Examples:\n"
+            "  mer-audiolime train --dataset synthetic --data-home ~/synth --variant clean --model cp_resnet \\\n"
+            "      --head a2mid2e --epochs 40 --out runs/a2mid2e\n"
+            "  mer-audiolime train --dataset mydata.py:make --model vggish --width 16 --emotions valence,arousal \\\n"
+            "      --out runs/mine"),
+        formatter_class=_FMT)
+    p_train.add_argument("--dataset", required=True, help="loader name or module:factory spec")
+    p_train.add_argument("--data-home", default=None, help="dataset folder")
+    p_train.add_argument("--variant", default=None, help="dataset variant (e.g. clean / biased for synthetic)")
+    p_train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                         help="extra keyword for a dataset factory (repeatable)")
+    p_train.add_argument("--train-split", default="train")
+    p_train.add_argument("--valid-split", default="valid",
+                         help="split for early stopping and card metrics ('none': hold out part of train)")
+    p_train.add_argument("--test-split", default="test", help="split evaluated at the end ('none' to skip)")
+    p_train.add_argument("--model", default="cp_resnet", choices=["cp_resnet", "vggish"], help="architecture")
+    p_train.add_argument("--head", default="a2mid2e", choices=["a2mid2e", "a2e"])
+    p_train.add_argument("--width", type=int, default=16,
+                         help="base channels (cp_resnet: paper 128) / width (vggish: paper 64); default 16")
+    p_train.add_argument("--emotions", default=None, help="comma-separated emotion targets (default: dataset's)")
+    p_train.add_argument("--epochs", type=int, default=40)
+    p_train.add_argument("--batch-size", type=int, default=16)
+    p_train.add_argument("--lr", type=float, default=2e-3)
+    p_train.add_argument("--weight-decay", type=float, default=1e-4)
+    p_train.add_argument("--midlevel-weight", type=float, default=1.0)
+    p_train.add_argument("--emotion-weight", type=float, default=1.0)
+    p_train.add_argument("--patience", type=int, default=8)
+    p_train.add_argument("--clip-seconds", type=float, default=None)
+    p_train.add_argument("--seed", type=int, default=0)
+    p_train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p_train.add_argument("--name", default=None, help="model name in the card (default: from the options)")
+    p_train.add_argument("--out", required=True, help="output folder")
+    p_train.add_argument("--no-progress", action="store_true")
+    p_train.set_defaults(func=cmd_train)
+
+
+def cmd_list(args) -> int:
+    from . import zoo
+
+    rows = []
+    for name in zoo.list_models():
+        card = zoo.model_card(name)
+        try:
+            status = str(zoo.resolve_weights(name, download=False))
+        except MerAudioLimeError as err:
+            status = f"unavailable ({type(err).__name__})"
+        rows.append({"name": name, "architecture": card.architecture, "head": card.head,
+                     "outputs": card.output_names, "dataset": card.dataset.get("name"),
+                     "variant": card.dataset.get("variant"), "weights": status})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no models registered")
+        return 0
+    for row in rows:
+        print(f"{row['name']:<26} {row['architecture']:<10} {row['head']:<8} "
+              f"{row['dataset'] or '-'}/{row['variant'] or '-'}  outputs={','.join(row['outputs'])}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from . import zoo
+
+    card = zoo.model_card(args.name).to_dict()
+    if args.check:
+        model = zoo.load_model(args.name, download=False)
+        card["check"] = {"weights": "sha256 ok, loaded",
+                         "parameters": sum(p.numel() for p in model.parameters())}
+    if args.json:
+        print(json.dumps(card, indent=2))
+        return 0
+    for key, value in card.items():
+        if isinstance(value, dict) and value:
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k}: {json.dumps(v) if isinstance(v, (dict, list)) else v}")
+        else:
+            print(f"{key}: {json.dumps(value) if isinstance(value, list) else value}")
+    return 0
+
+
+def _options(pairs) -> dict:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ParameterError(f"--option needs KEY=VALUE, got {pair!r}.")
+        key, value = pair.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+class _TrackDataset:
+    """A torch-style dataset over mirdata-style tracks exposing ``audio`` and ``midlevel`` / ``emotion``."""
+
+    def __init__(self, tracks, *, sample_rate: int, emotion_names, midlevel_names):
+        self.tracks = list(tracks)
+        self.sample_rate = sample_rate
+        self.emotion_names = list(emotion_names)
+        self.midlevel_names = list(midlevel_names)
+
+    def __len__(self):
+        return len(self.tracks)
+
+    def __getitem__(self, i):
+        from ..audio import conform
+
+        track = self.tracks[i]
+        audio, sr = track.audio
+        wave = conform(audio, sr=int(sr), target_sr=self.sample_rate, channels=1)[0]
+        return wave, {"midlevel": _targets(track, "midlevel", self.midlevel_names),
+                      "emotion": _targets(track, "emotion", self.emotion_names)}
+
+
+def _targets(track, group, names):
+    import numpy as np
+
+    values = getattr(track, group, None)
+    if values is None and group == "emotion":
+        values = getattr(track, "static_targets", None)
+    if values is None:
+        return np.full(len(names), np.nan)
+    if isinstance(values, dict):
+        return np.array([float(values.get(n, np.nan)) for n in names])
+    return np.asarray(values, dtype=float)
+
+
+def tracks_dataset(name: str, *, data_home=None, split=None, variant=None, sample_rate: int = 22050,
+                   emotion_names=None, midlevel_names=None):
+    """A training dataset from a registered loader: its tracks (optionally one ``split``) as items."""
+    from .. import datasets
+    from .heads import MIDLEVEL_NAMES
+
+    kwargs = {} if variant is None else {"variant": variant}
+    try:
+        loader = datasets.load(name, data_home=data_home, **kwargs)
+    except TypeError:
+        raise ParameterError(f"dataset {name!r} has no variants; drop --variant.") from None
+    tracks = [loader.track(t) for t in loader.track_ids]
+    if split is not None and tracks and hasattr(tracks[0], "split"):
+        tracks = [t for t in tracks if t.split == split]
+    if not tracks:
+        raise DatasetError(f"dataset {name!r} has no tracks in split {split!r}.")
+    emotions = emotion_names or list(getattr(loader, "EMOTIONS", None) or ("valence", "arousal"))
+    return _TrackDataset(tracks, sample_rate=sample_rate, emotion_names=emotions,
+                         midlevel_names=midlevel_names or MIDLEVEL_NAMES)
+
+
+def _dataset(args, split, emotions):
+    from .predictor import import_object
+
+    if split is None or split.lower() == "none":
+        return None
+    if ":" in args.dataset:
+        factory = import_object(args.dataset, what="dataset")
+        kwargs = {"split": split, "data_home": args.data_home, **_options(args.option)}
+        if args.variant is not None:
+            kwargs["variant"] = args.variant
+        return factory(**kwargs)
+    return tracks_dataset(args.dataset, data_home=args.data_home, split=split, variant=args.variant,
+                          emotion_names=emotions)
+
+
+def cmd_train(args) -> int:
+    from .heads import MIDLEVEL_NAMES
+    from .training import TrainConfig, evaluate, train
+
+    emotions = [e.strip() for e in args.emotions.split(",")] if args.emotions else None
+    train_set = _dataset(args, args.train_split, emotions)
+    if train_set is None:
+        raise ParameterError("--train-split cannot be 'none'.")
+    emotions = emotions or list(getattr(train_set, "emotion_names", None) or ("valence", "arousal"))
+    midlevel = list(getattr(train_set, "midlevel_names", None) or MIDLEVEL_NAMES)
+    valid_set = _dataset(args, args.valid_split, emotions)
+    width_key = "base_channels" if args.model == "cp_resnet" else "width"
+    cfg = TrainConfig(architecture=args.model, head=args.head, backbone_kwargs={width_key: args.width},
+                      epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                      weight_decay=args.weight_decay, midlevel_weight=args.midlevel_weight,
+                      emotion_weight=args.emotion_weight, patience=args.patience,
+                      clip_seconds=args.clip_seconds, seed=args.seed, num_threads=args.threads)
+    dataset_name = args.dataset if ":" not in args.dataset else Path(args.dataset.rpartition(":")[0]).name
+    name = args.name or f"{args.head}_{args.model}_{dataset_name}" + (f"_{args.variant}" if args.variant else "")
+    out = Path(args.out)
+    result = train(train_set, valid_set=valid_set, config=cfg, midlevel_names=midlevel, emotion_names=emotions,
+                   name=name, dataset_info={"name": dataset_name, "variant": args.variant,
+                                            "train_split": args.train_split, "valid_split": args.valid_split},
+                   checkpoint_dir=out, progress=not args.no_progress)
+    test_set = _dataset(args, args.test_split, emotions)
+    if test_set is not None:
+        frame = evaluate(result.model, test_set, num_threads=args.threads)
+        result.card.metrics["test"] = {r.target: {"r2": r.r2, "pearson_r": r.pearson_r, "n": int(r.n)}
+                                       for r in frame.itertuples()}
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(out / "best.pt", result.model, result.card)
+    (out / "card.json").write_text(json.dumps(result.card.to_dict(), indent=2))
+    result.history.to_csv(out / "history.csv", index=False)
+    print(f"trained {name} in {result.seconds:.0f} s (best epoch {result.best_epoch}); wrote {out / 'best.pt'}")
+    for split, metrics in result.card.metrics.items():
+        for target, m in metrics.items():
+            print(f"  {split:<5} {target:<18} R2={m['r2']:+.3f}  r={m['pearson_r']:+.3f}")
+    return 0
