@@ -69,6 +69,14 @@ def dataset_module(name: str):
         raise
 
 
+def _dataset_class(name: str):
+    module = dataset_module(name)
+    cls = getattr(module, "Dataset", None)
+    if cls is None:
+        raise DatasetError(f"the {name!r} loader ({module.__name__}) has no Dataset class yet in this installation.")
+    return module, cls
+
+
 def load(name: str, data_home=None, *, version: str = "default", index_path=None):
     """Initialise a dataset loader by name (the mirdata ``initialize`` of this package).
 
@@ -92,11 +100,11 @@ def load(name: str, data_home=None, *, version: str = "default", index_path=None
     >>> ds = load("pmemo", data_home="/data/PMEmo")                     # doctest: +SKIP
     >>> ds.validate()                                                   # doctest: +SKIP
     """
-    module = dataset_module(name)
+    _, cls = _dataset_class(name)
     kwargs = {"data_home": data_home, "version": version}
     if index_path is not None:
         kwargs["index_path"] = index_path
-    return module.Dataset(**kwargs)
+    return cls(**kwargs)
 
 
 def default_index_path(name: str, data_home, *, version: str = "default") -> Path:
@@ -168,8 +176,7 @@ def dataset_info(name: str) -> dict:
         ``name``, ``module``, ``version``, ``targets`` (name -> rating range), ``license``, ``bibtex``,
         ``download_info``, ``index_file`` (the file name looked for), ``card`` (repository path of the card).
     """
-    module = dataset_module(name)
-    cls = module.Dataset
+    module, cls = _dataset_class(name)
     version = None
     indexes = getattr(module, "INDEXES", None)
     if isinstance(indexes, dict) and "default" in indexes:
