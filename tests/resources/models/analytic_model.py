@@ -1,0 +1,26 @@
+"""A transparent predictor for CLI tests: three signal descriptors as 'mid-level' outputs and a linear
+emotion head on them (used as ``tests/resources/models/analytic_model.py:build``)."""
+
+import numpy as np
+
+from mer_audiolime.models import CallablePredictor
+
+WEIGHTS = np.array([[0.8, -0.3, 0.5], [-0.2, 0.9, 0.1]])
+
+
+def _midlevel(batch):
+    x = batch[:, 0, :].astype(np.float64)
+    rms = np.sqrt(np.mean(x**2, axis=1))
+    peak = np.max(np.abs(x), axis=1)
+    bright = np.sqrt(np.mean(np.diff(x, axis=1) ** 2, axis=1))
+    return np.stack([rms, peak, bright], axis=1)
+
+
+def build(sample_rate=22050):
+    def fn(batch):
+        m = _midlevel(batch)
+        return np.concatenate([m, m @ WEIGHTS.T], axis=1)
+
+    mids, emos = ["loudness", "peak", "brightness"], ["valence", "arousal"]
+    return CallablePredictor(fn, sample_rate=sample_rate, output_names=mids + emos, midlevel_names=mids,
+                             emotion_names=emos, emotion_weights=WEIGHTS, name="analytic")
