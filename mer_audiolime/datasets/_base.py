@@ -25,7 +25,7 @@ import numpy as np
 from mirdata import core
 
 from ..audio import load_audio as _load_audio
-from ..exceptions import DatasetError, IndexMissingError
+from ..exceptions import AudioDecodeError, DatasetError, IndexMissingError
 from ._tables import clean_id, dynamic_from_wide, merge_dynamic, read_table, rows_by_id, to_float  # noqa: F401
 
 __all__ = [
@@ -118,12 +118,33 @@ def load_audio(fhandle) -> tuple[np.ndarray, float]:
     Raises
     ------
     AudioDecodeError
-        The file is missing, truncated beyond decoding, or not audio.
+        The file is missing, not audio, or an MP3 shorter than its header announces (truncated).
     """
     if fhandle is None:
         raise DatasetError("this track has no audio file in the index; rebuild the index or pick another track.")
     audio, sr = _load_audio(fhandle)
+    declared = _declared_frames(fhandle)
+    if declared is not None and declared[1] == sr:
+        frames = declared[0]
+        # An MP3 whose Xing/Info header announces more audio than the stream holds was cut short: decoding
+        # it would silently hand back a shorter clip. Allow two MPEG frames of encoder/decoder slack.
+        if audio.shape[1] < frames - max(2 * 1152, int(0.005 * frames)):
+            raise AudioDecodeError(
+                f"{str(fhandle)!r} is truncated: its header announces {frames / sr:.2f} s but only "
+                f"{audio.shape[1] / sr:.2f} s decode; re-extract the file (validate() lists changed files)."
+            )
     return audio, float(sr)
+
+
+def _declared_frames(path):
+    """``(frames, samplerate)`` from the file header (no decoding), or None when libsndfile cannot say."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception:  # not readable by libsndfile (e.g. m4a through audioread): nothing to compare
+        return None
+    return (int(info.frames), int(info.samplerate)) if info.frames > 0 else None
 
 
 class EmotionTrack(core.Track):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as _TorchDataset
 
-from ..audio import conform, load_audio
+from ..audio import conform
 from ..exceptions import DatasetError, ParameterError
 
 __all__ = ["TrackDataset", "fit_length"]
@@ -191,6 +191,11 @@ class TrackDataset(_TorchDataset):
                     f"{dataset.name} track {tid} has no value for {missing}; pass skip_missing=True to drop such "
                     "tracks."
                 )
+            for n, v in zip(names, values):
+                if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                    raise ParameterError(f"target {n!r} of {dataset.name} is {type(v).__name__}, not a number.")
+                if not np.isfinite(v):
+                    raise DatasetError(f"{dataset.name} track {tid}: target {n!r} is {v}, not a finite number.")
             raw.append([float(v) for v in values])
             kept.append(tid)
         if not kept:
@@ -277,11 +282,8 @@ class TrackDataset(_TorchDataset):
                 if self._memory is not None:
                     self._memory[track_id] = audio
                 return audio
-        if path is not None:
-            audio, _ = load_audio(path, target_sr=self.sample_rate, channels=self.channels)
-        else:
-            native, sr = track.audio
-            audio = conform(native, sr=int(sr), target_sr=self.sample_rate, channels=self.channels)
+        native, sr = track.audio  # the loader's decoder: typed errors, truncation check
+        audio = conform(native, sr=int(sr), target_sr=self.sample_rate, channels=self.channels)
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(f".{os.getpid()}.tmp.npy")

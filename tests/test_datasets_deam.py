@@ -1,0 +1,49 @@
+"""DEAM loader: both static files (leading-space column names), 2 Hz dynamic series, metadata."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mer_audiolime import datasets
+
+HOME = Path(__file__).resolve().parent / "resources" / "deam"
+
+
+@pytest.fixture
+def ds(tmp_path):
+    index = datasets.build_index("deam", HOME, out=tmp_path / "i.json", progress=False)
+    return datasets.load("deam", data_home=HOME, index_path=index)
+
+
+def test_fixture_really_has_leading_spaces():
+    name = "static_annotations_averaged_songs_1_2000.csv"
+    header = next(HOME.rglob(name)).read_text().splitlines()[0]
+    assert ", valence_mean" in header
+
+
+def test_static_values_from_both_files(ds):
+    t2, t2001 = ds.track("2"), ds.track("2001")
+    assert (t2.arousal, t2.valence, t2.arousal_std, t2.valence_std) == (3.0, 3.1, 0.63, 0.94)
+    assert t2.annotation_file.endswith("1_2000.csv")
+    assert (t2001.arousal, t2001.valence) == (5.8, 6.2)
+    assert t2001.annotation_file.endswith("2000_2058.csv")
+
+
+def test_dynamic_drops_empty_trailing_cells(ds):
+    d2, d3 = ds.track("2").dynamic, ds.track("3").dynamic
+    np.testing.assert_array_equal(d2.times, [15.0, 15.5, 16.0])
+    np.testing.assert_array_equal(d2.arousal, [-0.11, -0.1, -0.09])
+    np.testing.assert_array_equal(d3.times, [15.0, 15.5])
+    assert ds.track("2001").dynamic is None
+
+
+def test_metadata_genre(ds):
+    assert ds.track("3").genre == "Hip-Hop"
+    assert ds.track("2").title == "Song Two"
+    assert ds.track("2001").genre is None
+
+
+def test_static_targets(ds):
+    assert ds.track("3").static_targets == {"arousal": 3.3, "valence": 3.5}
+    assert datasets.load("deam", data_home=HOME, index_path=ds.index_path).TARGET_RANGES["arousal"] == (1.0, 9.0)
