@@ -67,16 +67,13 @@ def test_unknown_name_is_a_parameter_error():
         datasets.load("gtzan")
 
 
-@pytest.mark.parametrize("name", REAL)
-def test_loader_contract(name, tmp_path, capsys):
-    ds = _indexed(name, tmp_path)
+def _check_contract(ds, expected_ids, capsys):
     assert isinstance(ds, core.Dataset)
-    assert ds.name == name
-    assert ds.track_ids == TRACK_IDS[name]
+    assert ds.track_ids == expected_ids
 
     # every public Track property and cached property is computable on every track
     tracks = ds.load_tracks()
-    assert sorted(tracks) == sorted(TRACK_IDS[name])
+    assert sorted(tracks) == sorted(expected_ids)
     track_cls = type(next(iter(tracks.values())))
     assert track_cls.__doc__ and "Cached Properties" in track_cls.__doc__
     props = [
@@ -92,9 +89,9 @@ def test_loader_contract(name, tmp_path, capsys):
         assert audio.dtype == np.float32 and audio.ndim == 2 and audio.shape[1] > 0
         assert sr == 22050.0
         for key, value in track.static_targets.items():
-            assert isinstance(value, float), (name, track.track_id, key)
+            assert isinstance(value, float), (ds.name, track.track_id, key)
         assert repr(track).startswith("Track(")
-    assert ds.choice_track().track_id in TRACK_IDS[name]
+    assert ds.choice_track().track_id in expected_ids
 
     missing, invalid = ds.validate(verbose=False)
     assert all(not v for v in missing.values()) and all(not v for v in invalid.values())
@@ -103,7 +100,36 @@ def test_loader_contract(name, tmp_path, capsys):
     ds.license()
     out = capsys.readouterr().out
     assert "@" in out and "License" in out
-    assert name in repr(ds)
+    assert ds.name in repr(ds)
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_loader_contract(name, tmp_path, capsys):
+    ds = _indexed(name, tmp_path)
+    assert ds.name == name
+    _check_contract(ds, TRACK_IDS[name], capsys)
+
+
+@pytest.fixture(scope="module")
+def synthetic_home(tmp_path_factory):
+    try:
+        from mer_audiolime.datasets.synthetic import generate
+    except (ImportError, DatasetError) as err:  # the synthetic benchmark is developed separately
+        pytest.skip(f"synthetic benchmark not available: {err}")
+    home = tmp_path_factory.mktemp("synthetic")
+    generate(home, n=2, seed=0, duration=1.0, n_jobs=1, progress=False)
+    return home
+
+
+def test_synthetic_loader_contract(synthetic_home, capsys):
+    ds = datasets.load("synthetic", data_home=synthetic_home)
+    assert ds.name == "synthetic"
+    _check_contract(ds, ["synth0000", "synth0001"], capsys)
+
+
+def test_synthetic_has_no_recipe_to_run(synthetic_home):
+    with pytest.raises(DatasetError, match="writes its own index"):
+        datasets.build_index("synthetic", synthetic_home)
 
 
 @pytest.mark.parametrize("name", REAL)

@@ -147,3 +147,22 @@ def test_random_split_is_a_partition_and_seeded():
 def test_official_split_error_for_datasets_without_one(pmemo):
     with pytest.raises(DatasetError, match="no official split"):
         splits.official_split(pmemo)
+
+
+@pytest.mark.parametrize("name", ["midlevel", "pmemo", "deam", "soundtracks", "emomusic"])
+def test_any_loader_with_targets_feeds_the_adapter(name, tmp_path):
+    index = datasets.build_index(name, RESOURCES / name, out=tmp_path / "i.json", progress=False)
+    ds = datasets.load(name, data_home=RESOURCES / name, index_path=index)
+    td = TrackDataset(ds, sample_rate=8000, clip_seconds=0.5, scale="range")
+    x, y = td[len(td) - 1]
+    assert tuple(x.shape) == (1, 4000)
+    assert y.shape[0] == len(type(ds.track(ds.track_ids[0])).TARGET_NAMES)
+    assert torch.all((td_targets := torch.from_numpy(td.targets)) >= 0) and torch.all(td_targets <= 1)
+
+
+def test_tag_dataset_has_no_numeric_targets(tmp_path):
+    name = "mtg_jamendo_autotagging_moodtheme"
+    index = datasets.build_index(name, RESOURCES / name, out=tmp_path / "i.json", progress=False)
+    ds = datasets.load(name, data_home=RESOURCES / name, index_path=index)
+    with pytest.raises(ParameterError, match="no numeric targets"):
+        TrackDataset(ds, sample_rate=8000, clip_seconds=0.5)
