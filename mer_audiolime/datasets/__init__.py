@@ -20,7 +20,8 @@ from ..exceptions import DatasetError, ParameterError
 
 __all__ = ["list_datasets", "load", "dataset_module", "dataset_info", "build_index", "default_index_path"]
 
-#: Registry: dataset name -> module path. Modules expose ``Dataset`` (and, except synthetic, ``index_recipe``).
+#: Registry: dataset name -> module path. Modules expose ``Dataset`` (and, except synthetic,
+#: ``index_recipe``).
 _REGISTRY = {
     "midlevel": "mer_audiolime.datasets.midlevel",
     "pmemo": "mer_audiolime.datasets.pmemo",
@@ -65,7 +66,9 @@ def dataset_module(name: str):
         return importlib.import_module(module_name)
     except ModuleNotFoundError as err:
         if err.name == module_name:
-            raise DatasetError(f"the {name!r} loader ({module_name}) is not available in this installation.") from None
+            raise DatasetError(
+                f"the {name!r} loader ({module_name}) is not available in this installation."
+            ) from None
         raise
 
 
@@ -73,7 +76,9 @@ def _dataset_class(name: str):
     module = dataset_module(name)
     cls = getattr(module, "Dataset", None)
     if cls is None:
-        raise DatasetError(f"the {name!r} loader ({module.__name__}) has no Dataset class yet in this installation.")
+        raise DatasetError(
+            f"the {name!r} loader ({module.__name__}) has no Dataset class yet in this installation."
+        )
     return module, cls
 
 

@@ -26,7 +26,14 @@ from mirdata import core
 
 from ..audio import load_audio as _load_audio
 from ..exceptions import AudioDecodeError, DatasetError, IndexMissingError
-from ._tables import clean_id, dynamic_from_wide, merge_dynamic, read_table, rows_by_id, to_float  # noqa: F401
+from ._tables import (  # noqa: F401  (re-exported for the loader modules)
+    clean_id,
+    dynamic_from_wide,
+    merge_dynamic,
+    read_table,
+    rows_by_id,
+    to_float,
+)
 
 __all__ = [
     "INDEX_DIR_ENV",
@@ -121,7 +128,9 @@ def load_audio(fhandle) -> tuple[np.ndarray, float]:
         The file is missing, not audio, or an MP3 shorter than its header announces (truncated).
     """
     if fhandle is None:
-        raise DatasetError("this track has no audio file in the index; rebuild the index or pick another track.")
+        raise DatasetError(
+            "this track has no audio file in the index; rebuild the index or pick another track."
+        )
     audio, sr = _load_audio(fhandle)
     declared = _declared_frames(fhandle)
     if declared is not None and declared[1] == sr:
@@ -214,7 +223,9 @@ class EmotionDataset(core.Dataset):
                 )
             data_home = str(home.resolve())
         if version not in self.INDEXES:
-            raise DatasetError(f"{self.NAME}: unknown version {version!r}; choose one of {sorted(self.INDEXES)}.")
+            raise DatasetError(
+                f"{self.NAME}: unknown version {version!r}; choose one of {sorted(self.INDEXES)}."
+            )
         super().__init__(
             data_home,
             version,
@@ -237,7 +248,8 @@ class EmotionDataset(core.Dataset):
         if not path.is_file():
             looked = ", ".join(str(p) for p in self._index_candidates)
             raise IndexMissingError(
-                f"no index for {self.NAME!r} (version {self.version}); looked at: {looked}. Build one from your "
+                f"no index for {self.NAME!r} (version {self.version}); looked at: {looked}. "
+                "Build one from your "
                 f"copy with `mer-audiolime datasets index {self.NAME} --data-home {self.data_home}` (or "
                 f"mer_audiolime.datasets.build_index({self.NAME!r}, data_home=...)); see "
                 f"datasets/{self.NAME}/README.md."

@@ -40,7 +40,8 @@ def register(subparsers) -> None:
         "info",
         help="describe one dataset (targets, license, citation, how to obtain it)",
         description="Describe a dataset without touching its data; with --data-home, also report its index.",
-        epilog="Example:\n  mer-audiolime datasets info pmemo\n  mer-audiolime datasets info pmemo --data-home ~/data",
+        epilog="Example:\n  mer-audiolime datasets info pmemo\n"
+        "  mer-audiolime datasets info pmemo --data-home ~/data",
         formatter_class=fmt,
     )
     p_info.add_argument("name", help="dataset name (see `mer-audiolime datasets list`)")
@@ -53,7 +54,8 @@ def register(subparsers) -> None:
         help="build a dataset's index (paths + md5) from a local copy",
         description=(
             "Walk a local copy of the dataset, find its annotation files and audio, hash them, and write a "
-            "mirdata index. By default it is written into DIR, where `datasets.load(name, data_home=DIR)` finds "
+            "mirdata index. By default it is written into DIR, where "
+            "`datasets.load(name, data_home=DIR)` finds "
             "it; use --out for a read-only copy and pass index_path= or set MER_AUDIOLIME_INDEX_DIR."
         ),
         epilog="Example:\n  mer-audiolime datasets index deam --data-home ~/data/DEAM\n"
@@ -61,7 +63,9 @@ def register(subparsers) -> None:
         formatter_class=fmt,
     )
     p_index.add_argument("name", help="dataset name")
-    p_index.add_argument("--data-home", required=True, metavar="DIR", help="folder where the dataset was unpacked")
+    p_index.add_argument(
+        "--data-home", required=True, metavar="DIR", help="folder where the dataset was unpacked"
+    )
     p_index.add_argument("--out", default=None, metavar="FILE", help="index file to write (default: in DIR)")
     p_index.add_argument("--version", default="default", help="index version (default: the current one)")
     p_index.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -168,6 +172,8 @@ def cmd_index(args) -> int:
     missing, invalid = ds.validate(verbose=False)
     n_bad = sum(len(v) for group in (missing, invalid) for v in group.values())
     if n_bad:
-        raise DatasetError(f"validate() found {n_bad} missing or changed files right after indexing: {missing} {invalid}")
+        raise DatasetError(
+            f"validate() found {n_bad} missing or changed files right after indexing: {missing} {invalid}"
+        )
     print("validate(): all files present and matching")
     return 0

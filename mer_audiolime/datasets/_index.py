@@ -1,9 +1,12 @@
 """Building mirdata index files from a user's local copy of a dataset.
 
-Each loader module defines ``index_recipe(data_home) -> IndexRecipe``: which track ids exist, the relative path
-of each track's audio, and the relative paths of the annotation files. :func:`write_index` turns a recipe into
-an index JSON (``{"version", "tracks": {id: {"audio": [relpath, md5]}}, "metadata": {key: [relpath, md5]}}``)
-by hashing every file, with a progress bar. Paths are relative to ``data_home`` so the copy can move.
+Each loader module defines ``index_recipe(data_home) -> IndexRecipe``: which track ids exist, the relative
+path of each track's audio, and the relative paths of the annotation files. :func:`write_index` turns a
+recipe into an index JSON by hashing every file, with a progress bar::
+
+    {"version": ..., "tracks": {id: {"audio": [relpath, md5]}}, "metadata": {key: [relpath, md5]}}
+
+Paths are relative to ``data_home`` so the copy can move.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def md5(path) -> str:
 
 def _walk(data_home: Path):
     for p in sorted(data_home.rglob("*")):
-        if p.is_file() and not any(part in _IGNORED_PARTS for part in p.parts) and not p.name.startswith("._"):
+        ignored = any(part in _IGNORED_PARTS for part in p.parts) or p.name.startswith("._")
+        if p.is_file() and not ignored:
             yield p
 
 
@@ -77,14 +81,16 @@ def find_file(data_home, filename: str, *, required: bool = True, prefer: str | 
     if not hits:
         if required:
             raise DatasetError(
-                f"{filename!r} was not found anywhere under {str(data_home)!r}; is data_home the folder where "
+                f"{filename!r} was not found anywhere under {str(data_home)!r}; "
+                "is data_home the folder where "
                 "the dataset archives were unpacked? See the dataset card for the expected layout."
             )
         return None
     if len(hits) > 1:
         listed = ", ".join(p.relative_to(data_home).as_posix() for p in hits)
         raise DatasetError(
-            f"{filename!r} appears {len(hits)} times under {str(data_home)!r} ({listed}); remove the duplicate "
+            f"{filename!r} appears {len(hits)} times under {str(data_home)!r} ({listed}); "
+            "remove the duplicate "
             "copies so the index is unambiguous."
         )
     return hits[0].relative_to(data_home).as_posix()
@@ -128,7 +134,9 @@ def find_audio(data_home, *, within: str | None = None, pattern: str | None = No
     return out
 
 
-def write_index(recipe: IndexRecipe, *, name: str, version: str, data_home, out, progress: bool = True) -> Path:
+def write_index(
+    recipe: IndexRecipe, *, name: str, version: str, data_home, out, progress: bool = True
+) -> Path:
     """Hash every file of ``recipe`` and write the index JSON to ``out``.
 
     Returns

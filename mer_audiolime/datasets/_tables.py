@@ -21,7 +21,7 @@ __all__ = ["to_float", "read_table", "clean_id", "rows_by_id", "dynamic_from_wid
 
 
 def to_float(value, *, where: str, column: str, allow_missing: bool = False):
-    """Parse one numeric cell; raise :class:`DatasetError` naming the file/row/column when it is not a number."""
+    """Parse one numeric cell; a non-number raises :class:`DatasetError` naming file, row and column."""
     text = "" if value is None else str(value).strip()
     if text == "" or text.lower() in ("nan", "na", "n/a"):
         if allow_missing:
@@ -40,7 +40,12 @@ def to_float(value, *, where: str, column: str, allow_missing: bool = False):
 
 
 def read_table(
-    path, *, delimiter: str | None = ",", required: Iterable[str] = (), normalize=None, allow_extra: bool = False
+    path,
+    *,
+    delimiter: str | None = ",",
+    required: Iterable[str] = (),
+    normalize=None,
+    allow_extra: bool = False,
 ):
     """Read a delimited text file into ``(header, rows)`` with clear errors.
 
@@ -52,7 +57,8 @@ def read_table(
     required : iterable of str
         Column names (after ``normalize``) that must be present.
     normalize : callable, optional
-        Applied to each header cell; default strips surrounding whitespace (DEAM's columns start with a space).
+        Applied to each header cell; default strips surrounding whitespace (DEAM's columns start with a
+        space).
     allow_extra : bool
         Accept rows with more cells than the header (ragged files such as MTG-Jamendo's tag lists) and drop
         the extra cells; otherwise such a row raises.
@@ -102,7 +108,8 @@ def read_table(
             extra = cells[len(header):]
             if any(c.strip() for c in extra) and not allow_extra:
                 raise DatasetError(
-                    f"{str(path)!r} line {line_no}: {len(cells)} fields but the header has {len(header)}; the "
+                    f"{str(path)!r} line {line_no}: {len(cells)} fields but the header has {len(header)}; "
+                    "the "
                     "row is malformed."
                 )
             cells = cells[: len(header)]

@@ -7,7 +7,8 @@ Expected files (under ``data_home``; the index records where they are): ``MEMD_a
 ``static_annotations_averaged_songs_1_2000.csv`` and ``static_annotations_averaged_songs_2000_2058.csv``
 (column names start with a space: ``song_id, valence_mean, valence_std, arousal_mean, arousal_std``);
 ``arousal.csv`` / ``valence.csv`` under ``annotations averaged per song/dynamic (per second annotations)/``;
-optionally ``metadata_2013.csv``, ``metadata_2014.csv``, ``metadata_2015.csv``. See ``datasets/deam/README.md``.
+optionally ``metadata_2013.csv``, ``metadata_2014.csv``, ``metadata_2015.csv``. See
+``datasets/deam/README.md``.
 """
 
 from __future__ import annotations

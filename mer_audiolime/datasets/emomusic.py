@@ -4,10 +4,12 @@ Soleymani et al., CrowdMM 2013 (MediaEval 2013 Emotion in Music task). Static ra
 continuous ratings are in [-1, 1] at 2 Hz from 15 s to 45 s. The MediaEval 2013 set (``development`` /
 ``evaluation``) is the official split, exposed as ``track.split`` and ``Dataset.get_track_splits()``.
 
-Expected files (under ``data_home``): ``clips_45seconds/<song_id>.mp3``; ``annotations/static_annotations.csv``
-(``song_id, mean_arousal, std_arousal, mean_valence, std_valence``); ``arousal_cont_average.csv`` and
-``valence_cont_average.csv``; ``songs_info.csv`` (``song_id, file_name, Artist, Song title, start of the segment
-(min.sec), end of the segment (min.sec), Genre, Mediaeval 2013 set``). See ``datasets/emomusic/README.md``.
+Expected files (under ``data_home``): ``clips_45seconds/<song_id>.mp3``;
+``annotations/static_annotations.csv`` (``song_id, mean_arousal, std_arousal, mean_valence, std_valence``);
+``arousal_cont_average.csv`` and ``valence_cont_average.csv``; ``songs_info.csv`` (``song_id,
+file_name, Artist, Song title, start of the segment (min.sec), end of the segment (min.sec), Genre,
+Mediaeval 2013 set``).
+See ``datasets/emomusic/README.md``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ NAME = "emomusic"
 VERSION = "1.0"
 
 BIBTEX = """@inproceedings{soleymani2013emomusic,
-  author    = {Soleymani, Mohammad and Caro, Micheal N. and Schmidt, Erik M. and Sha, Cheng-Ya and Yang, Yi-Hsuan},
+  author    = {Soleymani, Mohammad and Caro, Micheal N. and Schmidt, Erik M. and Sha, Cheng-Ya
+               and Yang, Yi-Hsuan},
   title     = {1000 Songs for Emotional Analysis of Music},
   booktitle = {Proceedings of the 2nd ACM International Workshop on Crowdsourcing for Multimedia (CrowdMM)},
   pages     = {1--6},
@@ -93,7 +96,9 @@ class Track(EmotionTrack):
     def _static(self) -> dict:
         values = self._meta("static")
         if values is None:
-            raise DatasetError(f"emoMusic song {self.track_id} has no static annotation row; rebuild the index.")
+            raise DatasetError(
+                f"emoMusic song {self.track_id} has no static annotation row; rebuild the index."
+            )
         return values
 
     @core.cached_property

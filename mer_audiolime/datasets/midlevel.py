@@ -64,7 +64,8 @@ _ALIASES = {
 BIBTEX = """@inproceedings{aljanaki2018midlevel,
   author    = {Aljanaki, Anna and Soleymani, Mohammad},
   title     = {A Data-driven Approach to Mid-level Perceptual Musical Feature Modeling},
-  booktitle = {Proceedings of the 19th International Society for Music Information Retrieval Conference (ISMIR)},
+  booktitle = {Proceedings of the 19th International Society for Music Information Retrieval Conference
+               (ISMIR)},
   pages     = {615--621},
   year      = {2018},
   address   = {Paris, France}
@@ -79,8 +80,8 @@ LICENSE_INFO = (
 DOWNLOAD_INFO = """
 The Mid-level Perceptual Features dataset is not downloaded automatically (its archives carry no published
 checksums the project could verify). Download annotations and audio from https://osf.io/5aupt/, unpack them
-into one folder so that it contains metadata_annotations/annotations.csv, metadata_annotations/metadata.csv and
-audio/<song_id>.mp3, then build the index:
+into one folder so that it contains metadata_annotations/annotations.csv,
+metadata_annotations/metadata.csv and audio/<song_id>.mp3, then build the index:
 
     mer-audiolime datasets index midlevel --data-home /path/to/midlevel
 """
@@ -116,7 +117,9 @@ class Track(EmotionTrack):
     def midlevel(self) -> dict:
         values = self._meta("midlevel")
         if values is None:
-            raise DatasetError(f"midlevel track {self.track_id} has no row in annotations.csv; rebuild the index.")
+            raise DatasetError(
+                f"midlevel track {self.track_id} has no row in annotations.csv; rebuild the index."
+            )
         return dict(values)
 
     @core.cached_property

@@ -27,7 +27,9 @@ __all__ = ["Dataset", "Track", "load_audio", "index_recipe", "BIBTEX", "LICENSE_
 
 NAME = "mtg_jamendo_autotagging_moodtheme"
 BIBTEX = _mirdata_mtg.BIBTEX
-LICENSE_INFO = "Creative Commons Attribution NonCommercial Share Alike 4.0 International (audio: per-track CC)."
+LICENSE_INFO = (
+    "Creative Commons Attribution NonCommercial Share Alike 4.0 International (audio: per-track CC)."
+)
 DOWNLOAD_INFO = _mirdata_mtg.DOWNLOAD_INFO
 REMOTES = _mirdata_mtg.REMOTES
 INDEXES = _mirdata_mtg.INDEXES
@@ -91,9 +93,11 @@ class Dataset(_mirdata_mtg.Dataset):
         if not path.is_file():
             looked = ", ".join(str(p) for p in self._index_candidates)
             raise IndexMissingError(
-                f"no index for {NAME!r} (version {self.version}); looked at: {looked}. Either fetch mirdata's "
+                f"no index for {NAME!r} (version {self.version}); looked at: {looked}. "
+                "Either fetch mirdata's "
                 f"official index with mirdata.initialize({NAME!r}).download(['metadata']) (needs network) or "
-                f"build one from your copy with `mer-audiolime datasets index {NAME} --data-home {self.data_home}`."
+                "build one from your copy with "
+                f"`mer-audiolime datasets index {NAME} --data-home {self.data_home}`."
             )
         try:
             index = json.loads(path.read_text(encoding="utf-8"))

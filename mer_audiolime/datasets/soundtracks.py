@@ -206,7 +206,9 @@ def index_recipe(data_home) -> IndexRecipe:
         found_any = True
         audio = find_audio(data_home, within=rf".*set[\s_-]*{k}(?!\d).*", pattern=r"\d+")
         audio = {_number(stem): path for stem, path in audio.items()}
-        _, rows = read_table(Path(data_home) / rel, normalize=lambda s: s.strip().lower(), required=["number"])
+        _, rows = read_table(
+            Path(data_home) / rel, normalize=lambda s: s.strip().lower(), required=["number"]
+        )
         for _, row in rows:
             tid = f"set{k}_{_number(row['number'])}"
             if _number(row["number"]) in audio:

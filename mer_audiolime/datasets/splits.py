@@ -126,7 +126,8 @@ def random_split(
     fr = np.asarray(fractions, dtype=float)
     if fr.ndim != 1 or len(fr) != len(names) or np.any(fr <= 0) or not np.isclose(fr.sum(), 1.0):
         raise ParameterError(
-            f"fractions must be positive, one per name, and sum to 1; got {list(fractions)} for {list(names)}."
+            "fractions must be positive, one per name, and sum to 1; "
+            f"got {list(fractions)} for {list(names)}."
         )
     ids = _sorted_ids(track_ids)
     order = np.random.default_rng(seed).permutation(len(ids))
@@ -139,7 +140,7 @@ def random_split(
 
 
 def official_split(dataset, **kwargs) -> dict:
-    """The dataset's own split (``dataset.get_track_splits(**kwargs)``), with a clear error when it has none."""
+    """The dataset's own split (``dataset.get_track_splits(**kwargs)``); a clear error when it has none."""
     try:
         splits = dataset.get_track_splits(**kwargs)
     except NotImplementedError:

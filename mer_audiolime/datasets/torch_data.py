@@ -28,7 +28,9 @@ _PADS = ("loop", "zero")
 _SCALES = (None, "range", "standardize")
 
 
-def fit_length(audio: np.ndarray, length: int, *, crop: str = "start", pad: str = "loop", rng=None) -> np.ndarray:
+def fit_length(
+    audio: np.ndarray, length: int, *, crop: str = "start", pad: str = "loop", rng=None
+) -> np.ndarray:
     """Crop or pad ``(channels, samples)`` audio to exactly ``length`` samples.
 
     Parameters
@@ -84,7 +86,8 @@ class TrackDataset(_TorchDataset):
     dataset : mirdata.core.Dataset
         E.g. ``mer_audiolime.datasets.load("pmemo", data_home=...)``.
     track_ids : sequence of str, optional
-        The tracks to serve, in order (e.g. one part of :func:`~mer_audiolime.datasets.splits.single_artist_split`).
+        The tracks to serve, in order (e.g. one part of
+        :func:`~mer_audiolime.datasets.splits.single_artist_split`).
         Default: all.
     targets : sequence of str, optional
         Target names (track attributes such as ``"arousal"`` or ``"rhythm_stability"``). Default: the
@@ -156,10 +159,13 @@ class TrackDataset(_TorchDataset):
         if sample_rate is None or isinstance(sample_rate, bool) or int(sample_rate) <= 0:
             raise ParameterError(f"sample_rate must be a positive int (or pass model=), got {sample_rate!r}.")
         if clip_seconds is None or not float(clip_seconds) > 0:
-            raise ParameterError(f"clip_seconds must be > 0 (or a model with clip_seconds), got {clip_seconds!r}.")
+            raise ParameterError(
+                f"clip_seconds must be > 0 (or a model with clip_seconds), got {clip_seconds!r}."
+            )
         if crop not in _CROPS or pad not in _PADS or scale not in _SCALES:
             raise ParameterError(
-                f"crop must be in {_CROPS}, pad in {_PADS}, scale in {_SCALES}; got {crop!r}, {pad!r}, {scale!r}."
+                f"crop must be in {_CROPS}, pad in {_PADS}, scale in {_SCALES}; "
+                f"got {crop!r}, {pad!r}, {scale!r}."
             )
         self.dataset = dataset
         self.sample_rate, self.channels = int(sample_rate), int(channels)
@@ -169,14 +175,21 @@ class TrackDataset(_TorchDataset):
         self.return_track_id = bool(return_track_id)
         self.epoch = 0
         ids = list(dataset.track_ids if track_ids is None else (str(t) for t in track_ids))
-        unknown = [t for t in ids if t not in set(dataset.track_ids)]
+        known = set(dataset.track_ids)
+        unknown = [t for t in ids if t not in known]
         if unknown:
-            raise DatasetError(f"track ids not in {dataset.name}: {unknown[:5]}{' ...' if len(unknown) > 5 else ''}.")
+            more = " ..." if len(unknown) > 5 else ""
+            raise DatasetError(f"track ids not in {dataset.name}: {unknown[:5]}{more}.")
         if not ids:
             raise DatasetError("TrackDataset needs at least one track.")
-        names = list(targets) if targets is not None else list(getattr(dataset.track(ids[0]), "TARGET_NAMES", ()))
+        if targets is not None:
+            names = list(targets)
+        else:
+            names = list(getattr(dataset.track(ids[0]), "TARGET_NAMES", ()))
         if not names:
-            raise ParameterError(f"{dataset.name} tracks declare no numeric targets; pass targets=[...] names.")
+            raise ParameterError(
+                f"{dataset.name} tracks declare no numeric targets; pass targets=[...] names."
+            )
         self.target_names = names
         raw, kept, self.skipped = [], [], []
         for tid in ids:
@@ -188,14 +201,19 @@ class TrackDataset(_TorchDataset):
                     continue
                 missing = [n for n, v in zip(names, values) if v is None]
                 raise DatasetError(
-                    f"{dataset.name} track {tid} has no value for {missing}; pass skip_missing=True to drop such "
+                    f"{dataset.name} track {tid} has no value for {missing}; "
+                    "pass skip_missing=True to drop such "
                     "tracks."
                 )
             for n, v in zip(names, values):
                 if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                    raise ParameterError(f"target {n!r} of {dataset.name} is {type(v).__name__}, not a number.")
+                    raise ParameterError(
+                        f"target {n!r} of {dataset.name} is {type(v).__name__}, not a number."
+                    )
                 if not np.isfinite(v):
-                    raise DatasetError(f"{dataset.name} track {tid}: target {n!r} is {v}, not a finite number.")
+                    raise DatasetError(
+                        f"{dataset.name} track {tid}: target {n!r} is {v}, not a finite number."
+                    )
             raw.append([float(v) for v in values])
             kept.append(tid)
         if not kept:
@@ -220,7 +238,9 @@ class TrackDataset(_TorchDataset):
         table.update(ranges or {})
         missing = [n for n in self.target_names if n not in table]
         if missing:
-            raise ParameterError(f"scale='range' needs a rating range for {missing}; pass ranges={{name: (lo, hi)}}.")
+            raise ParameterError(
+                f"scale='range' needs a rating range for {missing}; pass ranges={{name: (lo, hi)}}."
+            )
         return {n: (float(table[n][0]), float(table[n][1])) for n in self.target_names}
 
     def scale_targets(self, values: np.ndarray) -> np.ndarray:
@@ -264,8 +284,9 @@ class TrackDataset(_TorchDataset):
 
     def _cache_key(self, track, path) -> str:
         stat = os.stat(path)
-        raw = f"{self.dataset.name}|{track.track_id}|{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}"
-        raw += f"|{self.sample_rate}|{self.channels}"
+        parts = (self.dataset.name, track.track_id, os.path.abspath(path), stat.st_size, stat.st_mtime_ns,
+                 self.sample_rate, self.channels)
+        raw = "|".join(str(p) for p in parts)
         return hashlib.sha1(raw.encode()).hexdigest()
 
     def decoded(self, track_id: str) -> np.ndarray:
