@@ -24,3 +24,32 @@ def build(sample_rate=22050):
     mids, emos = ["loudness", "peak", "brightness"], ["valence", "arousal"]
     return CallablePredictor(fn, sample_rate=sample_rate, output_names=mids + emos, midlevel_names=mids,
                              emotion_names=emos, emotion_weights=WEIGHTS, name="analytic")
+
+
+def build_slow(delay=0.1):
+    """The same model with a delay per call, so a test can kill an evaluation mid-way."""
+    import time
+
+    inner = build()
+    fn = inner.fn
+
+    def slow(batch):
+        time.sleep(delay)
+        return fn(batch)
+
+    inner.fn = slow
+    return inner
+
+
+def build_failing_on_short():
+    """Raises on inputs shorter than 2.5 s: one way to make chosen tracks fail inside a run."""
+    inner = build()
+    fn = inner.fn
+
+    def picky(batch):
+        if batch.shape[-1] < int(2.5 * 22050):
+            raise RuntimeError("this model needs at least 2.5 s of audio")
+        return fn(batch)
+
+    inner.fn = picky
+    return inner

@@ -1,0 +1,97 @@
+"""Evaluation suites: TOML files in the top-level ``evaluation/suites/`` folder (data, not code)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+
+from ..exceptions import ParameterError
+
+__all__ = ["load_suite", "suite_hash", "suites_dir", "list_suites", "DEFAULTS"]
+
+#: Every key a suite may set, with its default. A suite file overrides what it names.
+DEFAULTS = {
+    "name": "custom",
+    "version": "1",
+    "description": "",
+    "tracks": {"split": "test", "limit": 0},
+    "explain": {"segments": 1, "num_samples": 1000, "kernel_width": 0.25, "alpha": 1.0, "batch_size": 16,
+                "seeds": [0, 1, 2, 3, 4]},
+    "fidelity": {"random_orders": 10, "faithfulness_subsets": 200},
+    "stability": {"top_k": 2},
+    "bias": {"target": "valence", "shortcut_stem": "vocals"},
+}
+
+
+def suites_dir() -> Path:
+    """The repository's ``evaluation/suites`` folder (next to the installed package in a checkout)."""
+    return Path(__file__).resolve().parents[2] / "evaluation" / "suites"
+
+
+def list_suites() -> list:
+    """Names of the suites in :func:`suites_dir`."""
+    folder = suites_dir()
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def _merge(base: dict, over: dict, where: str) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if key not in base:
+            raise ParameterError(f"unknown suite key {where}{key!r}; known keys: {sorted(base)}.")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ParameterError(f"suite key {where}{key!r} must be a table, got {value!r}.")
+            out[key] = _merge(base[key], value, f"{where}{key}.")
+        else:
+            out[key] = value
+    return out
+
+
+def load_suite(spec) -> dict:
+    """Load a suite by name (``"standard"``, ``"quick"`` ...), by path, or validate a dict.
+
+    Returns
+    -------
+    dict
+        The suite with every default filled in.
+
+    Raises
+    ------
+    ParameterError
+        Unknown name, unreadable file, unknown keys or bad values.
+    """
+    if isinstance(spec, dict):
+        raw = spec
+    else:
+        path = Path(spec)
+        if not path.suffix:
+            path = suites_dir() / f"{spec}.toml"
+        if not path.is_file():
+            raise ParameterError(
+                f"no suite {str(spec)!r}: pass a .toml path or one of {list_suites()} (from {suites_dir()})."
+            )
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise ParameterError(f"cannot read suite {str(path)!r}: {err}") from err
+    suite = _merge(DEFAULTS, raw, "")
+    seeds = suite["explain"]["seeds"]
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise ParameterError(f"explain.seeds must be a non-empty list of integers, got {seeds!r}.")
+    for key in ("num_samples", "batch_size"):
+        v = suite["explain"][key]
+        if not isinstance(v, int) or v < 1:
+            raise ParameterError(f"explain.{key} must be a positive integer, got {v!r}.")
+    limit = suite["tracks"]["limit"]
+    if not isinstance(limit, int) or limit < 0:
+        raise ParameterError(f"tracks.limit must be an integer >= 0 (0 = all), got {limit!r}.")
+    return suite
+
+
+def suite_hash(suite: dict) -> str:
+    """sha256 of the suite's canonical JSON (recorded in the manifest; part of the resume key)."""
+    return hashlib.sha256(json.dumps(suite, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,106 @@
+"""Seaborn figures from tidy harness rows (each saved as PNG and PDF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["run_figures", "bias_figure", "save"]
+
+STABILITY = ("jaccard_topk", "kendall_tau", "vsi", "csi")
+FIDELITY = ("surrogate_r2", "faithfulness_correlation", "aopc_deletion", "aopc_insertion", "normalised_area")
+CURVES = ("deletion_curve", "insertion_curve", "random_deletion_curve", "random_insertion_curve")
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="paper")
+    return plt, sns
+
+
+def save(fig, folder, name) -> list:
+    """Write ``<name>.png`` (150 dpi) and ``<name>.pdf``; close the figure."""
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext in ("png", "pdf"):
+        path = folder / f"{name}.{ext}"
+        fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"CreationDate": None} if ext == "pdf" else None)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def _stem(component: str) -> str:
+    return component.split("@", 1)[0]
+
+
+def run_figures(rows: pd.DataFrame, folder) -> list:
+    """Every figure the rows allow: stem weights, fidelity, stability, curves, randomisation."""
+    if rows.empty:
+        return []
+    plt, sns = _plt()
+    paths = []
+    weights = rows[(rows["metric"] == "weight") & (rows["component"] != "")].copy()
+    if len(weights):
+        weights["stem"] = weights["component"].map(_stem)
+        per = weights.groupby(["model", "target", "track_id", "stem", "seed"], as_index=False)["value"].sum()
+        targets = list(dict.fromkeys(per["target"]))
+        g = sns.catplot(data=per, x="stem", y="value", hue="model", col="target", col_wrap=min(3, len(targets)),
+                        kind="box", sharey=False, height=2.6, aspect=1.3, showfliers=False)
+        g.set_axis_labels("stem", "attribution")
+        g.figure.suptitle("Attribution per stem (summed over segments)", y=1.02)
+        paths += save(g.figure, folder, "stem_weights")
+    for title, names, fname in (("Fidelity", FIDELITY, "fidelity"), ("Stability across seeds", STABILITY,
+                                                                      "stability")):
+        sub = rows[rows["metric"].isin(names) & (rows["step"] < 0)]
+        if len(sub):
+            sub = sub.groupby(["model", "target", "metric", "track_id"], as_index=False)["value"].mean()
+            g = sns.catplot(data=sub, x="target", y="value", hue="model", col="metric", kind="box", sharey=False,
+                            height=2.6, aspect=1.4, showfliers=False)
+            g.set_xticklabels(rotation=45, ha="right")
+            g.figure.suptitle(title, y=1.03)
+            paths += save(g.figure, folder, fname)
+    curves = rows[rows["metric"].isin(CURVES) & (rows["step"] >= 0)]
+    if len(curves):
+        g = sns.relplot(data=curves, x="step", y="value", hue="metric", col="target", col_wrap=3, kind="line",
+                        errorbar=("ci", 95), height=2.6, aspect=1.3, facet_kws={"sharey": False})
+        g.set_axis_labels("components removed / inserted", "model output")
+        paths += save(g.figure, folder, "deletion_insertion_curves")
+    rand = rows[rows["metric"].str.startswith("randomisation") & (rows["step"] >= 0)]
+    if len(rand):
+        g = sns.relplot(data=rand, x="step", y="value", hue="target", col="metric", kind="line", marker="o",
+                        height=2.6, aspect=1.3)
+        g.set_axis_labels("layers randomised (from the top)", "Spearman similarity")
+        paths += save(g.figure, folder, "randomisation")
+    return paths
+
+
+def bias_figure(scores: pd.DataFrame, folder, *, shortcut_stem: str, target: str) -> list:
+    """Bias panels: the shortcut stem's attribution per model and clip, and its rank-1 share per model."""
+    if scores.empty:
+        return []
+    plt, sns = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    sns.stripplot(data=scores, x="model", y="shortcut_weight", hue="vocals_present" if "vocals_present" in scores
+                  else None, dodge=True, ax=axes[0], size=3)
+    axes[0].axhline(0, color="0.5", lw=0.8)
+    axes[0].set_title(f"attribution of '{shortcut_stem}' to {target}")
+    axes[0].tick_params(axis="x", rotation=20)
+    share = scores.groupby("model", as_index=False)["shortcut_top"].mean()
+    sns.barplot(data=share, x="model", y="shortcut_top", ax=axes[1], color="C1")
+    axes[1].set_ylim(0, 1)
+    axes[1].set_ylabel("share of clips with the shortcut ranked first")
+    axes[1].set_title("rank-1 share")
+    axes[1].tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    return save(fig, folder, "bias")
