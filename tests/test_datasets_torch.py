@@ -166,3 +166,10 @@ def test_tag_dataset_has_no_numeric_targets(tmp_path):
     ds = datasets.load(name, data_home=RESOURCES / name, index_path=index)
     with pytest.raises(ParameterError, match="no numeric targets"):
         TrackDataset(ds, sample_rate=8000, clip_seconds=0.5)
+
+
+def test_registry_exposes_adapter_and_splits_lazily():
+    assert datasets.TrackDataset is TrackDataset
+    assert datasets.single_artist_split is splits.single_artist_split
+    with pytest.raises(AttributeError):
+        datasets.no_such_thing

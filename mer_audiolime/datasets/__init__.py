@@ -18,7 +18,32 @@ from pathlib import Path
 
 from ..exceptions import DatasetError, ParameterError
 
-__all__ = ["list_datasets", "load", "dataset_module", "dataset_info", "build_index", "default_index_path"]
+__all__ = [
+    "list_datasets",
+    "load",
+    "dataset_module",
+    "dataset_info",
+    "build_index",
+    "default_index_path",
+    "TrackDataset",
+    "single_artist_split",
+    "random_split",
+    "official_split",
+]
+
+# Lazily imported conveniences (torch is only imported when TrackDataset is asked for).
+_LAZY = {
+    "TrackDataset": "mer_audiolime.datasets.torch_data",
+    "single_artist_split": "mer_audiolime.datasets.splits",
+    "random_split": "mer_audiolime.datasets.splits",
+    "official_split": "mer_audiolime.datasets.splits",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mer_audiolime.datasets' has no attribute {name!r}")
 
 #: Registry: dataset name -> module path. Modules expose ``Dataset`` (and, except synthetic,
 #: ``index_recipe``).
