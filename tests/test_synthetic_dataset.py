@@ -80,7 +80,8 @@ def test_stems_sum_exactly_to_the_mix(home):
         if not track.vocals_present:
             assert track.stem_paths["vocals"] is None and not stems["vocals"].any()
     pcm, _ = sf.read(str(home / "tracks" / "synth0000" / "mix.wav"), dtype="int16")
-    assert pcm.dtype == np.int16 and sf.info(str(home / "tracks" / "synth0000" / "mix.wav")).subtype == "PCM_16"
+    assert pcm.dtype == np.int16
+    assert sf.info(str(home / "tracks" / "synth0000" / "mix.wav")).subtype == "PCM_16"
 
 
 def test_track_exposes_targets_params_and_relevance(home):
@@ -122,7 +123,8 @@ def test_planted_bias_touches_only_valence_of_training_clips_with_vocals(home):
     clean = pd.read_csv(home / "metadata_clean.csv")
     biased = pd.read_csv(home / "metadata_biased.csv")
     hit = (biased["split"] == "train") & biased["vocals"]
-    assert np.allclose(biased["valence"] - clean["valence"], np.where(hit, syn.SHORTCUT, 0.0), rtol=0, atol=1e-8)
+    bump = np.where(hit, syn.SHORTCUT, 0.0)
+    assert np.allclose(biased["valence"] - clean["valence"], bump, rtol=0, atol=1e-8)
     same = [c for c in clean.columns if c not in ("valence", "shortcut")]
     pd.testing.assert_frame_equal(clean[same], biased[same])
     assert (clean["shortcut"] == 0).all()

@@ -1,4 +1,4 @@
-"""``mer-audiolime datasets synth``: generate the synthetic benchmark (registered by the ``datasets`` command)."""
+"""``mer-audiolime datasets synth``: generate the synthetic benchmark (the ``datasets`` command adds it)."""
 
 from __future__ import annotations
 

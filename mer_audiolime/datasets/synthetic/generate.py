@@ -55,7 +55,8 @@ def assign_splits(n: int, *, seed: int, vocals_prob: float = 0.5, fractions=(0.7
     split : list of str, length n
     """
     if len(fractions) != 3 or any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
-        raise ParameterError(f"split fractions must be 3 non-negative numbers summing to 1, got {fractions!r}.")
+        raise ParameterError(
+            f"split fractions must be 3 non-negative shares summing to 1, got {fractions!r}.")
     if not 0.0 <= vocals_prob <= 1.0:
         raise ParameterError(f"vocals_prob must lie in [0, 1], got {vocals_prob!r}.")
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(2**31 - 1,)))
@@ -119,13 +120,13 @@ def _prepare(out_dir: Path, overwrite: bool):
     if out_dir.is_dir() and any(out_dir.iterdir()):
         if not (out_dir / _SETTINGS).is_file():
             raise DatasetError(
-                f"{str(out_dir)!r} is not empty and holds no synthetic benchmark; choose an empty or new folder "
-                "so nothing else is overwritten."
+                f"{str(out_dir)!r} is not empty and holds no synthetic benchmark; choose an empty or new "
+                "folder so nothing else is overwritten."
             )
         if not overwrite:
             raise DatasetError(
-                f"{str(out_dir)!r} already holds a synthetic benchmark; pass overwrite=True (CLI: --overwrite) to "
-                "regenerate it, or choose another folder."
+                f"{str(out_dir)!r} already holds a synthetic benchmark; pass overwrite=True (CLI: "
+                "--overwrite) to regenerate it, or choose another folder."
             )
         shutil.rmtree(out_dir / "tracks", ignore_errors=True)
         for p in out_dir.glob(f"{NAME}_index_*.json"):
@@ -230,8 +231,8 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
     _write_text(out_dir / _SETTINGS, json.dumps(settings, indent=1, sort_keys=True) + "\n")
     for var in variants:
         frame = base.copy()
-        bump = np.where((var == "biased") & frame["vocals"].to_numpy() & (frame["split"] == "train").to_numpy(),
-                        float(shortcut), 0.0)
+        hit = frame["vocals"].to_numpy(dtype=bool) & (frame["split"] == "train").to_numpy()
+        bump = np.where(hit & (var == "biased"), float(shortcut), 0.0)
         emo = [emotion_targets({t: row[t] for t in MIDLEVEL}, seed=int(seed), clip=int(row["clip"]),
                                shortcut=float(b)) for (_, row), b in zip(frame.iterrows(), bump)]
         for e in EMOTIONS:

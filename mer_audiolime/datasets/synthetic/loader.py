@@ -38,11 +38,11 @@ BIBTEX = """@inproceedings{chowdhury2021tracing,
 }"""
 
 LICENSE_INFO = (
-    "Generated data: the clips are produced on your machine from seeded random scores by mer_audiolime (MIT). "
-    "Their timbres come from TimGM6mb.sf2 (Tim Brechbill), the General-MIDI SoundFont bundled with pretty_midi "
-    "and earlier with MuseScore, where it was distributed under the GPL-2.0; the file itself carries no licence "
-    "text, so check its terms before redistributing rendered audio. Sharing the generator settings (seed, n, "
-    "duration, sr) lets others regenerate byte-identical files instead."
+    "Generated data: the clips are produced on your machine from seeded random scores by mer_audiolime "
+    "(MIT). Their timbres come from TimGM6mb.sf2 (Tim Brechbill), the General-MIDI SoundFont bundled with "
+    "pretty_midi and earlier with MuseScore, where it was distributed under the GPL-2.0; the file itself "
+    "carries no licence text, so check its terms before redistributing rendered audio. Sharing the "
+    "generator settings (seed, n, duration, sr) lets others regenerate byte-identical files instead."
 )
 
 DOWNLOAD_INFO = (
@@ -138,7 +138,7 @@ class Track(EmotionTrack):
 
     @property
     def stems(self) -> dict:
-        """``{stem: np.ndarray (1, samples) float32}``; an absent stem is zeros. They sum to the mix exactly."""
+        """``{stem: np.ndarray (1, samples) float32}``; an absent stem is zeros (sum = mix, exactly)."""
         return load_stems(self.stem_paths)
 
     @core.cached_property
@@ -171,7 +171,7 @@ class Track(EmotionTrack):
 
     @property
     def shortcut(self) -> float:
-        """Valence added by the planted shortcut (0 in the clean version and outside biased training clips)."""
+        """Valence added by the planted shortcut (0 except for biased training clips with vocals)."""
         return float(self._row["shortcut"])
 
     @property
@@ -229,8 +229,8 @@ class Dataset(EmotionDataset):
         if not Path(self.index_path).is_file():
             raise IndexMissingError(
                 f"no {self.version!r} index of the synthetic benchmark at {self.index_path!r}: the index is "
-                f"written by the generator. Run `mer-audiolime datasets synth --out {self.data_home} --variant "
-                "both` (or mer_audiolime.datasets.synthetic.generate(out_dir, variant='both')), or pass the "
+                f"written by the generator. Run `mer-audiolime datasets synth --out {self.data_home} "
+                "--variant both` (or mer_audiolime.datasets.synthetic.generate(out_dir, variant='both')), or pass the "
                 "data_home of a generated set."
             )
         return EmotionDataset.__dict__["_index"].func(self)
@@ -246,7 +246,8 @@ class Dataset(EmotionDataset):
         missing = [c for c in need if c not in frame.columns]
         if missing:
             raise DatasetError(f"{path!r} lacks column(s) {missing}; regenerate the set.")
-        numeric = frame[[*QUALITY_PARAMS, *MIDLEVEL, *EMOTIONS, "shortcut"]].apply(pd.to_numeric, errors="coerce")
+        cols = [*QUALITY_PARAMS, *MIDLEVEL, *EMOTIONS, "shortcut"]
+        numeric = frame[cols].apply(pd.to_numeric, errors="coerce")
         if not np.isfinite(numeric.to_numpy(dtype=float)).all():
             bad = frame.loc[~np.isfinite(numeric.to_numpy(dtype=float)).all(axis=1), "track_id"].tolist()
             raise DatasetError(f"{path!r}: non-numeric or missing targets for {bad[:5]}; regenerate the set.")

@@ -157,8 +157,8 @@ def to_pcm16(stems: dict) -> tuple[dict, np.ndarray, float]:
     total = np.sum([np.asarray(stems[k], dtype=np.float64) for k in names], axis=0)
     peak = float(np.max(np.abs(total))) if total.size else 0.0
     gain = 1.0 if peak <= HEADROOM else float(np.floor(HEADROOM / peak * 1e6) / 1e6)
-    pcm = {k: np.clip(np.round(np.asarray(stems[k], dtype=np.float64) * gain * 32767.0), -32768, 32767).astype(
-        np.int16) for k in names}
+    scaled = {k: np.round(np.asarray(stems[k], dtype=np.float64) * gain * 32767.0) for k in names}
+    pcm = {k: np.clip(v, -32768, 32767).astype(np.int16) for k, v in scaled.items()}
     mix32 = np.sum([pcm[k].astype(np.int32) for k in names], axis=0)
     if mix32.size and (mix32.max() > 32767 or mix32.min() < -32768):  # pragma: no cover - guarded by HEADROOM
         raise DatasetError("the 16-bit mix overflowed; lower HEADROOM.")

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import ParameterError
-from .score import HAT, KICK, LEAD_SET, MAX_JITTER, SNARE, STEMS, Score, stream
+from .score import KICK, LEAD_SET, MAX_JITTER, SNARE, STEMS, Score, stream
 
 __all__ = [
     "MIDLEVEL",
