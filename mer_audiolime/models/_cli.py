@@ -60,7 +60,7 @@ def register(subparsers) -> None:
     p_train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                          help="extra keyword for a dataset factory (repeatable)")
     p_train.add_argument("--train-split", default="train")
-    p_train.add_argument("--valid-split", default="valid",
+    p_train.add_argument("--valid-split", default="validation",
                          help="split for early stopping and card metrics ('none': hold out part of train)")
     p_train.add_argument("--test-split", default="test", help="split evaluated at the end ('none' to skip)")
     p_train.add_argument("--model", default="cp_resnet", choices=["cp_resnet", "vggish"], help="architecture")
@@ -70,12 +70,13 @@ def register(subparsers) -> None:
     p_train.add_argument("--emotions", default=None, help="comma-separated emotion targets (default: dataset's)")
     p_train.add_argument("--epochs", type=int, default=40)
     p_train.add_argument("--batch-size", type=int, default=16)
-    p_train.add_argument("--lr", type=float, default=2e-3)
+    p_train.add_argument("--lr", type=float, default=1e-2)
     p_train.add_argument("--weight-decay", type=float, default=1e-4)
     p_train.add_argument("--midlevel-weight", type=float, default=1.0)
     p_train.add_argument("--emotion-weight", type=float, default=1.0)
     p_train.add_argument("--patience", type=int, default=8)
-    p_train.add_argument("--clip-seconds", type=float, default=None)
+    p_train.add_argument("--clip-seconds", type=float, default=None,
+                         help="crop / zero-pad every clip to this length (default: the first clip's length)")
     p_train.add_argument("--seed", type=int, default=0)
     p_train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p_train.add_argument("--name", default=None, help="model name in the card (default: from the options)")
@@ -169,32 +170,44 @@ def _targets(track, group, names):
     import numpy as np
 
     values = getattr(track, group, None)
-    if values is None and group == "emotion":
+    if not isinstance(values, dict):
         values = getattr(track, "static_targets", None)
-    if values is None:
-        return np.full(len(names), np.nan)
-    if isinstance(values, dict):
-        return np.array([float(values.get(n, np.nan)) for n in names])
-    return np.asarray(values, dtype=float)
+    if not isinstance(values, dict):
+        values = {n: getattr(track, n, None) for n in names}
+    return np.array([np.nan if values.get(n) is None else float(values[n]) for n in names])
 
 
 def tracks_dataset(name: str, *, data_home=None, split=None, variant=None, sample_rate: int = 22050,
                    emotion_names=None, midlevel_names=None):
-    """A training dataset from a registered loader: its tracks (optionally one ``split``) as items."""
+    """A training dataset over a registered loader's tracks (optionally those of one ``split``).
+
+    Tracks need ``audio`` and targets as ``midlevel`` / ``emotion`` dicts, a ``static_targets`` dict, or one
+    attribute per target name; missing targets become NaN (left out of the loss). ``variant`` is the
+    loader's index version (e.g. ``clean`` / ``biased`` for the synthetic benchmark).
+
+    Returns
+    -------
+    dataset or None
+        None when the loader's tracks have no ``split`` and ``split`` is not ``"train"`` (the caller then
+        holds out part of the training set).
+    """
     from .. import datasets
     from .heads import MIDLEVEL_NAMES
 
-    kwargs = {} if variant is None else {"variant": variant}
-    try:
-        loader = datasets.load(name, data_home=data_home, **kwargs)
-    except TypeError:
-        raise ParameterError(f"dataset {name!r} has no variants; drop --variant.") from None
+    loader = datasets.load(name, data_home=data_home, version=variant or "default")
     tracks = [loader.track(t) for t in loader.track_ids]
-    if split is not None and tracks and hasattr(tracks[0], "split"):
-        tracks = [t for t in tracks if t.split == split]
     if not tracks:
-        raise DatasetError(f"dataset {name!r} has no tracks in split {split!r}.")
-    emotions = emotion_names or list(getattr(loader, "EMOTIONS", None) or ("valence", "arousal"))
+        raise DatasetError(f"dataset {name!r} has no tracks (data_home={data_home!r}).")
+    if split is not None:
+        if hasattr(tracks[0], "split"):
+            tracks = [t for t in tracks if t.split == split]
+        elif split != "train":
+            return None
+    if not tracks:
+        splits = sorted({t.split for t in (loader.track(i) for i in loader.track_ids)})
+        raise DatasetError(f"dataset {name!r} has no tracks in split {split!r}; its splits are {splits}.")
+    first_targets = getattr(tracks[0], "TARGET_NAMES", ()) or ()
+    emotions = emotion_names or [n for n in first_targets if n not in MIDLEVEL_NAMES] or ["valence", "arousal"]
     return _TrackDataset(tracks, sample_rate=sample_rate, emotion_names=emotions,
                          midlevel_names=midlevel_names or MIDLEVEL_NAMES)
 

@@ -108,9 +108,17 @@ def _plain(obj):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_plain(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        return obj.item()
-    return obj
+    if isinstance(obj, str):
+        return str(obj)  # also str subclasses such as torch's TorchVersion (not weights_only-loadable)
+    if isinstance(obj, bool) or obj is None:
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj)
+    if hasattr(obj, "item"):
+        return _plain(obj.item())
+    raise ParameterError(f"model-card values must be JSON-like (str, number, list, dict), got {type(obj)}.")
 
 
 def sha256_file(path) -> str:
