@@ -98,6 +98,24 @@ def test_track_exposes_targets_params_and_relevance(home):
         s for s in syn.STEMS if s != "vocals" or track.vocals_present)
 
 
+def test_targets_are_attributes_and_feed_the_torch_adapter(home):
+    ds = syn.Dataset(data_home=home, version="biased")
+    track = ds.track("synth0003")
+    assert {name: getattr(track, name) for name in syn.Track.TARGET_NAMES} == track.static_targets
+    torch_data = pytest.importorskip("mer_audiolime.datasets.torch_data")
+    adapter = torch_data.TrackDataset(ds, sample_rate=22050, clip_seconds=2.0, crop="start", scale="range")
+    audio, y = adapter[0]
+    assert tuple(audio.shape) == (1, 44100) and tuple(y.shape) == (len(syn.Track.TARGET_NAMES),)
+
+
+def test_registry_loads_the_synthetic_set(home):
+    from mer_audiolime import datasets
+
+    ds = datasets.load("synthetic", data_home=home, version="biased")
+    assert isinstance(ds, syn.Dataset) and ds.version == "biased"
+    assert ds.settings["seed"] == SMALL["seed"] and ds.settings["n"] == SMALL["n"]
+
+
 def test_annotations_match_a_regeneration_of_the_truth(home):
     frame = pd.read_csv(home / "metadata_clean.csv")
     for _, row in frame.iterrows():

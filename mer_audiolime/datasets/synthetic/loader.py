@@ -190,6 +190,20 @@ class Track(EmotionTrack):
         return {**self.midlevel, **self.emotion}
 
 
+def _target_property(name: str, group: str) -> property:
+    def getter(self) -> float:
+        return getattr(self, group)[name]
+
+    getter.__doc__ = f"float: the {name} target of this clip (also in ``{group}``)"
+    return property(getter)
+
+
+for _name in MIDLEVEL:  # one attribute per target, as the other loaders have (used by TrackDataset)
+    setattr(Track, _name, _target_property(_name, "midlevel"))
+for _name in EMOTIONS:
+    setattr(Track, _name, _target_property(_name, "emotion"))
+
+
 class Dataset(EmotionDataset):
     """The synthetic multitrack benchmark with known truth (a ``mirdata.core.Dataset``).
 
