@@ -1,0 +1,215 @@
+"""Sanity checks (Adebayo et al., NeurIPS 2018): attributions must change when the model is destroyed.
+
+Both checks recompute the explanation on the *same components and masks* with a modified model and compare it
+with the original attribution by Spearman rank correlation (signed weights and absolute weights). A trustworthy
+explainer shows similarity falling towards 0 as the model is randomised.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import fields
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ...exceptions import EvaluationError, ParameterError
+from ...explain.lime_audio import component_predict_fn
+from ...explain.sampling import PredictionCache
+from ...explain.surrogate import fit_surrogate
+from ...models.predictor import as_predictor
+from .base import Metric, _int_option, _seed_option, register, resolve_attribution, target_index
+
+__all__ = ["ParameterRandomisation", "LabelRandomisation", "PermutedLabels", "randomisable_layers",
+           "spearman_similarity"]
+
+
+def spearman_similarity(a: np.ndarray, b: np.ndarray) -> dict:
+    """``{"spearman": rho(a, b), "spearman_abs": rho(|a|, |b|)}``; EvaluationError if either is constant."""
+    out = {}
+    for key, x, y in (("spearman", a, b), ("spearman_abs", np.abs(a), np.abs(b))):
+        if np.ptp(x) == 0 or np.ptp(y) == 0:
+            raise EvaluationError("Spearman similarity is undefined: an attribution has all-equal weights "
+                                  "(e.g. a randomised model whose output no longer depends on its input).")
+        out[key] = float(stats.spearmanr(x, y).statistic)
+    return out
+
+
+def _reexplain(explanation, predictor, target: str, batch_size: int) -> tuple:
+    """LIME weights of ``target`` for ``predictor`` on the explanation's components and masks (new cache)."""
+    comps = explanation.components
+    names = list(predictor.output_names)
+    if target not in names:
+        raise ParameterError(f"the modified model has no output {target!r}; its outputs are {names}.")
+    cache = PredictionCache(len(comps), len(names), key="sanity")
+    outputs = cache.predict(explanation.masks, component_predict_fn(comps, predictor, batch_size=batch_size),
+                            batch_size=batch_size)
+    att = fit_surrogate(explanation.masks, outputs, output_names=names, component_names=comps.names,
+                        targets=[target], kernel_width=float(explanation.settings.get("kernel_width", 0.25)),
+                        alpha=float(explanation.settings.get("alpha", 1.0)), seed=explanation.settings.get("seed"))
+    return att[target].weights, cache.model_calls
+
+
+def _torch_parts(model):
+    import torch
+
+    pred = as_predictor(model)
+    module = getattr(pred, "module", None)
+    if not isinstance(module, torch.nn.Module):
+        raise ParameterError("model-parameter randomisation needs a torch model (a TorchPredictor or an "
+                             f"nn.Module), got {type(model).__name__}.")
+    return pred, module
+
+
+def randomisable_layers(module) -> list:
+    """Names of the submodules that own parameters, from the output layer down (reverse registration order)."""
+    names = [name for name, m in module.named_modules()
+             if name and any(p.numel() for p in m.parameters(recurse=False))]
+    return names[::-1]
+
+
+def _reinitialise(layer, seed: int) -> None:
+    """Re-initialise ``layer``'s own parameters with its default initialiser under a fixed torch seed."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        if hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+        else:
+            for p in layer.parameters(recurse=False):
+                torch.nn.init.normal_(p, std=float(p.detach().std()) if p.numel() > 1 else 1.0)
+
+
+@register
+class ParameterRandomisation(Metric):
+    """Cascading model-parameter randomisation (Adebayo et al. 2018) for torch models.
+
+    Layers (submodules owning parameters) are re-initialised from the output layer downwards, cumulatively
+    (``mode="cascading"``; ``"independent"`` randomises one layer at a time). After each step the explanation is
+    recomputed on the original masks and compared with the original attribution.
+
+    Returns a tidy curve: ``step`` (0 = original model, similarity 1), ``layer``, ``spearman``,
+    ``spearman_abs``, ``model_calls``. Primary ``spearman_abs``; direction: lower (the similarity at the
+    bottom of the cascade should be near 0). Undefined (EvaluationError) when a randomised model's attribution is
+    constant. Cost: ``N'`` (unique masks of the explanation) model calls per randomised layer.
+
+    Parameters
+    ----------
+    layers : sequence of str, optional
+        Submodule names, top first (default :func:`randomisable_layers`).
+    max_layers : int, optional
+        Stop after this many layers.
+    mode : {"cascading", "independent"}
+    seed : int
+        Layer ``i`` is re-initialised under torch seed ``seed + i``.
+
+    ``__call__(explanation, model, *, target) -> DataFrame``
+    """
+
+    name, primary, direction, category = "parameter_randomisation", "spearman_abs", "lower", "sanity"
+
+    def __init__(self, *, layers=None, max_layers: int | None = None, mode: str = "cascading", seed: int = 0,
+                 batch_size: int = 32):
+        if mode not in ("cascading", "independent"):
+            raise ParameterError(f"mode must be 'cascading' or 'independent', got {mode!r}.")
+        self.layers = None if layers is None else [str(x) for x in layers]
+        self.max_layers = None if max_layers is None else _int_option(max_layers, "max_layers", 1)
+        self.mode = mode
+        self.seed = _seed_option(seed)
+        self.batch_size = _int_option(batch_size, "batch_size", 1)
+
+    def compute(self, explanation, model=None, *, target: str) -> pd.DataFrame:
+        pred, module = _torch_parts(model)
+        target_index(explanation, target)
+        a = resolve_attribution(explanation, target)
+        layers = self.layers or randomisable_layers(module)
+        if self.max_layers:
+            layers = layers[: self.max_layers]
+        known = dict(module.named_modules())
+        missing = [n for n in layers if n not in known]
+        if missing or not layers:
+            raise ParameterError(f"unknown or no layers {missing}; the module has {randomisable_layers(module)}.")
+        rows = [{"step": 0, "layer": "(original)", "spearman": 1.0, "spearman_abs": 1.0, "model_calls": 0}]
+        current = copy.deepcopy(module)
+        for i, layer in enumerate(layers, start=1):
+            if self.mode == "independent":
+                current = copy.deepcopy(module)
+            _reinitialise(dict(current.named_modules())[layer], self.seed + i)
+            randomised = copy.copy(pred)
+            randomised.module = current.eval()
+            b, calls = _reexplain(explanation, randomised, target, self.batch_size)
+            rows.append({"step": i, "layer": layer, **spearman_similarity(a, b), "model_calls": calls})
+        return pd.DataFrame(rows)
+
+
+class PermutedLabels:
+    """A dataset view whose item ``i`` has the waveform of item ``i`` and the targets of item ``perm[i]``.
+
+    ``perm`` is a seeded permutation (``np.random.default_rng(seed)``). Works with the item layouts the
+    training recipe accepts: ``(waveform, targets)`` tuples and dicts with ``audio``/``waveform`` keys.
+    """
+
+    def __init__(self, dataset, *, seed: int):
+        self.dataset = dataset
+        self.perm = np.random.default_rng(_seed_option(seed)).permutation(len(dataset))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        item, donor = self.dataset[i], self.dataset[int(self.perm[i])]
+        if isinstance(item, dict):
+            return {**item, **{k: v for k, v in donor.items() if k not in ("audio", "waveform")}}
+        return (item[0], donor[1], *item[2:])
+
+
+@register
+class LabelRandomisation(Metric):
+    """Data randomisation test (Adebayo et al. 2018): retrain on permuted labels, compare attributions.
+
+    The model is retrained from scratch with the package's training recipe
+    (:func:`mer_audiolime.models.training.train`) on ``train_set`` with its targets permuted across items
+    (:class:`PermutedLabels`); the explanation is recomputed for the random-label model on the original masks.
+    The recipe is the ``config`` given, else the one recorded in the model's card, else the default
+    :class:`~mer_audiolime.models.training.TrainConfig`; ``train_options`` override single fields.
+
+    Returns ``{"spearman", "spearman_abs", "model_calls", "train_seconds"}``. Primary ``spearman_abs``;
+    direction: lower. Cost: one training run plus ``N'`` model calls.
+
+    ``__call__(explanation, model, *, target, train_set, valid_set=None) -> dict``
+    """
+
+    name, primary, direction, category = "label_randomisation", "spearman_abs", "lower", "sanity"
+
+    def __init__(self, *, seed: int = 0, config=None, train_options: dict | None = None, batch_size: int = 32):
+        self.seed = _seed_option(seed)
+        self.config = config
+        self.train_options = dict(train_options or {})
+        self.batch_size = _int_option(batch_size, "batch_size", 1)
+
+    def _config(self, module):
+        from ...models.training import TrainConfig
+
+        if self.config is not None:
+            return copy.deepcopy(self.config)
+        recorded = getattr(getattr(module, "card", None), "training", None) or {}
+        allowed = {f.name for f in fields(TrainConfig)}
+        return TrainConfig(**{k: v for k, v in recorded.items() if k in allowed})
+
+    def compute(self, explanation, model=None, *, target: str, train_set, valid_set=None) -> dict:
+        from ...models.heads import MIDLEVEL_NAMES, MERModel, to_predictor
+        from ...models.training import train
+
+        pred, module = _torch_parts(model)
+        if not isinstance(module, MERModel):
+            raise ParameterError("label randomisation retrains with the package's recipe, which builds MERModels; "
+                                 f"got a {type(module).__name__}.")
+        a = resolve_attribution(explanation, target)
+        cfg = self._config(module)
+        result = train(PermutedLabels(train_set, seed=self.seed), valid_set=valid_set, config=cfg,
+                       midlevel_names=module.midlevel_names or MIDLEVEL_NAMES, emotion_names=module.emotion_names,
+                       name="label-randomised", progress=False, **self.train_options)
+        b, calls = _reexplain(explanation, to_predictor(result.model), target, self.batch_size)
+        return {**spearman_similarity(a, b), "model_calls": calls, "train_seconds": float(result.seconds)}
