@@ -244,8 +244,8 @@ class Dataset(EmotionDataset):
             raise IndexMissingError(
                 f"no {self.version!r} index of the synthetic benchmark at {self.index_path!r}: the index is "
                 f"written by the generator. Run `mer-audiolime datasets synth --out {self.data_home} "
-                "--variant both` (or mer_audiolime.datasets.synthetic.generate(out_dir, variant='both')), or pass the "
-                "data_home of a generated set."
+                "--variant both` (or mer_audiolime.datasets.synthetic.generate(out_dir, variant='both')), "
+                "or pass the data_home of a generated set."
             )
         return EmotionDataset.__dict__["_index"].func(self)
 
