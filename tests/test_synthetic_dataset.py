@@ -108,6 +108,18 @@ def test_targets_are_attributes_and_feed_the_torch_adapter(home):
     assert tuple(audio.shape) == (1, 44100) and tuple(y.shape) == (len(syn.Track.TARGET_NAMES),)
 
 
+def test_frame_relevance_file_and_target_ranges(home):
+    ds = syn.Dataset(data_home=home, version="biased")
+    frame = ds.to_frame()
+    assert list(frame.index) == ds.track_ids and set(syn.MIDLEVEL) <= set(frame.columns)
+    rel = pd.read_csv(home / "relevance.csv")
+    assert rel.equals(syn.relevance_frame())
+    for name in syn.Track.TARGET_NAMES:
+        lo, hi = syn.Dataset.TARGET_RANGES[name]
+        slack = 4 * syn.NOISE_SD if name in syn.EMOTIONS else 0.0
+        assert frame[name].between(lo - slack, hi + slack).all()
+
+
 def test_registry_loads_the_synthetic_set(home):
     from mer_audiolime import datasets
 

@@ -19,7 +19,7 @@ from ...exceptions import DatasetError, IndexMissingError
 from .._base import EmotionDataset, EmotionTrack, LocalIndex, index_filename, load_audio
 from .generate import NAME
 from .score import QUALITY_PARAMS, STEMS
-from .truth import EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, relevance_table
+from .truth import EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, SHORTCUT, relevance_table
 
 __all__ = ["Dataset", "Track", "load_audio", "load_stems", "load_midi", "BIBTEX", "LICENSE_INFO",
            "DOWNLOAD_INFO", "INDEXES", "REMOTES"]
@@ -230,12 +230,14 @@ class Dataset(EmotionDataset):
     DOWNLOAD_INFO = DOWNLOAD_INFO
     INDEXES = INDEXES
     REMOTES = REMOTES
-    #: Mid-level targets lie in [0, 1]; an emotion's range is that of ``W @ m`` over m in [0, 1]^7 (noise and
-    #: the biased variant's shortcut can exceed it slightly).
+    #: Mid-level targets lie in [0, 1]; an emotion's range is that of ``W @ m`` over m in [0, 1]^7, and
+    #: valence's upper end also covers the default shortcut, so both versions scale targets identically
+    #: (noise can exceed the ends by a few hundredths).
     TARGET_RANGES = {
         **{k: (0.0, 1.0) for k in MIDLEVEL},
         **{e: (round(float(EMOTION_WEIGHTS.loc[e].clip(upper=0).sum()), 6),
-               round(float(EMOTION_WEIGHTS.loc[e].clip(lower=0).sum()), 6)) for e in EMOTIONS},
+               round(float(EMOTION_WEIGHTS.loc[e].clip(lower=0).sum()) + SHORTCUT * (e == "valence"), 6))
+           for e in EMOTIONS},
     }
 
     @core.cached_property
