@@ -5,8 +5,9 @@ that drive it* (the score, not the nominal parameters, so a target reflects what
 
     m_j = 0.5 + sum_{s in D_j, s sounding} (x_{j,s} - 0.5) / |D_j|
 
-where ``D_j`` are the driving stems (:data:`RELEVANCE`) and ``x_{j,s}`` in [0, 1] the descriptor of stem
-``s`` for target ``j`` (:data:`DESCRIPTORS`). With every driving stem present this is the mean of their
+where ``D_j`` are the stems that have a descriptor ``x_{j,s}`` in [0, 1] for target ``j``
+(:data:`DESCRIPTORS`). :data:`RELEVANCE` states the same drivers as a separate, hand-written table; the tests
+check it against probes of the score and of the rendered audio, not against this code. With every driving stem present this is the mean of their
 descriptors; a switched-off (or absent) stem contributes the neutral 0.5. Descriptors:
 
 - melodiousness / vocals: share of melodic moves that are steps (one degree of the lead's scale);
