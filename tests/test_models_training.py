@@ -61,6 +61,15 @@ def test_flat_targets_and_bad_items():
         train(flat, epochz=3)
 
 
+def test_random_crops_train_on_shorter_windows():
+    result = train(ToyDataset(12, seed=6), config=TrainConfig(crop_seconds=0.5, **FAST), epochs=2,
+                   emotion_names=EMOTIONS, progress=False)
+    assert result.card.training["crop_seconds"] == 0.5 and result.card.clip_seconds == pytest.approx(1.0)
+    assert np.isfinite(result.history.valid_loss).all()
+    with pytest.raises(ParameterError):
+        TrainConfig(crop_seconds=0)
+
+
 def test_regression_metrics_truths():
     t = np.array([[1.0], [2.0], [3.0], [4.0]])
     m = regression_metrics(t * 2 + 1, t, ["x"])["x"]

@@ -148,3 +148,16 @@ def test_registered_cards_are_complete_and_shipped_weights_verify():
             assert sha256_file(path) == card.weights["sha256"]
         on_disk = json.loads((zoo.CARDS_DIR / f"{name}.json").read_text())
         assert on_disk["name"] == name
+
+
+def test_publish_checkpoint_writes_card_and_weights(isolated_zoo):
+    model, card = tiny_model_and_card("run")
+    save_checkpoint(isolated_zoo / "best.pt", model, card)
+    published = zoo.publish_checkpoint(isolated_zoo / "best.pt", "shipped_tiny", description="test",
+                                       weights_dir=isolated_zoo / "w", cards_dir=isolated_zoo / "c")
+    on_disk = json.loads((isolated_zoo / "c" / "shipped_tiny.json").read_text())
+    assert on_disk["weights"]["sha256"] == sha256_file(isolated_zoo / "w" / "shipped_tiny.pt")
+    assert on_disk["weights"]["uri"].startswith("package://") and published.name == "shipped_tiny"
+    loaded = zoo.load_model("shipped_tiny", weights_dir=isolated_zoo / "w", download=False)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[key])

@@ -53,6 +53,9 @@ class TrainConfig:
         Share of the training set held out for early stopping when no ``valid_set`` is given.
     clip_seconds : float or None
         Crop / pad length; None = length of the first item.
+    crop_seconds : float or None
+        Augmentation: train on random crops of this length (one offset per example per step, drawn from the
+        seeded generator); validation and test always see the whole clip. None = no cropping.
     seed : int
         Initialisation, hold-out split and batch order.
     num_threads : int or None
@@ -72,6 +75,7 @@ class TrainConfig:
     patience: int = 8
     valid_fraction: float = 0.15
     clip_seconds: float | None = None
+    crop_seconds: float | None = None
     seed: int = 0
     num_threads: int | None = 2
 
@@ -84,6 +88,8 @@ class TrainConfig:
             raise ParameterError("learning_rate must be > 0 and weight_decay >= 0.")
         if self.midlevel_weight < 0 or self.emotion_weight < 0 or self.midlevel_weight + self.emotion_weight == 0:
             raise ParameterError("loss weights must be >= 0 and not both zero.")
+        if self.crop_seconds is not None and self.crop_seconds <= 0:
+            raise ParameterError(f"crop_seconds must be > 0 or None, got {self.crop_seconds!r}.")
         if not 0 < self.valid_fraction < 1:
             raise ParameterError(f"valid_fraction must be in (0, 1), got {self.valid_fraction!r}.")
 
@@ -188,6 +194,12 @@ def _scaling(values: np.ndarray, names) -> tuple[np.ndarray, np.ndarray, dict]:
 def _spectrograms(model: MERModel, waves: np.ndarray, batch_size: int) -> torch.Tensor:
     out = [model.frontend(torch.from_numpy(waves[i:i + batch_size])) for i in range(0, len(waves), batch_size)]
     return torch.cat(out)
+
+
+def _random_crop(batch: torch.Tensor, frames: int, gen: torch.Generator) -> torch.Tensor:
+    """Independent random time crops ``(B, 1, F, frames)`` of a ``(B, 1, F, T)`` batch."""
+    starts = torch.randint(0, batch.shape[-1] - frames + 1, (batch.shape[0],), generator=gen)
+    return torch.stack([b[..., s:s + frames] for b, s in zip(batch, starts.tolist())])
 
 
 def _masked_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -322,6 +334,11 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
             dataset={**(dataset_info or {}), "n_train": int(len(specs)), "n_valid": int(len(v_specs))},
             seed=cfg.seed, package_versions=package_versions(), training=asdict(cfg),
         )
+        crop_frames = None
+        if cfg.crop_seconds is not None:
+            crop_frames = model.frontend.num_frames(int(round(cfg.crop_seconds * sr)))
+            if crop_frames >= specs.shape[-1]:
+                crop_frames = None
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
         best, best_epoch, best_state, stale, rows = math.inf, 0, None, 0, []
@@ -336,7 +353,8 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
                 if len(idx) < 2 and len(order) > 1:  # BatchNorm needs more than one example
                     continue
                 optimizer.zero_grad()
-                loss = _loss(model.forward_features(specs[idx]), tm[idx], te[idx], cfg)
+                batch = _random_crop(specs[idx], crop_frames, gen) if crop_frames else specs[idx]
+                loss = _loss(model.forward_features(batch), tm[idx], te[idx], cfg)
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach()) * len(idx)

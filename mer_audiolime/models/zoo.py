@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from ..exceptions import ChecksumError, ModelError, ParameterError, WeightsError
-from .checkpoint import ModelCard, load_checkpoint, sha256_file
+from .checkpoint import ModelCard, load_checkpoint, save_checkpoint, sha256_file
 from .heads import to_predictor
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "load_model",
     "pretrained_predictor",
     "hub_checkpoint_dir",
+    "publish_checkpoint",
 ]
 
 CARDS_DIR = Path(__file__).resolve().parent / "cards"
@@ -225,6 +226,36 @@ def pretrained_predictor(name: str, *, weights_dir=None, download: bool = True, 
     """
     model = load_model(name, weights_dir=weights_dir, download=download, device=device)
     return to_predictor(model, device=device, name=name)
+
+
+def publish_checkpoint(checkpoint, name: str, *, description: str = "", uri: str | None = None,
+                       metrics: dict | None = None, weights_dir=None, cards_dir=None) -> ModelCard:
+    """Turn a training checkpoint into a zoo entry: weights file + JSON card with its sha256.
+
+    The card stored in the checkpoint is renamed to ``name``, the weights are re-saved as
+    ``<weights_dir>/<name>.pt`` and the card (with ``weights = {uri, sha256, filename, size_bytes}``) is
+    written to ``<cards_dir>/<name>.json``. Defaults are the package folders (used to ship models); the
+    default ``uri`` ``package://mer_audiolime/models/weights/<name>.pt`` means "bundled, never downloaded".
+
+    Returns
+    -------
+    ModelCard
+        The registered card (also added to the in-memory registry).
+    """
+    model, card = load_checkpoint(checkpoint)
+    card.name = name
+    card.description = description or card.description
+    if metrics:
+        card.metrics = {**card.metrics, **metrics}
+    weights_dir = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+    cards_dir = Path(cards_dir) if cards_dir is not None else CARDS_DIR
+    target = weights_dir / f"{name}.pt"
+    digest = save_checkpoint(target, model, card)
+    card.weights = {"uri": uri or f"package://mer_audiolime/models/weights/{name}.pt", "sha256": digest,
+                    "filename": target.name, "size_bytes": target.stat().st_size}
+    cards_dir.mkdir(parents=True, exist_ok=True)
+    (cards_dir / f"{name}.json").write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+    return register_model(card, overwrite=True)
 
 
 def __getattr__(attr: str):
