@@ -35,7 +35,9 @@ def test_exact_effects_give_faithfulness_one_and_infidelity_zero():
         inf = Infidelity(seed=1)(exp, model, target=target, attribution=true[:, t])
         assert inf["infidelity"] == pytest.approx(0.0, abs=1e-9) and inf["infidelity_rel"] < 1e-12
         # fixed-size subsets (Bhatt et al.'s protocol) too
-        fixed = FaithfulnessCorrelation(subset_size=3, seed=2)(exp, model, target=target, attribution=true[:, t])
+        fixed = FaithfulnessCorrelation(subset_size=3, seed=2)(
+            exp, model, target=target, attribution=true[:, t]
+        )
         assert fixed["faithfulness_corr"] == pytest.approx(1.0, abs=1e-9)
 
 
@@ -49,7 +51,8 @@ def test_lime_weights_of_a_linear_model_are_exact_with_alpha_zero():
 def test_random_attributions_score_about_zero_across_seeds():
     """E[score] = 0 for an attribution independent of the model: its order is a uniform random permutation
     (the baseline's law) and E[sum_S a_k] covariance with the drops is sum_k E[a_k] e_k / 4 = 0. A metric that
-    leaks model outputs into the order, or mis-centres the baseline, shifts the mean by far more than the bound."""
+    leaks model outputs into the order, or mis-centres the baseline, shifts the mean by far more than the
+    bound."""
     exp, model, true = linear_setup(segments=2, num_samples=2000)
     rng = np.random.default_rng(7)
     abc, aopc, fc, raw = [], [], [], []
@@ -59,7 +62,9 @@ def test_random_attributions_score_about_zero_across_seeds():
         abc.append(di["abc"])
         raw.append(di["abc_raw"])
         aopc.append(di["aopc_deletion"])
-        fc.append(FaithfulnessCorrelation(seed=s)(exp, model, target="y0", attribution=a)["faithfulness_corr"])
+        fc.append(
+            FaithfulnessCorrelation(seed=s)(exp, model, target="y0", attribution=a)["faithfulness_corr"]
+        )
     for values in (abc, aopc, fc):
         assert abs(np.mean(values)) < _bound(values), (np.mean(values), _bound(values))
     perfect = DeletionInsertion(seed=0)(exp, model, target="y0", attribution=true[:, 0])
@@ -83,9 +88,14 @@ def test_true_effects_maximise_aopc_and_area_over_all_orders():
 def test_curves_frame_starts_and_ends_at_the_mix_and_silence():
     exp, model, true = linear_setup()
     frame = DeletionInsertion().curves(exp, model, target="y0", attribution=true[:, 0])
-    assert set(frame.curve) == {"deletion", "insertion"} and set(frame.order) == {"attribution", "random_mean"}
+    assert set(frame.curve) == {"deletion", "insertion"} and set(frame.order) == {
+        "attribution",
+        "random_mean",
+    }
     dele = frame[(frame.curve == "deletion") & (frame.order == "attribution")]
-    assert dele.value.iloc[0] == pytest.approx(exp.predictions["y0"]) and dele.value.iloc[-1] == pytest.approx(0.0)
+    assert dele.value.iloc[0] == pytest.approx(exp.predictions["y0"]) and dele.value.iloc[
+        -1
+    ] == pytest.approx(0.0)
 
 
 def test_metrics_draw_outputs_from_the_cache_and_count_new_calls():
@@ -116,7 +126,9 @@ def test_reconstruction_gap_is_f_of_the_residual():
     assert exp.components.residual
     expected = (mix - mix_of(stems))[0].astype(np.float64) @ v[0]
     gap = ReconstructionGap()(exp, model, target="y0")
-    assert gap["gap"] == pytest.approx(expected, rel=1e-4) and gap["abs_gap"] == pytest.approx(abs(expected), rel=1e-4)
+    assert gap["gap"] == pytest.approx(expected, rel=1e-4) and gap["abs_gap"] == pytest.approx(
+        abs(expected), rel=1e-4
+    )
     exact, m2, _ = linear_setup()
     assert ReconstructionGap()(exact, m2, target="y0")["abs_gap"] < 1e-9
 
@@ -126,8 +138,14 @@ def test_undefined_values_raise_instead_of_nan():
     with pytest.raises(EvaluationError, match="constant"):
         FaithfulnessCorrelation()(exp, model, target="y0", attribution=np.zeros(len(true)))
     constant = CallablePredictor(lambda b: np.ones((len(b), 2)), sample_rate=SR, output_names=["y0", "y1"])
-    flat = explain(mix_of(make_stems(np.random.default_rng(0), seconds=1.0)), sr=SR, model=constant,
-                   stems=make_stems(np.random.default_rng(0), seconds=1.0), num_samples=64, show_progress=False)
+    flat = explain(
+        mix_of(make_stems(np.random.default_rng(0), seconds=1.0)),
+        sr=SR,
+        model=constant,
+        stems=make_stems(np.random.default_rng(0), seconds=1.0),
+        num_samples=64,
+        show_progress=False,
+    )
     with pytest.raises(EvaluationError, match="R = 0"):
         DeletionInsertion()(flat, constant, target="y0", attribution=np.arange(5.0))
     with pytest.raises(EvaluationError, match="no perturbation"):

@@ -3,8 +3,8 @@
 * :func:`linear_setup` -- ``f(x) = V x``, linear in the waveform, so ``f(sum_k z_k c_k) = sum_k z_k f(c_k)``:
   the true effect of component k is ``e_k = f(c_k)`` and ``f(all off) = 0``.
 * :func:`tone_stems` / :func:`tone_model` -- stems are pure tones at distinct frequencies and the model reads
-  each tone's amplitude (projection on sine/cosine): ``f = sum_s w_s amp_s + c``. With a large ``w_vocals`` the
-  model has a planted vocal shortcut; with ``w_vocals = 0`` it is clean.
+  each tone's amplitude (projection on sine/cosine): ``f = sum_s w_s amp_s + c``. With a large ``w_vocals``
+  the model has a planted vocal shortcut; with ``w_vocals = 0`` it is clean.
 """
 
 import numpy as np
@@ -22,14 +22,25 @@ def mix_of(stems):
     return np.sum(list(stems.values()), axis=0)
 
 
-def linear_setup(seed=0, *, seconds=1.0, segments=1, num_samples=1000, alpha=1.0, explain_seed=0, names=STEMS):
+def linear_setup(
+    seed=0, *, seconds=1.0, segments=1, num_samples=1000, alpha=1.0, explain_seed=0, names=STEMS
+):
     """(explanation, model, true effects (K, T)) for the waveform-linear model."""
     rng = np.random.default_rng(seed)
     stems = make_stems(rng, seconds=seconds, names=names)
     mix = mix_of(stems)
     model, v = linear_predictor(rng, length=mix.shape[1])
-    exp = explain(mix, sr=SR, model=model, stems=stems, segments=segments, num_samples=num_samples,
-                  seed=explain_seed, alpha=alpha, show_progress=False)
+    exp = explain(
+        mix,
+        sr=SR,
+        model=model,
+        stems=stems,
+        segments=segments,
+        num_samples=num_samples,
+        seed=explain_seed,
+        alpha=alpha,
+        show_progress=False,
+    )
     true = exp.components.waveforms[:, 0, :].astype(np.float64) @ v.T
     return exp, model, true
 
@@ -39,12 +50,14 @@ def tone_stems(rng, *, seconds=0.5, sr=SR, present=STEMS):
     out = {}
     for name in STEMS:
         amp = rng.uniform(0.2, 1.0) if name in present else 0.0
-        out[name] = (amp * np.sin(2 * np.pi * FREQS[name] * t + rng.uniform(0, 2 * np.pi)))[None].astype(np.float32)
+        out[name] = (amp * np.sin(2 * np.pi * FREQS[name] * t + rng.uniform(0, 2 * np.pi)))[None].astype(
+            np.float32
+        )
     return out
 
 
 def tone_model(weights, *, offset=0.0, sr=SR, name="tones"):
-    """``valence = offset + sum_s weights[s] * amplitude of stem s's tone`` (and ``arousal`` = total amplitude)."""
+    """``valence = offset + sum_s weights[s] * amplitude of stem s's tone``; ``arousal`` = total amplitude."""
     w = np.array([weights.get(s, 0.0) for s in STEMS])
 
     def fn(batch):
@@ -60,5 +73,14 @@ def tone_model(weights, *, offset=0.0, sr=SR, name="tones"):
     return CallablePredictor(fn, sample_rate=sr, output_names=["valence", "arousal"], name=name)
 
 
-def explain_tones(stems, model, *, seed=0):
-    return explain(mix_of(stems), sr=SR, model=model, stems=stems, num_samples=64, seed=seed, show_progress=False)
+def explain_tones(stems, model, *, seed=0, alpha=1.0):
+    return explain(
+        mix_of(stems),
+        sr=SR,
+        model=model,
+        stems=stems,
+        num_samples=64,
+        seed=seed,
+        alpha=alpha,
+        show_progress=False,
+    )

@@ -26,8 +26,17 @@ from test_metrics_models import linear_setup, mix_of
 def _nonlinear(seed, *, num_samples, segments=2, **kw):
     stems = make_stems(np.random.default_rng(11), seconds=1.0, names=("vocals", "drums", "bass"))
     model = midlevel_predictor()
-    exp = explain(mix_of(stems), sr=SR, model=model, stems=stems, segments=segments, num_samples=num_samples,
-                  seed=seed, show_progress=False, **kw)
+    exp = explain(
+        mix_of(stems),
+        sr=SR,
+        model=model,
+        stems=stems,
+        segments=segments,
+        num_samples=num_samples,
+        seed=seed,
+        show_progress=False,
+        **kw,
+    )
     return exp, model
 
 
@@ -52,11 +61,13 @@ def test_vsi_and_csi_match_hand_computed_values():
     # three calls select {0,1}, {0,2}, {1,2}: every pair shares one of p = 2 variables
     assert vsi([{0, 1}, {0, 2}, {1, 2}]) == pytest.approx(0.5)
     assert vsi([{0, 1}, {0, 1}]) == 1.0 and vsi([{0}, {1}]) == 0.0
-    intervals = np.array([
-        [[0.0, 1.0], [0.0, 0.0], [0.0, 1.0]],
-        [[0.5, 2.0], [0.0, 0.0], [1.0, 2.0]],  # touches call 0 at 1.0: closed intervals overlap
-        [[3.0, 4.0], [0.0, 0.0], [2.5, 3.0]],
-    ])
+    intervals = np.array(
+        [
+            [[0.0, 1.0], [0.0, 0.0], [0.0, 1.0]],
+            [[0.5, 2.0], [0.0, 0.0], [1.0, 2.0]],  # touches call 0 at 1.0: closed intervals overlap
+            [[3.0, 4.0], [0.0, 0.0], [2.5, 3.0]],
+        ]
+    )
     # variable 0: pairs (0,1) overlap, (0,2), (1,2) not -> 1/3; variable 1: 1; variable 2: (0,1) only -> 1/3
     assert csi(intervals) == pytest.approx((1 / 3 + 1 + 1 / 3) / 3)
     with pytest.raises(ParameterError):
@@ -102,8 +113,14 @@ def test_convergence_reaches_the_exhaustive_reference():
     sizes = (16, 64, 256, 4096, 65536)
     metric = Convergence(sample_sizes=sizes, seeds=(0, 1, 2))
     frame = metric(exp, model, target="valence")
-    assert list(frame.columns) == ["num_samples", "seed", "rel_error", "kendall_tau", "top_k_jaccard",
-                                   "reference_alpha"]
+    assert list(frame.columns) == [
+        "num_samples",
+        "seed",
+        "rel_error",
+        "kendall_tau",
+        "top_k_jaccard",
+        "reference_alpha",
+    ]
     err = frame.groupby("num_samples").rel_error.mean()
     # Monte-Carlo rate: the error falls like N^(-1/2) (a factor 2 of slack) and reaches the reference
     assert err.is_monotonic_decreasing and err.loc[65536] < 0.01

@@ -1,8 +1,8 @@
 """Metrics of explanation quality: fidelity, stability, sanity and bias (one class each, one registry).
 
-Every metric derives from :class:`Metric` (declared ``name``, ``primary``, ``direction``, ``category``; NaN is an
-:class:`~mer_audiolime.exceptions.EvaluationError`) and is listed in :data:`METRICS`. Metrics that need model
-outputs draw them through the explanation's prediction cache. Definitions, costs and citations:
+Every metric derives from :class:`Metric` (declared ``name``, ``primary``, ``direction``, ``category``; NaN is
+an :class:`~mer_audiolime.exceptions.EvaluationError`) and is listed in :data:`METRICS`. Metrics that need
+model outputs draw them through the explanation's prediction cache. Definitions, costs and citations:
 ``docs/metrics.md``.
 """
 
@@ -26,12 +26,41 @@ from .sanity import LabelRandomisation, ParameterRandomisation, PermutedLabels, 
 from .stability import KendallTau, StabilityIndices, TopKJaccard, coefficient_intervals, csi, top_k_sets, vsi
 
 __all__ = [
-    "Metric", "METRICS", "register", "get_metric", "check_finite", "CachedOracle",
-    "SurrogateR2", "ReconstructionGap", "FaithfulnessCorrelation", "Infidelity", "DeletionInsertion",
-    "TopKJaccard", "KendallTau", "StabilityIndices", "Convergence", "MaxSensitivity",
-    "ParameterRandomisation", "LabelRandomisation",
-    "PlantedBias", "SubgroupError", "SubgroupErrorShare", "SubgroupEffectProfile", "SubgroupTopStems",
-    "benjamini_hochberg", "mann_whitney", "stem_frame", "effect_frame", "top_stems", "vsi", "csi",
-    "coefficient_intervals", "top_k_sets", "removal_subsets", "order_masks", "add_noise", "PermutedLabels",
+    "Metric",
+    "METRICS",
+    "register",
+    "get_metric",
+    "check_finite",
+    "CachedOracle",
+    "SurrogateR2",
+    "ReconstructionGap",
+    "FaithfulnessCorrelation",
+    "Infidelity",
+    "DeletionInsertion",
+    "TopKJaccard",
+    "KendallTau",
+    "StabilityIndices",
+    "Convergence",
+    "MaxSensitivity",
+    "ParameterRandomisation",
+    "LabelRandomisation",
+    "PlantedBias",
+    "SubgroupError",
+    "SubgroupErrorShare",
+    "SubgroupEffectProfile",
+    "SubgroupTopStems",
+    "benjamini_hochberg",
+    "mann_whitney",
+    "stem_frame",
+    "effect_frame",
+    "top_stems",
+    "vsi",
+    "csi",
+    "coefficient_intervals",
+    "top_k_sets",
+    "removal_subsets",
+    "order_masks",
+    "add_noise",
+    "PermutedLabels",
     "randomisable_layers",
 ]

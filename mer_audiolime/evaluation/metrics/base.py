@@ -7,8 +7,8 @@ Calling the metric runs ``compute`` and refuses NaN/inf results with :class:`Eva
 lesson: a silent NaN poisons a whole benchmark table).
 
 Model outputs are drawn through the explanation's :class:`~mer_audiolime.explain.PredictionCache`
-(:class:`CachedOracle`), so a mask that the surrogate (or another metric) already evaluated is never run again;
-``oracle.new_calls`` is what a metric reports as its cost.
+(:class:`CachedOracle`), so a mask that the surrogate (or another metric) already evaluated is never run
+again; ``oracle.new_calls`` is what a metric reports as its cost.
 """
 
 from __future__ import annotations
@@ -20,8 +20,16 @@ import pandas as pd
 
 from ...exceptions import EvaluationError, ParameterError
 
-__all__ = ["Metric", "METRICS", "register", "get_metric", "CachedOracle", "resolve_attribution",
-           "target_index", "check_finite"]
+__all__ = [
+    "Metric",
+    "METRICS",
+    "register",
+    "get_metric",
+    "CachedOracle",
+    "resolve_attribution",
+    "target_index",
+    "check_finite",
+]
 
 #: Registry: metric name -> class (filled by :func:`register`).
 METRICS: dict = {}
@@ -36,10 +44,13 @@ def register(cls):
         raise ParameterError(f"only Metric subclasses can be registered, got {cls!r}.")
     if cls.direction not in DIRECTIONS or cls.category not in CATEGORIES or not cls.name or not cls.primary:
         raise ParameterError(
-            f"{cls.__name__} must declare name, primary, direction in {DIRECTIONS} and category in {CATEGORIES}."
+            f"{cls.__name__} must declare name, primary, direction in {DIRECTIONS} and category in "
+            f"{CATEGORIES}."
         )
     if cls.name in METRICS and METRICS[cls.name] is not cls:
-        raise ParameterError(f"a metric named {cls.name!r} is already registered ({METRICS[cls.name].__name__}).")
+        raise ParameterError(
+            f"a metric named {cls.name!r} is already registered ({METRICS[cls.name].__name__})."
+        )
     METRICS[cls.name] = cls
     return cls
 
@@ -60,8 +71,8 @@ def check_finite(result, *, metric: str):
             rows, cols = np.nonzero(bad)
             raise EvaluationError(
                 f"metric {metric!r} produced non-finite values in column(s) "
-                f"{sorted({numeric.columns[c] for c in cols})} (first at row {int(rows[0])}); see its docstring "
-                "for when the metric is undefined."
+                f"{sorted({numeric.columns[c] for c in cols})} (first at row {int(rows[0])}); see its "
+                "docstring for when the metric is undefined."
             )
         return result
     if isinstance(result, Mapping):
@@ -71,7 +82,9 @@ def check_finite(result, *, metric: str):
             if not np.all(np.isfinite(np.asarray(value, dtype=np.float64))):
                 raise EvaluationError(f"metric {metric!r} is undefined here: {key} = {value!r}.")
         return result
-    raise EvaluationError(f"metric {metric!r} returned {type(result).__name__}; expected a dict or a DataFrame.")
+    raise EvaluationError(
+        f"metric {metric!r} returned {type(result).__name__}; expected a dict or a DataFrame."
+    )
 
 
 class Metric:
@@ -120,7 +133,9 @@ def _int_option(value, name: str, minimum: int) -> int:
 
 def _seed_option(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ParameterError(f"seed must be an integer (explicit seeds keep runs reproducible), got {seed!r}.")
+        raise ParameterError(
+            f"seed must be an integer (explicit seeds keep runs reproducible), got {seed!r}."
+        )
     return int(seed)
 
 
@@ -187,8 +202,8 @@ class CachedOracle:
             names = list(explanation.output_names or explanation.predictions.index)
             if list(model.output_names) != names:
                 raise ParameterError(
-                    f"the model's outputs {list(model.output_names)} differ from the explanation's {names}; pass the "
-                    "model the explanation was computed with."
+                    f"the model's outputs {list(model.output_names)} differ from the explanation's {names}; "
+                    "pass the model the explanation was computed with."
                 )
             self._fn = component_predict_fn(explanation.components, model, batch_size=self.batch_size)
 

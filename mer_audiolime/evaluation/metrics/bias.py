@@ -15,8 +15,18 @@ from scipy import stats
 from ...exceptions import EvaluationError, ParameterError
 from .base import Metric, _int_option, register
 
-__all__ = ["PlantedBias", "SubgroupError", "SubgroupErrorShare", "SubgroupEffectProfile", "SubgroupTopStems",
-           "benjamini_hochberg", "mann_whitney", "stem_frame", "effect_frame", "top_stems"]
+__all__ = [
+    "PlantedBias",
+    "SubgroupError",
+    "SubgroupErrorShare",
+    "SubgroupEffectProfile",
+    "SubgroupTopStems",
+    "benjamini_hochberg",
+    "mann_whitney",
+    "stem_frame",
+    "effect_frame",
+    "top_stems",
+]
 
 
 def benjamini_hochberg(pvalues) -> np.ndarray:
@@ -95,8 +105,13 @@ def top_stems(frame: pd.DataFrame, *, keys, by: str = "abs") -> pd.DataFrame:
     for key, g in f.groupby(list(keys), sort=False):
         best = g["_score"].max()
         winners = g.loc[g["_score"] == best, "stem"].tolist()
-        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))), "top_stem": winners[0],
-                     "tie": len(winners) > 1})
+        rows.append(
+            {
+                **dict(zip(keys, key if isinstance(key, tuple) else (key,))),
+                "top_stem": winners[0],
+                "tie": len(winners) > 1,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -109,7 +124,8 @@ class PlantedBias(Metric):
 
     * **detection**: the shortcut stem is the unique top stem by ``|weight|`` (``by="abs"``) or signed weight;
     * ``hit_rate`` = share of biased-model tracks with a detection (true-positive rate);
-    * ``false_alarm_rate`` = share of clean-model tracks with a detection (false-positive rate of the same rule);
+    * ``false_alarm_rate`` = share of clean-model tracks with a detection (false-positive rate of the same
+      rule);
     * ``auc`` = P(score of a biased-model track > score of a clean-model track) (ties 1/2; = Mann-Whitney
       ``U / (n_b n_c)``), with score = the shortcut's share ``|a_s| / sum_stems |a|`` (``score="share"``,
       scale-free across models) or its signed weight ``a_s`` (``score="weight"``).
@@ -155,13 +171,18 @@ class PlantedBias(Metric):
         biased, clean = tops[tops["biased"]], tops[~tops["biased"]]
         if biased.empty or clean.empty:
             raise EvaluationError("planted-bias scoring needs tracks of both biased and clean models.")
-        return {"hit_rate": float(biased["hit"].mean()), "false_alarm_rate": float(clean["hit"].mean()),
-                "auc": mann_whitney(biased["score"], clean["score"])["auc"], "n_biased": len(biased),
-                "n_clean": len(clean), "n_excluded": excluded}
+        return {
+            "hit_rate": float(biased["hit"].mean()),
+            "false_alarm_rate": float(clean["hit"].mean()),
+            "auc": mann_whitney(biased["score"], clean["score"])["auc"],
+            "n_biased": len(biased),
+            "n_clean": len(clean),
+            "n_excluded": excluded,
+        }
 
 
 def _vs_rest(frame: pd.DataFrame, *, group: str, value: str, min_size: int, by=()) -> pd.DataFrame:
-    """Per (``by`` ..., subgroup): n, means of ``value`` in the subgroup and the rest, MWU, BH over all rows."""
+    """Per (``by`` ..., subgroup): n, means of ``value`` in the subgroup / the rest, MWU; BH over all rows."""
     rows = []
     strata = frame.groupby(list(by), sort=True) if by else [((), frame)]
     for key, part in strata:
@@ -170,11 +191,21 @@ def _vs_rest(frame: pd.DataFrame, *, group: str, value: str, min_size: int, by=(
             rest = part.loc[part[group] != sub, value]
             if len(g) < min_size or len(rest) < min_size:
                 continue
-            rows.append({**dict(zip(by, key)), "subgroup": sub, "n": len(g), "mean": float(g[value].mean()),
-                         "median": float(g[value].median()), "mean_rest": float(rest.mean()),
-                         **mann_whitney(g[value], rest)})
+            rows.append(
+                {
+                    **dict(zip(by, key)),
+                    "subgroup": sub,
+                    "n": len(g),
+                    "mean": float(g[value].mean()),
+                    "median": float(g[value].median()),
+                    "mean_rest": float(rest.mean()),
+                    **mann_whitney(g[value], rest),
+                }
+            )
     if not rows:
-        raise EvaluationError(f"no subgroup of {group!r} has at least min_size={min_size} rows on both sides.")
+        raise EvaluationError(
+            f"no subgroup of {group!r} has at least min_size={min_size} rows on both sides."
+        )
     out = pd.DataFrame(rows)
     out["q_value"] = benjamini_hochberg(out["p_value"])
     return out
@@ -198,12 +229,15 @@ class SubgroupError(Metric):
     def __init__(self, *, min_size: int = 5):
         self.min_size = _int_option(min_size, "min_size", 1)
 
-    def compute(self, frame, *, group: str = "genre", prediction: str = "prediction",
-                truth: str = "truth") -> pd.DataFrame:
+    def compute(
+        self, frame, *, group: str = "genre", prediction: str = "prediction", truth: str = "truth"
+    ) -> pd.DataFrame:
         frame = _need(frame, [group, prediction, truth], "subgroup error").dropna(subset=[truth, prediction])
         frame = frame.assign(error=frame[prediction] - frame[truth])
         out = _vs_rest(frame, group=group, value="error", min_size=self.min_size)
-        return out.rename(columns={"mean": "mean_error", "median": "median_error", "mean_rest": "mean_error_rest"})
+        return out.rename(
+            columns={"mean": "mean_error", "median": "median_error", "mean_rest": "mean_error_rest"}
+        )
 
 
 @register
@@ -212,10 +246,11 @@ class SubgroupErrorShare(Metric):
 
     Tracks are binned into ``n_quantiles`` equal-count bins of ``error = prediction - truth`` (bin 1 = most
     under-estimated, last = most over-estimated; ``pandas.qcut``, duplicate edges merged). Per bin and
-    subgroup: ``n`` tracks in the bin, ``share`` of them in the subgroup, ``overall_share`` of the subgroup in the
-    whole set, ``enrichment = share / overall_share`` (1 = no association of the subgroup with that error
+    subgroup: ``n`` tracks in the bin, ``share`` of them in the subgroup, ``overall_share`` of the subgroup in
+    the whole set, ``enrichment = share / overall_share`` (1 = no association of the subgroup with that error
     range), ``deviation = |share - overall_share|`` (primary; lower = less association) and the bin's error
-    bounds. An enrichment well above 1 in the last bin is the paper's finding for hip-hop. Cost: 0 model calls.
+    bounds. An enrichment well above 1 in the last bin is the paper's finding for hip-hop. Cost: 0 model
+    calls.
 
     ``__call__(frame, *, group="genre", prediction="prediction", truth="truth", subgroups=None) -> DataFrame``
     """
@@ -225,9 +260,18 @@ class SubgroupErrorShare(Metric):
     def __init__(self, *, n_quantiles: int = 10):
         self.n_quantiles = _int_option(n_quantiles, "n_quantiles", 2)
 
-    def compute(self, frame, *, group: str = "genre", prediction: str = "prediction", truth: str = "truth",
-                subgroups=None) -> pd.DataFrame:
-        frame = _need(frame, [group, prediction, truth], "subgroup error share").dropna(subset=[truth, prediction])
+    def compute(
+        self,
+        frame,
+        *,
+        group: str = "genre",
+        prediction: str = "prediction",
+        truth: str = "truth",
+        subgroups=None,
+    ) -> pd.DataFrame:
+        frame = _need(frame, [group, prediction, truth], "subgroup error share").dropna(
+            subset=[truth, prediction]
+        )
         error = frame[prediction] - frame[truth]
         if len(frame) < self.n_quantiles:
             raise EvaluationError(f"{len(frame)} tracks cannot fill {self.n_quantiles} error quantiles.")
@@ -241,10 +285,19 @@ class SubgroupErrorShare(Metric):
                 raise ParameterError(f"subgroup {sub!r} does not occur in column {group!r}.")
             for b, g in frame.groupby("bin", sort=True):
                 share = float((g[group] == sub).mean())
-                rows.append({"subgroup": sub, "bin": int(b), "error_low": float(g["error"].min()),
-                             "error_high": float(g["error"].max()), "n": len(g), "share": share,
-                             "overall_share": overall, "enrichment": share / overall,
-                             "deviation": abs(share - overall)})
+                rows.append(
+                    {
+                        "subgroup": sub,
+                        "bin": int(b),
+                        "error_low": float(g["error"].min()),
+                        "error_high": float(g["error"].max()),
+                        "n": len(g),
+                        "share": share,
+                        "overall_share": overall,
+                        "enrichment": share / overall,
+                        "deviation": abs(share - overall),
+                    }
+                )
         return pd.DataFrame(rows)
 
 
@@ -275,9 +328,9 @@ class SubgroupTopStems(Metric):
     """Top-stem counts per subgroup, and each stem's attribution in the subgroup vs the rest.
 
     Input: :func:`stem_frame` rows (``track_id, stem, weight``) with a ``group`` column. Per (stem, subgroup):
-    ``top_count`` (tracks whose top stem by ``|weight|`` is this stem), ``top_share`` (of the subgroup's tracks),
-    and ``n, mean, median, mean_rest, u, p_value, auc, q_value`` for the stem's weight (Mann-Whitney U, BH over
-    all stem x subgroup tests). Primary ``q_value``; higher = less evidence. Cost: 0 model calls.
+    ``top_count`` (tracks whose top stem by ``|weight|`` is this stem), ``top_share`` (of the subgroup's
+    tracks), and ``n, mean, median, mean_rest, u, p_value, auc, q_value`` for the stem's weight (Mann-Whitney
+    U, BH over all stem x subgroup tests). Primary ``q_value``; higher = less evidence. Cost: 0 model calls.
 
     ``__call__(frame, *, group="genre") -> DataFrame`` (columns ``stem, subgroup, ...``)
     """

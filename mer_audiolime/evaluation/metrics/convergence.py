@@ -27,10 +27,11 @@ class Convergence(Metric):
     surrogate on all ``2**K`` coalitions:
 
     * ``reference="matched"`` (default): ridge penalty ``alpha * 2**K / N``. The sampled objective is
-      ``sum_rows pi (y - g)² + alpha |beta|²`` and each coalition appears about ``N / 2**K`` times, so its large-N
-      limit is exactly this exhaustive fit: the error goes to 0 as N grows.
-    * ``reference="fixed"``: the exhaustive fit with ``alpha`` itself (what an exhaustive explanation reports);
-      with ``alpha > 0`` a bias remains at large N because the fixed penalty weighs less against more rows.
+      ``sum_rows pi (y - g)² + alpha |beta|²`` and each coalition appears about ``N / 2**K`` times, so its
+      large-N limit is exactly this exhaustive fit: the error goes to 0 as N grows.
+    * ``reference="fixed"``: the exhaustive fit with ``alpha`` itself (what an exhaustive explanation
+      reports); with ``alpha > 0`` a bias remains at large N because the fixed penalty weighs less against
+      more rows.
 
     Columns: ``num_samples, seed, rel_error`` (``||a_N - a_ref||_2 / ||a_ref||_2``, primary, lower is better),
     ``kendall_tau`` (to the reference), ``top_k_jaccard``, ``reference_alpha``.
@@ -51,9 +52,16 @@ class Convergence(Metric):
 
     name, primary, direction, category = "convergence", "rel_error", "lower", "stability"
 
-    def __init__(self, *, sample_sizes: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048),
-                 seeds: Sequence[int] = (0, 1, 2, 3, 4), top_k: int = 3, reference: str = "matched",
-                 max_components: int = 12, batch_size: int = 32):
+    def __init__(
+        self,
+        *,
+        sample_sizes: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048),
+        seeds: Sequence[int] = (0, 1, 2, 3, 4),
+        top_k: int = 3,
+        reference: str = "matched",
+        max_components: int = 12,
+        batch_size: int = 32,
+    ):
         self.sample_sizes = [_int_option(n, "sample size", 2) for n in sample_sizes]
         self.seeds = [_seed_option(s) for s in seeds]
         if not self.sample_sizes or not self.seeds:
@@ -69,12 +77,17 @@ class Convergence(Metric):
         comps = explanation.components
         k = len(comps)
         if k > self.max_components:
-            raise ParameterError(f"K={k} components need 2**{k} model calls for the exhaustive reference; raise "
-                                 f"max_components (now {self.max_components}) or use fewer segments.")
+            raise ParameterError(
+                f"K={k} components need 2**{k} model calls for the exhaustive reference; raise "
+                f"max_components (now {self.max_components}) or use fewer segments."
+            )
         col = target_index(explanation, target)
         names = list(explanation.output_names or explanation.predictions.index)
-        kw = dict(output_names=[names[col]], component_names=comps.names,
-                  kernel_width=float(explanation.settings.get("kernel_width", 0.25)))
+        kw = dict(
+            output_names=[names[col]],
+            component_names=comps.names,
+            kernel_width=float(explanation.settings.get("kernel_width", 0.25)),
+        )
         alpha = float(explanation.settings.get("alpha", 1.0))
         oracle = CachedOracle(explanation, model, batch_size=self.batch_size)
         full = sample_masks(k, 2**k, rng=0, exhaustive=True)
@@ -84,20 +97,31 @@ class Convergence(Metric):
         for n in self.sample_sizes:
             ref_alpha = alpha * 2**k / n if self.reference == "matched" else alpha
             if ref_alpha not in refs:
-                refs[ref_alpha] = fit_surrogate(full, y_full, alpha=ref_alpha, seed=0, **kw)[names[col]].weights
+                refs[ref_alpha] = fit_surrogate(full, y_full, alpha=ref_alpha, seed=0, **kw)[
+                    names[col]
+                ].weights
             ref = refs[ref_alpha]
             norm = np.linalg.norm(ref)
             if norm == 0:
-                raise EvaluationError("the exhaustive reference attribution is all zero; relative error undefined.")
+                raise EvaluationError(
+                    "the exhaustive reference attribution is all zero; relative error undefined."
+                )
             for seed in self.seeds:
                 masks = sample_masks(k, n, rng=seed, exhaustive=False)
                 y = oracle(masks)[:, [col]]
                 w = fit_surrogate(masks, y, alpha=alpha, seed=seed, **kw)[names[col]].weights
                 tau = stats.kendalltau(w, ref).statistic if np.ptp(w) > 0 and np.ptp(ref) > 0 else np.nan
                 ta, tb = top_k_sets(np.vstack([w, ref]), min(self.top_k, k))
-                rows.append({"num_samples": n, "seed": seed, "rel_error": float(np.linalg.norm(w - ref) / norm),
-                             "kendall_tau": float(tau), "top_k_jaccard": len(ta & tb) / len(ta | tb),
-                             "reference_alpha": ref_alpha})
+                rows.append(
+                    {
+                        "num_samples": n,
+                        "seed": seed,
+                        "rel_error": float(np.linalg.norm(w - ref) / norm),
+                        "kendall_tau": float(tau),
+                        "top_k_jaccard": len(ta & tb) / len(ta | tb),
+                        "reference_alpha": ref_alpha,
+                    }
+                )
         frame = pd.DataFrame(rows)
         frame.attrs["model_calls"] = oracle.new_calls
         return frame
@@ -119,20 +143,21 @@ def add_noise(signal: np.ndarray, *, snr_db: float, rng: np.random.Generator) ->
 class MaxSensitivity(Metric):
     """Max-sensitivity of the attribution to additive input noise at a given SNR (after Yeh et al. 2019).
 
-    ``SENS = max_{p=1..P} ||a(x + n_p) - a(x)||_2 / ||a(x)||_2`` over ``P = n_perturbations`` seeded white-noise
-    draws ``n_p`` at ``snr_db``; also the mean. The explanation is recomputed on the noisy input with the
-    original settings *and seed* (same masks), so the change is due to the input, not to sampling.
+    ``SENS = max_{p=1..P} ||a(x + n_p) - a(x)||_2 / ||a(x)||_2`` over ``P = n_perturbations`` seeded
+    white-noise draws ``n_p`` at ``snr_db``; also the mean. The explanation is recomputed on the noisy input
+    with the original settings *and seed* (same masks), so the change is due to the input, not to sampling.
 
     How noise reaches the components:
 
     * oracle stems (default, ``separator=None``): each stem of the explanation (the sum of its segment
-      components, the residual included) receives independent noise at ``snr_db`` relative to that stem, and the
-      noisy stems are the new components -- an ideal separator of the noisy mix;
-    * ``separator=...``: noise at ``snr_db`` relative to the mix is added to the mix, which is separated again.
+      components, the residual included) receives independent noise at ``snr_db`` relative to that stem, and
+      the noisy stems are the new components -- an ideal separator of the noisy mix;
+    * ``separator=...``: noise at ``snr_db`` relative to the mix is added to the mix, which is separated
+      again.
 
-    Attributions are compared component by component (by name; by position when the names differ but K agrees).
-    Direction: lower. Cost: ``P`` new explanations, each ``N'`` (unique masks) model calls plus one for the
-    reconstruction gap -- nothing can be reused because the inputs differ.
+    Attributions are compared component by component (by name; by position when the names differ but K
+    agrees). Direction: lower. Cost: ``P`` new explanations, each ``N'`` (unique masks) model calls plus one
+    for the reconstruction gap -- nothing can be reused because the inputs differ.
 
     ``__call__(explanation, model, *, target, separator=None)
     -> {"max_sensitivity", "mean_sensitivity", "snr_db", "model_calls"}``
@@ -159,10 +184,19 @@ class MaxSensitivity(Metric):
         comps, st = explanation.components, explanation.settings
         sr = comps.sample_rate
         times = (np.append(comps.bounds[:, 0], comps.bounds[-1, 1]) / sr).tolist()
-        common = dict(model=model, sr=sr, segments=times, num_samples=int(st["num_samples"]), seed=int(st["seed"]),
-                      batch_size=int(st.get("batch_size", 32)), kernel_width=float(st["kernel_width"]),
-                      alpha=float(st["alpha"]), targets=[target], exhaustive=bool(st["exhaustive"]),
-                      show_progress=False)
+        common = dict(
+            model=model,
+            sr=sr,
+            segments=times,
+            num_samples=int(st["num_samples"]),
+            seed=int(st["seed"]),
+            batch_size=int(st.get("batch_size", 32)),
+            kernel_width=float(st["kernel_width"]),
+            alpha=float(st["alpha"]),
+            targets=[target],
+            exhaustive=bool(st["exhaustive"]),
+            show_progress=False,
+        )
         rng = np.random.default_rng(self.seed)
         sens, calls = [], 0
         for _ in range(self.n_perturbations):
@@ -181,8 +215,12 @@ class MaxSensitivity(Metric):
             if b is None:
                 b = self._align(new, comps.names, target)
             sens.append(float(np.linalg.norm(b - a) / norm))
-        return {"max_sensitivity": max(sens), "mean_sensitivity": float(np.mean(sens)), "snr_db": self.snr_db,
-                "model_calls": calls}
+        return {
+            "max_sensitivity": max(sens),
+            "mean_sensitivity": float(np.mean(sens)),
+            "snr_db": self.snr_db,
+            "model_calls": calls,
+        }
 
     @staticmethod
     def _align(new, names, target):
@@ -192,5 +230,7 @@ class MaxSensitivity(Metric):
             return np.array([lookup[n] for n in names])
         if len(att.weights) == len(names):
             return np.asarray(att.weights, dtype=np.float64)
-        raise EvaluationError(f"the noisy explanation has components {att.component_names}, which cannot be "
-                              f"matched to the original {list(names)}.")
+        raise EvaluationError(
+            f"the noisy explanation has components {att.component_names}, which cannot be "
+            f"matched to the original {list(names)}."
+        )

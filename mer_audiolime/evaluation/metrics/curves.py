@@ -3,17 +3,17 @@
 Order: components sorted by decreasing attribution ``a`` (signed; ties keep component order). With ``o`` that
 order and ``j = 0 .. K``:
 
-* deletion curve ``D(j) = f(1 - 1_{o[:j]})`` -- the mix with the ``j`` top components removed (``D(0) = f(1)``,
-  ``D(K) = f(0)``);
+* deletion curve ``D(j) = f(1 - 1_{o[:j]})`` -- the mix with the ``j`` top components removed
+  (``D(0) = f(1)``, ``D(K) = f(0)``);
 * insertion curve ``I(j) = f(1_{o[:j]})`` -- only the ``j`` top components playing.
 
-For an output that the top components push *up*, a faithful order makes ``D`` fall and ``I`` rise faster than a
-random order. The same curves are computed for ``n_random >= 10`` seeded random permutations and averaged.
+For an output that the top components push *up*, a faithful order makes ``D`` fall and ``I`` rise faster than
+a random order. The same curves are computed for ``n_random >= 10`` seeded random permutations and averaged.
 
 **Normalisation.** ``R = max - min`` of ``f`` over every coalition on the random-order curves (these include
-``f(1)`` and ``f(0)``). ``R`` does not depend on the attribution, so every explainer evaluated on one track and
-seed shares the denominator; dividing by it makes the scores scale-free (invariant to affine rescaling of the
-output). Unlike ``|f(1) - f(0)|`` it does not vanish when positive and negative effects cancel.
+``f(1)`` and ``f(0)``). ``R`` does not depend on the attribution, so every explainer evaluated on one track
+and seed shares the denominator; dividing by it makes the scores scale-free (invariant to affine rescaling of
+the output). Unlike ``|f(1) - f(0)|`` it does not vanish when positive and negative effects cancel.
 
 Scores (all relative to the random baseline, so an uninformative attribution scores about 0):
 
@@ -23,9 +23,9 @@ Scores (all relative to the random baseline, so an uninformative attribution sco
 * ``abc = (A - Abar_rand) / R`` with ``A = int_0^1 (I - D) dx`` over ``x = j/K`` (trapezoid): the normalised
   area between the insertion and deletion curves, minus that of random orders.
 
-For an additive model ``f(z) = b + z . e`` and ``a = e``, ``I(j) - D(j) = 2 S_j - sum(e)`` with ``S_j`` the sum
-of the ``j`` largest effects, the maximum over all subsets of size ``j``: the true effects maximise all three
-scores among all orders.
+For an additive model ``f(z) = b + z . e`` and ``a = e``, ``I(j) - D(j) = 2 S_j - sum(e)`` with ``S_j`` the
+sum of the ``j`` largest effects, the maximum over all subsets of size ``j``: the true effects maximise all
+three scores among all orders.
 """
 
 from __future__ import annotations
@@ -90,8 +90,10 @@ class DeletionInsertion(Metric):
         y = oracle(np.vstack(blocks))[:, col].reshape(len(orders), 2, k + 1)  # (order, del/ins, j)
         scale = float(y[1:].max() - y[1:].min())
         if scale == 0:
-            raise EvaluationError("deletion/insertion scores are undefined: the output does not change when "
-                                  "components are removed (R = 0).")
+            raise EvaluationError(
+                "deletion/insertion scores are undefined: the output does not change when "
+                "components are removed (R = 0)."
+            )
         return y, scale, oracle.new_calls
 
     def compute(self, explanation, model=None, *, target: str, attribution=None) -> dict:
@@ -120,6 +122,14 @@ class DeletionInsertion(Metric):
         for c, curve in enumerate(("deletion", "insertion")):
             for label, values in (("attribution", y[0, c]), ("random_mean", y[1:, c].mean(axis=0))):
                 for j, v in enumerate(values):
-                    rows.append({"curve": curve, "order": label, "step": j, "fraction": j / k, "value": float(v),
-                                 "value_norm": float((v - f0) / scale)})
+                    rows.append(
+                        {
+                            "curve": curve,
+                            "order": label,
+                            "step": j,
+                            "fraction": j / k,
+                            "value": float(v),
+                            "value_norm": float((v - f0) / scale),
+                        }
+                    )
         return pd.DataFrame(rows)

@@ -15,7 +15,9 @@ from .base import CachedOracle, Metric, _int_option, _seed_option, register, res
 __all__ = ["SurrogateR2", "ReconstructionGap", "FaithfulnessCorrelation", "Infidelity", "removal_subsets"]
 
 
-def removal_subsets(k: int, n: int, *, rng, subset_size: int | None = None, exhaustive: bool = False) -> np.ndarray:
+def removal_subsets(
+    k: int, n: int, *, rng, subset_size: int | None = None, exhaustive: bool = False
+) -> np.ndarray:
     """Indicator rows ``I (n, K)`` of random subsets ``S`` to remove (1 = removed).
 
     ``subset_size=None`` draws every component into ``S`` independently with probability 1/2 (the same law as
@@ -61,8 +63,8 @@ class ReconstructionGap(Metric):
     """``f(mix) - f(sum of stems)`` for the target, as recorded by the explanation.
 
     With a residual component the all-on mask reproduces the mix exactly, so the gap measures how much of the
-    prediction the separator's stems miss (evaluated once at explain time: the stems-only mask). Direction of the
-    primary ``abs_gap``: lower. Cost: 0 model calls.
+    prediction the separator's stems miss (evaluated once at explain time: the stems-only mask). Direction of
+    the primary ``abs_gap``: lower. Cost: 0 model calls.
 
     ``__call__(explanation, *, target) -> {"gap", "abs_gap"}``
     """
@@ -78,9 +80,10 @@ class ReconstructionGap(Metric):
 def _pearson(x: np.ndarray, y: np.ndarray, what: str) -> float:
     sx, sy = np.std(x), np.std(y)
     if sx == 0 or sy == 0:
+        which = "the summed attributions" if sx == 0 else "the output changes"
         raise EvaluationError(
-            f"{what} is undefined: {'the summed attributions' if sx == 0 else 'the output changes'} are constant "
-            "over the sampled subsets (an all-zero attribution, or a model that ignores every component)."
+            f"{what} is undefined: {which} are constant over the sampled subsets (an all-zero attribution, "
+            "or a model that ignores every component)."
         )
     return float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))
 
@@ -113,8 +116,9 @@ class FaithfulnessCorrelation(Metric):
 
     name, primary, direction, category = "faithfulness_correlation", "faithfulness_corr", "higher", "fidelity"
 
-    def __init__(self, *, n_subsets: int = 128, subset_size: int | None = None, seed: int = 0,
-                 batch_size: int = 32):
+    def __init__(
+        self, *, n_subsets: int = 128, subset_size: int | None = None, seed: int = 0, batch_size: int = 32
+    ):
         self.n_subsets = _int_option(n_subsets, "n_subsets", 3)
         self.subset_size = subset_size
         self.seed = _seed_option(seed)
@@ -128,8 +132,10 @@ class FaithfulnessCorrelation(Metric):
         masks = np.vstack([np.ones((1, len(a)), np.uint8), 1 - subsets])
         y = oracle(masks)[:, col]
         drop = y[0] - y[1:]
-        return {"faithfulness_corr": _pearson(subsets @ a, drop, "faithfulness correlation"),
-                "model_calls": oracle.new_calls}
+        return {
+            "faithfulness_corr": _pearson(subsets @ a, drop, "faithfulness correlation"),
+            "model_calls": oracle.new_calls,
+        }
 
 
 @register
@@ -145,8 +151,8 @@ class Infidelity(Metric):
       (Yeh et al. report infidelity after the best scaling of the explanation) made scale-free; 0 when
       ``d_I`` is proportional to ``I . a``, 1 when ``I . a`` carries no linear information about ``d_I``.
 
-    Both are 0 for the exact effects of an additive model. Direction: lower. Undefined when every ``d_I`` is 0.
-    Cost: at most ``n_perturbations + 1`` new model calls (0 when the cache holds them; the same seed as
+    Both are 0 for the exact effects of an additive model. Direction: lower. Undefined when every ``d_I`` is
+    0. Cost: at most ``n_perturbations + 1`` new model calls (0 when the cache holds them; the same seed as
     :class:`FaithfulnessCorrelation` reuses its masks).
 
     ``__call__(explanation, model=None, *, target, attribution=None)

@@ -1,8 +1,8 @@
 """Sanity checks (Adebayo et al., NeurIPS 2018): attributions must change when the model is destroyed.
 
 Both checks recompute the explanation on the *same components and masks* with a modified model and compare it
-with the original attribution by Spearman rank correlation (signed weights and absolute weights). A trustworthy
-explainer shows similarity falling towards 0 as the model is randomised.
+with the original attribution by Spearman rank correlation (signed weights and absolute weights). A
+trustworthy explainer shows similarity falling towards 0 as the model is randomised.
 """
 
 from __future__ import annotations
@@ -21,8 +21,13 @@ from ...explain.surrogate import fit_surrogate
 from ...models.predictor import as_predictor
 from .base import Metric, _int_option, _seed_option, register, resolve_attribution, target_index
 
-__all__ = ["ParameterRandomisation", "LabelRandomisation", "PermutedLabels", "randomisable_layers",
-           "spearman_similarity"]
+__all__ = [
+    "ParameterRandomisation",
+    "LabelRandomisation",
+    "PermutedLabels",
+    "randomisable_layers",
+    "spearman_similarity",
+]
 
 
 def spearman_similarity(a: np.ndarray, b: np.ndarray) -> dict:
@@ -30,8 +35,10 @@ def spearman_similarity(a: np.ndarray, b: np.ndarray) -> dict:
     out = {}
     for key, x, y in (("spearman", a, b), ("spearman_abs", np.abs(a), np.abs(b))):
         if np.ptp(x) == 0 or np.ptp(y) == 0:
-            raise EvaluationError("Spearman similarity is undefined: an attribution has all-equal weights "
-                                  "(e.g. a randomised model whose output no longer depends on its input).")
+            raise EvaluationError(
+                "Spearman similarity is undefined: an attribution has all-equal weights "
+                "(e.g. a randomised model whose output no longer depends on its input)."
+            )
         out[key] = float(stats.spearmanr(x, y).statistic)
     return out
 
@@ -43,11 +50,21 @@ def _reexplain(explanation, predictor, target: str, batch_size: int) -> tuple:
     if target not in names:
         raise ParameterError(f"the modified model has no output {target!r}; its outputs are {names}.")
     cache = PredictionCache(len(comps), len(names), key="sanity")
-    outputs = cache.predict(explanation.masks, component_predict_fn(comps, predictor, batch_size=batch_size),
-                            batch_size=batch_size)
-    att = fit_surrogate(explanation.masks, outputs, output_names=names, component_names=comps.names,
-                        targets=[target], kernel_width=float(explanation.settings.get("kernel_width", 0.25)),
-                        alpha=float(explanation.settings.get("alpha", 1.0)), seed=explanation.settings.get("seed"))
+    outputs = cache.predict(
+        explanation.masks,
+        component_predict_fn(comps, predictor, batch_size=batch_size),
+        batch_size=batch_size,
+    )
+    att = fit_surrogate(
+        explanation.masks,
+        outputs,
+        output_names=names,
+        component_names=comps.names,
+        targets=[target],
+        kernel_width=float(explanation.settings.get("kernel_width", 0.25)),
+        alpha=float(explanation.settings.get("alpha", 1.0)),
+        seed=explanation.settings.get("seed"),
+    )
     return att[target].weights, cache.model_calls
 
 
@@ -57,15 +74,20 @@ def _torch_parts(model):
     pred = as_predictor(model)
     module = getattr(pred, "module", None)
     if not isinstance(module, torch.nn.Module):
-        raise ParameterError("model-parameter randomisation needs a torch model (a TorchPredictor or an "
-                             f"nn.Module), got {type(model).__name__}.")
+        raise ParameterError(
+            "model-parameter randomisation needs a torch model (a TorchPredictor or an "
+            f"nn.Module), got {type(model).__name__}."
+        )
     return pred, module
 
 
 def randomisable_layers(module) -> list:
-    """Names of the submodules that own parameters, from the output layer down (reverse registration order)."""
-    names = [name for name, m in module.named_modules()
-             if name and any(p.numel() for p in m.parameters(recurse=False))]
+    """Names of the submodules owning parameters, from the output layer down (reverse registration order)."""
+    names = [
+        name
+        for name, m in module.named_modules()
+        if name and any(p.numel() for p in m.parameters(recurse=False))
+    ]
     return names[::-1]
 
 
@@ -87,13 +109,13 @@ class ParameterRandomisation(Metric):
     """Cascading model-parameter randomisation (Adebayo et al. 2018) for torch models.
 
     Layers (submodules owning parameters) are re-initialised from the output layer downwards, cumulatively
-    (``mode="cascading"``; ``"independent"`` randomises one layer at a time). After each step the explanation is
-    recomputed on the original masks and compared with the original attribution.
+    (``mode="cascading"``; ``"independent"`` randomises one layer at a time). After each step the explanation
+    is recomputed on the original masks and compared with the original attribution.
 
     Returns a tidy curve: ``step`` (0 = original model, similarity 1), ``layer``, ``spearman``,
     ``spearman_abs``, ``model_calls``. Primary ``spearman_abs``; direction: lower (the similarity at the
-    bottom of the cascade should be near 0). Undefined (EvaluationError) when a randomised model's attribution is
-    constant. Cost: ``N'`` (unique masks of the explanation) model calls per randomised layer.
+    bottom of the cascade should be near 0). Undefined (EvaluationError) when a randomised model's attribution
+    is constant. Cost: ``N'`` (unique masks of the explanation) model calls per randomised layer.
 
     Parameters
     ----------
@@ -110,8 +132,15 @@ class ParameterRandomisation(Metric):
 
     name, primary, direction, category = "parameter_randomisation", "spearman_abs", "lower", "sanity"
 
-    def __init__(self, *, layers=None, max_layers: int | None = None, mode: str = "cascading", seed: int = 0,
-                 batch_size: int = 32):
+    def __init__(
+        self,
+        *,
+        layers=None,
+        max_layers: int | None = None,
+        mode: str = "cascading",
+        seed: int = 0,
+        batch_size: int = 32,
+    ):
         if mode not in ("cascading", "independent"):
             raise ParameterError(f"mode must be 'cascading' or 'independent', got {mode!r}.")
         self.layers = None if layers is None else [str(x) for x in layers]
@@ -130,7 +159,9 @@ class ParameterRandomisation(Metric):
         known = dict(module.named_modules())
         missing = [n for n in layers if n not in known]
         if missing or not layers:
-            raise ParameterError(f"unknown or no layers {missing}; the module has {randomisable_layers(module)}.")
+            raise ParameterError(
+                f"unknown or no layers {missing}; the module has {randomisable_layers(module)}."
+            )
         rows = [{"step": 0, "layer": "(original)", "spearman": 1.0, "spearman_abs": 1.0, "model_calls": 0}]
         current = copy.deepcopy(module)
         for i, layer in enumerate(layers, start=1):
@@ -171,19 +202,27 @@ class LabelRandomisation(Metric):
 
     The model is retrained from scratch with the package's training recipe
     (:func:`mer_audiolime.models.training.train`) on ``train_set`` with its targets permuted across items
-    (:class:`PermutedLabels`); the explanation is recomputed for the random-label model on the original masks.
-    The recipe is the ``config`` given, else the one recorded in the model's card, else the default
+    (:class:`PermutedLabels`); each explanation is recomputed for the random-label model on its original masks
+    and compared with the original attribution by Spearman rho (signed and absolute weights). The recipe is
+    the ``config`` given, else the one recorded in the model's card, else the default
     :class:`~mer_audiolime.models.training.TrainConfig`; ``train_options`` override single fields.
 
-    Returns ``{"spearman", "spearman_abs", "model_calls", "train_seconds"}``. Primary ``spearman_abs``;
-    direction: lower. Cost: one training run plus ``N'`` model calls.
+    Label randomisation is a property of the *model*, so one call retrains once and evaluates any number of
+    explanations (tracks); pass ``random_model=`` (from :meth:`train_random_model`) to reuse a retrained
+    model.
 
-    ``__call__(explanation, model, *, target, train_set, valid_set=None) -> dict``
+    Returns ``{"spearman", "spearman_abs"`` (means over the explanations), ``"spearman_abs_max",
+    "n_explanations", "model_calls", "train_seconds"}``. Primary ``spearman_abs``; direction: lower. Cost: one
+    training run plus ``N'`` (unique masks) model calls per explanation.
+
+    ``__call__(explanations, model, *, target, train_set=None, valid_set=None, random_model=None) -> dict``
     """
 
     name, primary, direction, category = "label_randomisation", "spearman_abs", "lower", "sanity"
 
-    def __init__(self, *, seed: int = 0, config=None, train_options: dict | None = None, batch_size: int = 32):
+    def __init__(
+        self, *, seed: int = 0, config=None, train_options: dict | None = None, batch_size: int = 32
+    ):
         self.seed = _seed_option(seed)
         self.config = config
         self.train_options = dict(train_options or {})
@@ -198,18 +237,51 @@ class LabelRandomisation(Metric):
         allowed = {f.name for f in fields(TrainConfig)}
         return TrainConfig(**{k: v for k, v in recorded.items() if k in allowed})
 
-    def compute(self, explanation, model=None, *, target: str, train_set, valid_set=None) -> dict:
+    def train_random_model(self, model, *, train_set, valid_set=None):
+        """Retrain ``model``'s recipe on permuted labels; returns ``(predictor, seconds)``."""
         from ...models.heads import MIDLEVEL_NAMES, MERModel, to_predictor
         from ...models.training import train
 
-        pred, module = _torch_parts(model)
+        _, module = _torch_parts(model)
         if not isinstance(module, MERModel):
-            raise ParameterError("label randomisation retrains with the package's recipe, which builds MERModels; "
-                                 f"got a {type(module).__name__}.")
-        a = resolve_attribution(explanation, target)
-        cfg = self._config(module)
-        result = train(PermutedLabels(train_set, seed=self.seed), valid_set=valid_set, config=cfg,
-                       midlevel_names=module.midlevel_names or MIDLEVEL_NAMES, emotion_names=module.emotion_names,
-                       name="label-randomised", progress=False, **self.train_options)
-        b, calls = _reexplain(explanation, to_predictor(result.model), target, self.batch_size)
-        return {**spearman_similarity(a, b), "model_calls": calls, "train_seconds": float(result.seconds)}
+            raise ParameterError(
+                "label randomisation retrains with the package's recipe, which builds MERModels; "
+                f"got a {type(module).__name__}."
+            )
+        result = train(
+            PermutedLabels(train_set, seed=self.seed),
+            valid_set=valid_set,
+            config=self._config(module),
+            midlevel_names=module.midlevel_names or MIDLEVEL_NAMES,
+            emotion_names=module.emotion_names,
+            name="label-randomised",
+            progress=False,
+            **self.train_options,
+        )
+        return to_predictor(result.model), float(result.seconds)
+
+    def compute(
+        self, explanations, model=None, *, target: str, train_set=None, valid_set=None, random_model=None
+    ) -> dict:
+        exps = list(explanations) if isinstance(explanations, (list, tuple)) else [explanations]
+        if not exps:
+            raise ParameterError("give at least one explanation.")
+        originals = [resolve_attribution(e, target) for e in exps]
+        seconds = 0.0
+        if random_model is None:
+            if train_set is None:
+                raise ParameterError("pass train_set=... (the model's training data) or random_model=... .")
+            random_model, seconds = self.train_random_model(model, train_set=train_set, valid_set=valid_set)
+        sims, calls = [], 0
+        for exp, a in zip(exps, originals):
+            b, n = _reexplain(exp, as_predictor(random_model), target, self.batch_size)
+            sims.append(spearman_similarity(a, b))
+            calls += n
+        return {
+            "spearman": float(np.mean([x["spearman"] for x in sims])),
+            "spearman_abs": float(np.mean([x["spearman_abs"] for x in sims])),
+            "spearman_abs_max": float(np.max([x["spearman_abs"] for x in sims])),
+            "n_explanations": len(sims),
+            "model_calls": calls,
+            "train_seconds": seconds,
+        }

@@ -17,13 +17,23 @@ from ...exceptions import EvaluationError, ParameterError
 from ...explain.surrogate import kernel_weights
 from .base import Metric, _int_option, register, resolve_attribution, target_index
 
-__all__ = ["TopKJaccard", "KendallTau", "StabilityIndices", "top_k_sets", "vsi", "csi", "coefficient_intervals"]
+__all__ = [
+    "TopKJaccard",
+    "KendallTau",
+    "StabilityIndices",
+    "top_k_sets",
+    "vsi",
+    "csi",
+    "coefficient_intervals",
+]
 
 
 def _weights_of(items: Sequence, target: str) -> np.ndarray:
     """Stack attribution weights ``(R, K)`` of explanations / attributions, checking they share components."""
     if isinstance(items, (str, bytes)) or len(items) < 2:
-        raise ParameterError("stability needs at least two explanations (e.g. the same track with different seeds).")
+        raise ParameterError(
+            "stability needs at least two explanations (e.g. the same track with different seeds)."
+        )
     names, rows = None, []
     for item in items:
         if hasattr(item, "components"):
@@ -37,8 +47,10 @@ def _weights_of(items: Sequence, target: str) -> np.ndarray:
         if names is None:
             names = comp
         elif comp != names:
-            raise ParameterError("the explanations have different components; compare runs on the same track "
-                                 "with the same separator and segmentation.")
+            raise ParameterError(
+                "the explanations have different components; compare runs on the same track "
+                "with the same separator and segmentation."
+            )
     w = np.vstack(rows)
     if not np.all(np.isfinite(w)):
         raise EvaluationError("an attribution contains NaN or infinite weights.")
@@ -75,8 +87,8 @@ def vsi(selected: Sequence) -> float:
 def csi(intervals: np.ndarray) -> float:
     """Coefficients Stability Index (Visani et al. 2022) in [0, 1] (the paper reports x100).
 
-    ``intervals`` has shape ``(R, K, 2)`` (lower, upper confidence bound of each of K coefficients in each of R
-    calls). For variable k, ``CSI_k`` is the share of the ``C(R,2)`` pairs of calls whose intervals overlap;
+    ``intervals`` has shape ``(R, K, 2)`` (lower, upper confidence bound of each of K coefficients in each of
+    R calls). For variable k, ``CSI_k`` is the share of the ``C(R,2)`` pairs of calls whose intervals overlap;
     ``CSI = mean_k CSI_k``. Intervals are closed: ``[l1, u1]`` and ``[l2, u2]`` overlap iff ``l1 <= u2`` and
     ``l2 <= u1`` (so identical zero-width intervals of a deterministic surrogate count as overlapping).
     """
@@ -84,7 +96,9 @@ def csi(intervals: np.ndarray) -> float:
     if ci.ndim != 3 or ci.shape[2] != 2 or ci.shape[0] < 2:
         raise ParameterError(f"intervals must have shape (R >= 2, K, 2), got {ci.shape}.")
     if not np.all(np.isfinite(ci)):
-        raise EvaluationError("confidence intervals contain NaN/inf (too few samples for the surrogate's dof?).")
+        raise EvaluationError(
+            "confidence intervals contain NaN/inf (too few samples for the surrogate's dof?)."
+        )
     shares = []
     for k in range(ci.shape[1]):
         over = [lo1 <= hi2 and lo2 <= hi1 for (lo1, hi1), (lo2, hi2) in combinations(ci[:, k], 2)]
@@ -92,12 +106,13 @@ def csi(intervals: np.ndarray) -> float:
     return float(np.mean(shares))
 
 
-def coefficient_intervals(masks: np.ndarray, y: np.ndarray, *, kernel_width: float, alpha: float,
-                          level: float = 0.95) -> np.ndarray:
+def coefficient_intervals(
+    masks: np.ndarray, y: np.ndarray, *, kernel_width: float, alpha: float, level: float = 0.95
+) -> np.ndarray:
     """Normal-theory confidence intervals ``(K, 2)`` of the weighted-ridge surrogate's coefficients.
 
-    As in Visani et al. (2022): with kernel weights ``W``, the weighted-centred design ``X`` (the surrogate fits
-    an intercept) and ``A = X'WX + alpha I``, ``beta = A^-1 X'W y`` and
+    As in Visani et al. (2022): with kernel weights ``W``, the weighted-centred design ``X`` (the surrogate
+    fits an intercept) and ``A = X'WX + alpha I``, ``beta = A^-1 X'W y`` and
     ``Var(beta) = sigma² A^-1 X'WX A^-1``; ``sigma²`` is the weighted residual variance of the unpenalised
     weighted least-squares fit, ``sum_i w_i r_i² / (N - K - 1)``. Bounds are ``beta ± z_{(1+level)/2} sd``.
     """
@@ -140,15 +155,20 @@ class TopKJaccard(Metric):
     def compute(self, explanations, *, target: str, model=None) -> dict:
         sets = top_k_sets(_weights_of(explanations, target), self.k, by=self.by)
         scores = [len(a & b) / len(a | b) for a, b in combinations(sets, 2)]
-        return {"jaccard": float(np.mean(scores)), "jaccard_min": float(np.min(scores)), "n_pairs": len(scores)}
+        return {
+            "jaccard": float(np.mean(scores)),
+            "jaccard_min": float(np.min(scores)),
+            "n_pairs": len(scores),
+        }
 
 
 @register
 class KendallTau(Metric):
     """Mean pairwise Kendall tau-b between the attribution vectors of repeated explanations.
 
-    tau-b of the weights equals tau-b of the rankings they induce; 1 for identical orders, -1 for reversed ones.
-    Undefined (EvaluationError) if an explanation's weights are all equal. Direction: higher. Cost: 0 calls.
+    tau-b of the weights equals tau-b of the rankings they induce; 1 for identical orders, -1 for reversed
+    ones. Undefined (EvaluationError) if an explanation's weights are all equal. Direction: higher. Cost: 0
+    calls.
 
     ``__call__(explanations, *, target) -> {"kendall_tau", "kendall_tau_min", "n_pairs"}``
     """
@@ -160,22 +180,28 @@ class KendallTau(Metric):
         taus = []
         for r, s in combinations(range(len(w)), 2):
             if np.ptp(w[r]) == 0 or np.ptp(w[s]) == 0:
-                raise EvaluationError("Kendall tau is undefined for an attribution whose weights are all equal.")
+                raise EvaluationError(
+                    "Kendall tau is undefined for an attribution whose weights are all equal."
+                )
             taus.append(stats.kendalltau(w[r], w[s]).statistic)
-        return {"kendall_tau": float(np.mean(taus)), "kendall_tau_min": float(np.min(taus)), "n_pairs": len(taus)}
+        return {
+            "kendall_tau": float(np.mean(taus)),
+            "kendall_tau_min": float(np.min(taus)),
+            "n_pairs": len(taus),
+        }
 
 
 @register
 class StabilityIndices(Metric):
-    """VSI and CSI of Visani, Bagli, Chesani, Poluzzi & Capuzzo (2022), "Statistical stability indices for LIME:
-    obtaining reliable explanations for machine learning models", J. Oper. Res. Soc. 73(1), 91-101
+    """VSI and CSI of Visani, Bagli, Chesani, Poluzzi & Capuzzo (2022), "Statistical stability indices for
+    LIME: obtaining reliable explanations for machine learning models", J. Oper. Res. Soc. 73(1), 91-101
     (arXiv:2001.11757).
 
     Over ``R`` repeated LIME calls (the given explanations):
 
-    * **VSI** (:func:`vsi`): in the paper each call selects ``p`` variables; audioLIME fits all K components, so
-      the selected set is the top ``p = num_features`` components by ``|a|``. VSI is the mean share of selected
-      variables shared by two calls.
+    * **VSI** (:func:`vsi`): in the paper each call selects ``p`` variables; audioLIME fits all K components,
+      so the selected set is the top ``p = num_features`` components by ``|a|``. VSI is the mean share of
+      selected variables shared by two calls.
     * **CSI** (:func:`csi`): every call yields a ``level`` confidence interval for each coefficient
       (:func:`coefficient_intervals`, recomputed from the explanation's masks and outputs, kernel width and
       ridge alpha); CSI is the mean over components of the share of pairs of calls whose intervals overlap.
@@ -199,12 +225,20 @@ class StabilityIndices(Metric):
     def compute(self, explanations, *, target: str, model=None) -> dict:
         w = _weights_of(explanations, target)
         if not all(hasattr(e, "masks") for e in explanations):
-            raise ParameterError("CSI needs Explanation objects (their masks and outputs), not bare Attributions.")
+            raise ParameterError(
+                "CSI needs Explanation objects (their masks and outputs), not bare Attributions."
+            )
         intervals = []
         for e in explanations:
             col = target_index(e, target)
-            intervals.append(coefficient_intervals(
-                e.masks, e.outputs[:, col], kernel_width=float(e.settings.get("kernel_width", 0.25)),
-                alpha=float(e.settings.get("alpha", 1.0)), level=self.level))
+            intervals.append(
+                coefficient_intervals(
+                    e.masks,
+                    e.outputs[:, col],
+                    kernel_width=float(e.settings.get("kernel_width", 0.25)),
+                    alpha=float(e.settings.get("alpha", 1.0)),
+                    level=self.level,
+                )
+            )
         p = min(self.num_features, w.shape[1])
         return {"vsi": vsi(top_k_sets(w, p, by="abs")), "csi": csi(np.stack(intervals)), "n_calls": len(w)}
