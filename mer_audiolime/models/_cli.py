@@ -70,7 +70,7 @@ def register(subparsers) -> None:
     p_train.add_argument("--emotions", default=None, help="comma-separated emotion targets (default: dataset's)")
     p_train.add_argument("--epochs", type=int, default=40)
     p_train.add_argument("--batch-size", type=int, default=16)
-    p_train.add_argument("--lr", type=float, default=1e-2)
+    p_train.add_argument("--lr", type=float, default=3e-3)
     p_train.add_argument("--weight-decay", type=float, default=1e-4)
     p_train.add_argument("--midlevel-weight", type=float, default=1.0)
     p_train.add_argument("--emotion-weight", type=float, default=1.0)

@@ -68,7 +68,7 @@ class TrainConfig:
     frontend_kwargs: dict = field(default_factory=dict)
     epochs: int = 40
     batch_size: int = 16
-    learning_rate: float = 1e-2
+    learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     midlevel_weight: float = 1.0
     emotion_weight: float = 1.0

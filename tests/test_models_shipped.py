@@ -1,0 +1,48 @@
+"""The shipped zoo models load offline and reproduce their documented metrics on the synthetic test split."""
+
+import pytest
+
+from mer_audiolime.models import zoo
+
+
+def shipped():
+    return [n for n in zoo.list_models() if zoo.model_card(n).dataset.get("name") == "synthetic"]
+
+
+@pytest.mark.parametrize("name", shipped())
+def test_shipped_model_loads_offline_as_a_predictor(name):
+    card = zoo.model_card(name)
+    assert card.weights["uri"].startswith("package://")
+    path = zoo.resolve_weights(name, download=False)
+    assert path.parent == zoo.WEIGHTS_DIR and path.stat().st_size <= 5 * 1024 * 1024
+    pred = zoo.pretrained_predictor(name, download=False)
+    assert pred.output_names == card.midlevel_names + card.emotion_names
+    if card.head == "a2mid2e":
+        assert pred.emotion_weights.shape == (len(card.emotion_names), 7)
+
+
+@pytest.fixture(scope="module")
+def synthetic_home(tmp_path_factory):
+    synthetic = pytest.importorskip("mer_audiolime.datasets.synthetic")
+    cards = [zoo.model_card(n) for n in shipped()]
+    if not cards:
+        pytest.skip("no shipped synthetic models")
+    settings = cards[0].dataset.get("generate", {})
+    home = tmp_path_factory.mktemp("synth")
+    synthetic.generate(home, progress=False, **settings)
+    return home
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", shipped())
+def test_shipped_model_reproduces_documented_test_metrics(name, synthetic_home):
+    from mer_audiolime.models._cli import tracks_dataset
+    from mer_audiolime.models.training import evaluate
+
+    card = zoo.model_card(name)
+    test = tracks_dataset("synthetic", data_home=synthetic_home, split="test", variant=card.dataset["variant"])
+    frame = evaluate(zoo.load_model(name, download=False), test, num_threads=2)
+    for row in frame.itertuples():
+        documented = card.metrics["test"][row.target]
+        assert row.r2 == pytest.approx(documented["r2"], abs=1e-3), row.target
+        assert row.pearson_r == pytest.approx(documented["pearson_r"], abs=1e-3), row.target
