@@ -66,6 +66,30 @@ def test_detection_agrees_with_the_true_effects_for_a_moderate_shortcut():
     lime, truth = _planted(1.5, seed=1, alpha=0.0)
     got, expected = PlantedBias()(lime), PlantedBias()(truth)
     assert got == expected and 0 < expected["hit_rate"] < 1 and expected["false_alarm_rate"] == 0
+    top2 = PlantedBias(top_n=2)
+    assert top2(lime) == top2(truth) and top2(truth)["hit_rate"] >= expected["hit_rate"]
+
+
+def test_detection_rule_by_hand():
+    rows = []
+    for track, weights in {
+        "a": [3, 1, 1],
+        "b": [2, 2, 1],
+        "c": [-4, 1, 1],
+        "d": [1, 3, 1],
+        "e": [1, 3, 3],
+    }.items():
+        for biased in (True, False):
+            rows += [
+                {"model": f"m{biased}", "track_id": track, "stem": s, "weight": w, "biased": biased}
+                for s, w in zip(("vocals", "drums", "bass"), weights)
+            ]
+    frame = pd.DataFrame(rows)
+    # top by |w|: a hit, b tie (miss), c hit, d miss, e miss -> 2/5; signed: only a -> 1/5
+    assert PlantedBias()(frame)["hit_rate"] == pytest.approx(2 / 5)
+    assert PlantedBias(by="weight")(frame)["hit_rate"] == pytest.approx(1 / 5)
+    # strictly within the top 2 by |w|: a, b, c; in d vocals ties bass for 2nd place, in e it is 3rd -> 3/5
+    assert PlantedBias(top_n=2)(frame)["hit_rate"] == pytest.approx(3 / 5)
 
 
 def test_planted_shortcut_is_found_for_biased_models_only(planted):

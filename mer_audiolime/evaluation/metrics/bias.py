@@ -122,7 +122,8 @@ class PlantedBias(Metric):
     Input: a stem-level frame (:func:`stem_frame` rows concatenated) with columns ``model, track_id, stem,
     weight, biased`` (``biased`` True for models trained with the shortcut). Per (model, track):
 
-    * **detection**: the shortcut stem is the unique top stem by ``|weight|`` (``by="abs"``) or signed weight;
+    * **detection**: the shortcut stem is among the ``top_n`` (default 1) stems by ``|weight|``
+      (``by="abs"``) or signed weight, strictly ahead of the first stem outside them (a tie is no detection);
     * ``hit_rate`` = share of biased-model tracks with a detection (true-positive rate);
     * ``false_alarm_rate`` = share of clean-model tracks with a detection (false-positive rate of the same
       rule);
@@ -140,12 +141,23 @@ class PlantedBias(Metric):
 
     name, primary, direction, category = "planted_bias", "hit_rate", "higher", "bias"
 
-    def __init__(self, *, shortcut: str = "vocals", by: str = "abs", score: str = "share"):
+    def __init__(self, *, shortcut: str = "vocals", by: str = "abs", score: str = "share", top_n: int = 1):
         if score not in ("share", "weight"):
             raise ParameterError(f"score must be 'share' or 'weight', got {score!r}.")
         if by not in ("abs", "weight"):
             raise ParameterError(f"by must be 'abs' or 'weight', got {by!r}.")
         self.shortcut, self.by, self.score = str(shortcut), by, score
+        self.top_n = _int_option(top_n, "top_n", 1)
+
+    def _detect(self, frame: pd.DataFrame, keys) -> pd.DataFrame:
+        """Per (model, track): ``hit`` = the shortcut is strictly within the top ``top_n`` stems."""
+        rows = []
+        for key, g in frame.groupby(keys, sort=False):
+            score = (g["weight"].abs() if self.by == "abs" else g["weight"]).to_numpy()
+            mine = score[(g["stem"] == self.shortcut).to_numpy()].max()
+            ahead_or_tied = int(np.sum(score >= mine)) - 1  # other stems scoring at least as high
+            rows.append({**dict(zip(keys, key)), "hit": ahead_or_tied < self.top_n})
+        return pd.DataFrame(rows)
 
     def compute(self, frame, *, target: str | None = None) -> dict:
         frame = _need(frame, ["model", "track_id", "stem", "weight", "biased"], "planted-bias scoring")
@@ -160,8 +172,7 @@ class PlantedBias(Metric):
         frame = frame.set_index(keys).loc[keep].reset_index()
         if frame.empty:
             raise EvaluationError(f"no track has the shortcut stem {self.shortcut!r}.")
-        tops = top_stems(frame, keys=keys, by=self.by)
-        tops["hit"] = (tops["top_stem"] == self.shortcut) & ~tops["tie"]
+        tops = self._detect(frame, keys)
         total = frame.assign(a=frame["weight"].abs()).groupby(keys)["a"].sum()
         sc = frame[frame["stem"] == self.shortcut].set_index(keys)["weight"]
         score = sc.abs() / total.loc[sc.index].replace(0.0, np.nan) if self.score == "share" else sc
