@@ -111,6 +111,21 @@ def test_independent_mode_and_layer_selection(trained):
     pred, exp = trained
     one = ParameterRandomisation(layers=["conv"], mode="independent")(exp, pred, target="valence")
     assert list(one.layer) == ["(original)", "conv"]
+    whole = ParameterRandomisation(layers=[""])(exp, pred, target="valence")  # "" = the root: all at once
+    assert list(whole.step) == [0, 1] and whole.spearman_abs.iloc[1] < 1.0
+
+
+def test_depth_groups_blocks_of_an_mer_model():
+    from mer_audiolime.models import build_model
+
+    model = build_model(backbone_kwargs={"base_channels": 4})
+    blocks = randomisable_layers(model, depth=3)
+    assert blocks[:2] == ["head.emotion", "head.midlevel"] and "backbone.stages.2" in blocks
+    assert len(blocks) < len(randomisable_layers(model)) and len(set(blocks)) == len(blocks)
+
+
+def test_unknown_layers_are_refused(trained):
+    pred, exp = trained
     with pytest.raises(ParameterError, match="unknown or no layers"):
         ParameterRandomisation(layers=["nope"])(exp, pred, target="valence")
     with pytest.raises(ParameterError, match="torch model"):

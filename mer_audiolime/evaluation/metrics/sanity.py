@@ -81,27 +81,43 @@ def _torch_parts(model):
     return pred, module
 
 
-def randomisable_layers(module) -> list:
-    """Names of the submodules owning parameters, from the output layer down (reverse registration order)."""
+def randomisable_layers(module, *, depth: int | None = None) -> list:
+    """Names of the submodules owning parameters, from the output layer down (reverse registration order).
+
+    With ``depth``, names are cut to their first ``depth`` dotted parts and deduplicated, so a whole block
+    (e.g. ``backbone.stages.2.0`` with ``depth=4``) is randomised as one step.
+    """
     names = [
         name
         for name, m in module.named_modules()
         if name and any(p.numel() for p in m.parameters(recurse=False))
-    ]
-    return names[::-1]
+    ][::-1]
+    if depth is not None:
+        names = list(dict.fromkeys(".".join(n.split(".")[: _int_option(depth, "depth", 1)]) for n in names))
+    return names
 
 
-def _reinitialise(layer, seed: int) -> None:
-    """Re-initialise ``layer``'s own parameters with its default initialiser under a fixed torch seed."""
+def _reinitialise(module, prefix: str, seed: int) -> int:
+    """Re-initialise every parameter-owning submodule of ``module`` named ``prefix`` or ``prefix.*`` with its
+    default initialiser (``reset_parameters``; else normal with the parameter's std) under torch seed
+    ``seed``; returns how many submodules were reset."""
     import torch
 
+    targets = [
+        m
+        for name, m in module.named_modules()
+        if (name == prefix or name.startswith(prefix + "."))
+        and any(p.numel() for p in m.parameters(recurse=False))
+    ]
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
-        if hasattr(layer, "reset_parameters"):
-            layer.reset_parameters()
-        else:
-            for p in layer.parameters(recurse=False):
-                torch.nn.init.normal_(p, std=float(p.detach().std()) if p.numel() > 1 else 1.0)
+        for layer in targets:
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+            else:
+                for p in layer.parameters(recurse=False):
+                    torch.nn.init.normal_(p, std=float(p.detach().std()) if p.numel() > 1 else 1.0)
+    return len(targets)
 
 
 @register
@@ -120,7 +136,10 @@ class ParameterRandomisation(Metric):
     Parameters
     ----------
     layers : sequence of str, optional
-        Submodule names, top first (default :func:`randomisable_layers`).
+        Submodule names, top first (default :func:`randomisable_layers`); a container name randomises every
+        parameter-owning submodule inside it in one step.
+    depth : int, optional
+        Default layers grouped by their first ``depth`` name parts (fewer, coarser steps: cheaper).
     max_layers : int, optional
         Stop after this many layers.
     mode : {"cascading", "independent"}
@@ -136,6 +155,7 @@ class ParameterRandomisation(Metric):
         self,
         *,
         layers=None,
+        depth: int | None = None,
         max_layers: int | None = None,
         mode: str = "cascading",
         seed: int = 0,
@@ -144,6 +164,7 @@ class ParameterRandomisation(Metric):
         if mode not in ("cascading", "independent"):
             raise ParameterError(f"mode must be 'cascading' or 'independent', got {mode!r}.")
         self.layers = None if layers is None else [str(x) for x in layers]
+        self.depth = None if depth is None else _int_option(depth, "depth", 1)
         self.max_layers = None if max_layers is None else _int_option(max_layers, "max_layers", 1)
         self.mode = mode
         self.seed = _seed_option(seed)
@@ -153,7 +174,7 @@ class ParameterRandomisation(Metric):
         pred, module = _torch_parts(model)
         target_index(explanation, target)
         a = resolve_attribution(explanation, target)
-        layers = self.layers or randomisable_layers(module)
+        layers = self.layers or randomisable_layers(module, depth=self.depth)
         if self.max_layers:
             layers = layers[: self.max_layers]
         known = dict(module.named_modules())
@@ -167,7 +188,7 @@ class ParameterRandomisation(Metric):
         for i, layer in enumerate(layers, start=1):
             if self.mode == "independent":
                 current = copy.deepcopy(module)
-            _reinitialise(dict(current.named_modules())[layer], self.seed + i)
+            _reinitialise(current, layer, self.seed + i)
             randomised = copy.copy(pred)
             randomised.module = current.eval()
             b, calls = _reexplain(explanation, randomised, target, self.batch_size)
