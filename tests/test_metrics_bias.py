@@ -14,6 +14,7 @@ from mer_audiolime.evaluation import (
     benjamini_hochberg,
     effect_frame,
     mann_whitney,
+    planted_bias_scores,
     stem_frame,
 )
 from mer_audiolime.exceptions import EvaluationError, ParameterError
@@ -106,6 +107,29 @@ def test_planted_shortcut_is_found_for_biased_models_only(planted):
     assert signed["hit_rate"] == 1.0 and signed["false_alarm_rate"] == 0.0 and signed["auc"] == 1.0
     # a stem the models never use is never "found"
     assert PlantedBias(shortcut="other")(planted)["hit_rate"] < 1.0
+
+
+def test_planted_bias_scores_accepts_both_harness_layouts(planted):
+    stem_level = planted_bias_scores(
+        planted.drop(columns="biased").assign(variant=np.where(planted.biased, "biased", "clean")), by="abs"
+    )
+    assert stem_level.iloc[0].to_dict() == PlantedBias()(planted)
+    per_clip = []
+    for (model, track), g in planted.groupby(["model", "track_id"]):
+        w = g.set_index("stem")["weight"]
+        per_clip.append(
+            {
+                "model": model,
+                "track_id": track,
+                "biased": bool(g.biased.iloc[0]),
+                "shortcut_weight": w["vocals"],
+                "shortcut_top": w.idxmax() == "vocals",
+                "vocals_present": track != "t0",
+            }
+        )
+    res = planted_bias_scores(pd.DataFrame(per_clip)).iloc[0]
+    assert (res.hit_rate, res.false_alarm_rate, res.auc) == (1.0, 0.0, 1.0)
+    assert (res.n_biased, res.n_clean, res.n_excluded) == (21, 21, 6)
 
 
 def test_tracks_without_the_shortcut_are_excluded(planted):

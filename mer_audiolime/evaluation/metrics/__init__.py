@@ -16,6 +16,7 @@ from .bias import (
     benjamini_hochberg,
     effect_frame,
     mann_whitney,
+    planted_bias_scores,
     stem_frame,
     top_stems,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "SubgroupEffectProfile",
     "SubgroupTopStems",
     "benjamini_hochberg",
+    "planted_bias_scores",
     "mann_whitney",
     "stem_frame",
     "effect_frame",

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from ...exceptions import EvaluationError, ParameterError
-from .base import Metric, _int_option, register
+from .base import Metric, _int_option, check_finite, register
 
 __all__ = [
     "PlantedBias",
@@ -26,6 +26,7 @@ __all__ = [
     "stem_frame",
     "effect_frame",
     "top_stems",
+    "planted_bias_scores",
 ]
 
 
@@ -190,6 +191,39 @@ class PlantedBias(Metric):
             "n_clean": len(clean),
             "n_excluded": excluded,
         }
+
+
+def planted_bias_scores(frame: pd.DataFrame, *, shortcut: str = "vocals", by: str = "weight") -> pd.DataFrame:
+    """Planted-bias scores as a one-row frame (``hit_rate, false_alarm_rate, auc, n_biased, n_clean,
+    n_excluded``), from either layout the harness produces:
+
+    * stem-level rows ``model, track_id, stem, weight`` + ``biased`` (or ``variant == "biased"``): scored by
+      :class:`PlantedBias` (``shortcut``, ``by``; AUC on the shortcut's share of ``|a|``);
+    * per-clip rows ``model, track_id, shortcut_weight, shortcut_top`` + ``biased``/``variant`` (optional
+      ``vocals_present``): detection = ``shortcut_top``, AUC on ``shortcut_weight`` (signed).
+    """
+    frame = frame.copy()
+    if "biased" not in frame.columns:
+        _need(frame, ["variant"], "planted-bias scores")
+        frame["biased"] = frame["variant"] == "biased"
+    if "stem" in frame.columns:
+        return pd.DataFrame([PlantedBias(shortcut=shortcut, by=by)(frame)])
+    _need(frame, ["shortcut_weight", "shortcut_top"], "planted-bias scores")
+    keep = frame["vocals_present"].astype(bool) if "vocals_present" in frame.columns else True
+    excluded = int((~keep).sum()) if "vocals_present" in frame.columns else 0
+    frame = frame[keep]
+    biased, clean = frame[frame["biased"].astype(bool)], frame[~frame["biased"].astype(bool)]
+    if biased.empty or clean.empty:
+        raise EvaluationError("planted-bias scoring needs tracks of both biased and clean models.")
+    result = {
+        "hit_rate": float(biased["shortcut_top"].astype(bool).mean()),
+        "false_alarm_rate": float(clean["shortcut_top"].astype(bool).mean()),
+        "auc": mann_whitney(biased["shortcut_weight"], clean["shortcut_weight"])["auc"],
+        "n_biased": len(biased),
+        "n_clean": len(clean),
+        "n_excluded": excluded,
+    }
+    return check_finite(pd.DataFrame([result]), metric="planted_bias")
 
 
 def _vs_rest(frame: pd.DataFrame, *, group: str, value: str, min_size: int, by=()) -> pd.DataFrame:
