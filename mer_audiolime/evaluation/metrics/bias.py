@@ -384,6 +384,8 @@ class SubgroupTopStems(Metric):
 
     def __init__(self, *, min_size: int = 5, by: str = "abs"):
         self.min_size = _int_option(min_size, "min_size", 1)
+        if by not in ("abs", "weight"):
+            raise ParameterError(f"by must be 'abs' or 'weight', got {by!r}.")
         self.by = by
 
     def compute(self, frame, *, group: str = "genre") -> pd.DataFrame:

@@ -120,7 +120,7 @@ class FaithfulnessCorrelation(Metric):
         self, *, n_subsets: int = 128, subset_size: int | None = None, seed: int = 0, batch_size: int = 32
     ):
         self.n_subsets = _int_option(n_subsets, "n_subsets", 3)
-        self.subset_size = subset_size
+        self.subset_size = None if subset_size is None else _int_option(subset_size, "subset_size", 1)
         self.seed = _seed_option(seed)
         self.batch_size = batch_size
 

@@ -150,6 +150,8 @@ class TopKJaccard(Metric):
 
     def __init__(self, *, k: int = 3, by: str = "abs"):
         self.k = _int_option(k, "k", 1)
+        if by not in ("abs", "weight"):
+            raise ParameterError(f"by must be 'abs' or 'weight', got {by!r}.")
         self.by = by
 
     def compute(self, explanations, *, target: str, model=None) -> dict:
