@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped"]
+__all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped", "metrics_markdown"]
 
 #: Synthetic benchmark settings (the generator's defaults, written out so the card records them).
 GENERATE = {"n": 200, "seed": 0, "duration": 10.0, "sr": 22050}
@@ -84,6 +84,25 @@ def build_shipped(data_home, *, names=None, out_dir=None, publish: bool = True, 
         save_checkpoint(out_dir / name / "best.pt", result.model, result.card)
         cards[name] = (publish_checkpoint(out_dir / name / "best.pt", name) if publish else result.card)
     return cards
+
+
+def metrics_markdown(names=None, *, split: str = "test") -> str:
+    """Markdown table of held-out R^2 / Pearson r per target for zoo models (from their cards)."""
+    from .zoo import list_models, model_card
+
+    cards = [model_card(n) for n in (names or [n for n in list_models() if n in SHIPPED])]
+    targets = []
+    for card in cards:
+        targets += [t for t in card.metrics.get(split, {}) if t not in targets]
+    lines = ["| target | " + " | ".join(c.name for c in cards) + " |",
+             "| --- |" + " --- |" * len(cards)]
+    for t in targets:
+        cells = []
+        for card in cards:
+            m = card.metrics.get(split, {}).get(t)
+            cells.append("–" if m is None else f"{m['r2']:.2f} / {m['pearson_r']:.2f}")
+        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
