@@ -39,13 +39,17 @@ def resolve_model(spec: str):
     from ..models.zoo import list_models, pretrained_predictor
 
     if spec in list_models():
-        return pretrained_predictor(spec, download=False)
+        predictor = pretrained_predictor(spec, download=False)
+        predictor.target_scaling = dict(predictor.module.card.target_scaling)
+        return predictor
     if spec.endswith((".pt", ".pth")) and Path(spec).is_file():
         from ..models.checkpoint import load_checkpoint
         from ..models.heads import to_predictor
 
-        model, _ = load_checkpoint(spec)
-        return to_predictor(model.eval(), name=Path(spec).stem)
+        model, card = load_checkpoint(spec)
+        predictor = to_predictor(model.eval(), name=Path(spec).stem)
+        predictor.target_scaling = dict(getattr(card, "target_scaling", {}) or {})
+        return predictor
     return load_predictor(spec)
 
 

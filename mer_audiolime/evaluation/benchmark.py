@@ -1,0 +1,126 @@
+"""The embedded benchmark: the shipped zoo models on the synthetic multitrack set, with planted-bias scoring.
+
+``run_benchmark`` generates the synthetic set (200 clips x 10 s, seed 0, both variants) if it is not there,
+evaluates every shipped synthetic zoo model on the test split with the standard suite (``quick``: its first
+12 test clips), scores how well the explanations expose the planted vocals -> valence shortcut, and writes
+
+    <out>/<BENCHMARK_VERSION>/results.csv|parquet, summary.md|tex, bias.csv, manifest.json, figures/, runs/<model>/
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from ..exceptions import DatasetError, WeightsError
+
+__all__ = ["BENCHMARK_VERSION", "run_benchmark", "benchmark_models", "default_data_home", "bias_rows"]
+
+#: Version of the benchmark (data generator settings + suite + shipped models); results are filed under it.
+BENCHMARK_VERSION = "synthetic-v1"
+_SYNTH = {"n": 200, "seed": 0, "duration": 10.0, "sr": 22050}
+
+
+def default_data_home() -> Path:
+    """``<cache>/synthetic-v1-seed0`` (the cache is ``$MER_AUDIOLIME_CACHE`` or ``~/.cache/mer_audiolime``)."""
+    from ..explain.separation import default_cache_dir
+
+    return default_cache_dir() / f"{BENCHMARK_VERSION}-seed{_SYNTH['seed']}"
+
+
+def benchmark_models() -> list:
+    """Shipped zoo models trained on the synthetic set, as ``(name, variant)`` (clean first)."""
+    from ..models.zoo import list_models, model_card
+
+    found = []
+    for name in list_models():
+        card = model_card(name)
+        if card.dataset.get("name") == "synthetic":
+            found.append((name, card.dataset.get("variant", "clean")))
+    if not found:
+        raise WeightsError("no shipped synthetic zoo models found (mer-audiolime models list shows the zoo).")
+    return sorted(found, key=lambda nv: (nv[1] != "clean", nv[0]))
+
+
+def _ensure_data(home: Path, progress: bool) -> Path:
+    from ..datasets.synthetic import generate
+
+    if all((home / f"synthetic_index_{v}.json").is_file() for v in ("clean", "biased")):
+        return home
+    if home.exists() and any(home.iterdir()):
+        raise DatasetError(f"{home} exists but holds no complete synthetic set; remove it or pass another "
+                           "--data-home.")
+    generate(home, variant="both", n_jobs=2, progress=progress, **_SYNTH)
+    return home
+
+
+def bias_rows(rows: pd.DataFrame, *, vocals: dict, target: str, stem: str, variants: dict) -> pd.DataFrame:
+    """One row per (model, clip with the shortcut stem present): the stem's attribution and whether it ranks
+    first for ``target`` (seed = the suite's first seed; segments summed per stem)."""
+    w = rows[(rows["metric"] == "weight") & (rows["target"] == target)]
+    w = w[w["seed"] == w["seed"].min()].copy()
+    w["stem"] = w["component"].str.split("@").str[0]
+    per = w.groupby(["model", "track_id", "stem"], as_index=False)["value"].sum()
+    out = []
+    for (model, tid), grp in per.groupby(["model", "track_id"], sort=True):
+        if not vocals.get(tid, False):
+            continue
+        weights = grp.set_index("stem")["value"]
+        out.append({"model": model, "variant": variants.get(model, ""), "track_id": tid,
+                    "shortcut_weight": float(weights.get(stem, 0.0)),
+                    "shortcut_top": bool(weights.idxmax() == stem), "vocals_present": True})
+    return pd.DataFrame(out)
+
+
+def score_bias(scores: pd.DataFrame) -> pd.DataFrame:
+    """Hit rate (biased models), false-alarm rate (clean models) and AUC of the shortcut attribution."""
+    from .metrics import planted_bias_scores
+
+    return planted_bias_scores(scores)
+
+
+def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int = 1, progress: bool = True) -> Path:
+    """Run the benchmark; returns the ``<out>/<BENCHMARK_VERSION>`` folder."""
+    from ..plots import bias_figure, run_figures
+    from .results import git_commit, package_versions, summarise, write_tables
+    from .runner import _dataset, evaluate
+    from .suites import load_suite
+
+    t0 = time.perf_counter()
+    suite = load_suite("quick" if preset == "quick" else "standard")
+    home = _ensure_data(Path(data_home) if data_home else default_data_home(), progress)
+    out = Path(out_dir) / BENCHMARK_VERSION
+    runs, variants = [], {}
+    for name, variant in benchmark_models():
+        run = evaluate(name, dataset="synthetic", data_home=home, version=variant, suite=suite,
+                       out_dir=out / "runs" / name, jobs=jobs, progress=progress)
+        runs.append(run)
+        variants[name] = variant
+    rows = pd.concat([r.rows for r in runs], ignore_index=True)
+    rows.to_csv(out / "results.csv", index=False)
+    rows.to_parquet(out / "results.parquet", index=False)
+    ds = _dataset("synthetic", str(Path(home).resolve()), "clean")
+    vocals = {tid: bool(ds.track(tid).vocals_present) for tid in rows["track_id"].unique()}
+    bias_cfg = suite["bias"]
+    scores = bias_rows(rows, vocals=vocals, target=bias_cfg["target"], stem=bias_cfg["shortcut_stem"],
+                       variants=variants)
+    scores.to_csv(out / "bias_per_clip.csv", index=False)
+    bias = score_bias(scores)
+    bias.to_csv(out / "bias.csv", index=False)
+    write_tables(summarise(rows), out, extra={"Planted-bias detection": bias})
+    figures = run_figures(rows, out / "figures")
+    figures += bias_figure(scores, out / "figures", shortcut_stem=bias_cfg["shortcut_stem"],
+                           target=bias_cfg["target"])
+    manifest = {
+        "benchmark_version": BENCHMARK_VERSION, "preset": preset, "suite": suite, "synthetic": _SYNTH,
+        "data_home": str(home), "models": variants, "package_versions": package_versions(),
+        "git_commit": git_commit(), "elapsed_s": round(time.perf_counter() - t0, 2),
+        "failures": {r.out_dir.name: [f["track_id"] for f in r.failures] for r in runs},
+        "bias": bias.to_dict(orient="records"),
+        "figures": [str(p.relative_to(out)) for p in figures],
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    return out
