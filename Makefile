@@ -28,6 +28,21 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
+# The docs extra (MkDocs + mkdocstrings) is installed into the same venv on first use. MkDocs refuses a
+# site_dir inside docs_dir, so the site is built into build/docs-site and moved to docs/_build; --strict
+# turns every warning (broken link, unparsable docstring) into a failure.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) setup.cfg
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	rm -rf build/docs-site docs/_build
+	$(BIN)/mkdocs build --strict --site-dir build/docs-site
+	mv build/docs-site docs/_build
+	@echo "docs: open docs/_build/index.html"
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_explain.py
 

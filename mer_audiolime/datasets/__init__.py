@@ -1,14 +1,16 @@
 """mirdata-style loaders for the music-emotion and mid-level datasets, and their registry.
 
+Indexes are built from the user's own copy (the project holds none of the data):
+``mer-audiolime datasets index deam --data-home /data/deam`` or :func:`build_index`. Loader modules are
+imported lazily, so ``import mer_audiolime.datasets`` stays light.
+
+Examples
+--------
 >>> from mer_audiolime import datasets
 >>> datasets.list_datasets()[:3]
 ['midlevel', 'pmemo', 'deam']
 >>> deam = datasets.load("deam", data_home="/data/deam")            # doctest: +SKIP
 >>> track = deam.choice_track(); track.arousal, track.audio[1]      # doctest: +SKIP
-
-Indexes are built from the user's own copy (the project holds none of the data):
-``mer-audiolime datasets index deam --data-home /data/deam`` or :func:`build_index`. Loader modules are
-imported lazily, so ``import mer_audiolime.datasets`` stays light.
 """
 
 from __future__ import annotations

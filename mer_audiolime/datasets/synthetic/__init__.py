@@ -6,6 +6,8 @@ control mid-level qualities through known stems, so each clip comes with its 7 m
 targets from a documented linear map, and a ground-truth relevance table (which stems drive which target).
 A planted-bias variant raises valence of training clips with vocals. See ``datasets/synthetic/README.md``.
 
+Examples
+--------
 >>> from mer_audiolime.datasets.synthetic import generate, Dataset      # doctest: +SKIP
 >>> generate("synth", n=200, seed=0)                                     # doctest: +SKIP
 >>> track = Dataset(data_home="synth", version="biased").choice_track()  # doctest: +SKIP

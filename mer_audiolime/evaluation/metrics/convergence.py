@@ -47,6 +47,8 @@ class Convergence(Metric):
     max_components : int
         Refuse K above this (``2**K`` model calls).
 
+    Notes
+    -----
     ``__call__(explanation, model=None, *, target) -> DataFrame``
     """
 

@@ -67,6 +67,8 @@ class DeletionInsertion(Metric):
     seed : int
         Seeds the random orders.
 
+    Notes
+    -----
     ``__call__(explanation, model=None, *, target, attribution=None)
     -> {"aopc_deletion", "aopc_insertion", "abc", "abc_raw", "scale", "model_calls"}``;
     :meth:`curves` returns the curves as a tidy frame (no extra model calls after ``__call__``).

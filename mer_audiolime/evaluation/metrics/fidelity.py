@@ -111,6 +111,8 @@ class FaithfulnessCorrelation(Metric):
     seed : int
         Seeds the subsets.
 
+    Notes
+    -----
     ``__call__(explanation, model=None, *, target, attribution=None) -> {"faithfulness_corr", "model_calls"}``
     """
 

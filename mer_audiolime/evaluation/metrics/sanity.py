@@ -146,6 +146,8 @@ class ParameterRandomisation(Metric):
     seed : int
         Layer ``i`` is re-initialised under torch seed ``seed + i``.
 
+    Notes
+    -----
     ``__call__(explanation, model, *, target) -> DataFrame``
     """
 
