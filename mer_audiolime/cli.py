@@ -21,6 +21,7 @@ _SUBCOMMAND_MODULES = (
     "mer_audiolime.datasets._cli",
     "mer_audiolime.models._cli",
     "mer_audiolime.evaluation._cli",
+    "mer_audiolime.report._cli",
 )
 
 

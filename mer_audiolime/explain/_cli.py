@@ -14,10 +14,12 @@ EXAMPLE = """examples:
       --seed 1 --targets valence,arousal --top-k 3 --out out/
   mer-audiolime explain song.wav --model my_model.py:build --stems stems_dir/ --out out/   # oracle stems
   mer-audiolime explain song.wav --model my_model.py:build --separator tf-grid --segments 8 --out out/
+  mer-audiolime explain song.wav --model my_model.py:build --stems stems_dir/ --out out/ --html  # + report.html
 
 writes: out/attributions.csv (tidy: target, component, weight, rank, ...), out/predictions.csv,
         out/midlevel_effects.csv (models with a linear emotion head), out/explanation.json (settings, seed,
-        R^2, reconstruction gap, timings) and out/audio/ (mix, top-k components and their sum per target)."""
+        R^2, reconstruction gap, timings) and out/audio/ (mix, top-k components and their sum per target);
+        with --html also out/report.html (self-contained page: players, heatmaps, effects; see docs/report.md)."""
 
 
 def register(subparsers) -> None:
@@ -60,6 +62,8 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", default=None,
                    help="separation cache directory (default $MER_AUDIOLIME_CACHE or ~/.cache/mer_audiolime)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--html", action="store_true",
+                   help="also write out/report.html: one self-contained page to listen to the explanation")
     p.set_defaults(func=run)
 
 
@@ -100,6 +104,10 @@ def run(args) -> int:
         show_progress=not args.no_progress,
     )
     out = write_explanation(exp, args.out, top_k=args.top_k)
+    if args.html:
+        from ..report import write_explanation_html
+
+        write_explanation_html(exp, out / "report.html", top_k=args.top_k)
     frame = exp.to_frame()
     best = frame[frame["rank"] == 1][["target", "component", "weight", "score", "source"]]
     print(best.to_string(index=False))

@@ -1,0 +1,92 @@
+"""Embedding media in a page: 16-bit PCM WAV and PNG as base64 ``data:`` URIs (nothing is fetched)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+
+from ..exceptions import ParameterError
+
+__all__ = ["wav_bytes", "wav_data_uri", "png_data_uri", "nonzero_span"]
+
+
+def wav_bytes(audio: np.ndarray, sr: int) -> tuple[bytes, float]:
+    """Encode ``(C, L)`` or ``(L,)`` float audio as a 16-bit PCM WAV file.
+
+    Audio whose peak exceeds full scale is attenuated (the whole clip by one factor) instead of clipped.
+
+    Parameters
+    ----------
+    audio : np.ndarray, shape (C, L) or (L,)
+        Float samples, nominally in [-1, 1].
+    sr : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    data : bytes
+        The WAV file.
+    gain_db : float
+        Gain applied (0.0, or negative when the clip was attenuated to avoid clipping).
+
+    Examples
+    --------
+    >>> data, gain = wav_bytes(np.zeros((1, 800)), 8000)
+    >>> data[:4], gain
+    (b'RIFF', 0.0)
+    """
+    import soundfile as sf
+
+    y = np.asarray(audio, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[np.newaxis]
+    if y.ndim != 2 or y.shape[1] == 0:
+        raise ParameterError(f"audio to embed must be (channels, samples) with samples > 0, got {y.shape}.")
+    if not np.all(np.isfinite(y)):
+        raise ParameterError("audio to embed contains NaN or infinite samples.")
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise ParameterError(f"sample rate must be a positive integer, got {sr!r}.")
+    peak = float(np.max(np.abs(y)))
+    gain_db = 0.0
+    if peak > 1.0:
+        y = y * (0.999 / peak)
+        gain_db = float(20 * np.log10(0.999 / peak))
+    buf = io.BytesIO()
+    sf.write(buf, y.T, int(sr), format="WAV", subtype="PCM_16")
+    return buf.getvalue(), gain_db
+
+
+def wav_data_uri(audio: np.ndarray, sr: int) -> tuple[str, float]:
+    """``data:audio/wav;base64,...`` of :func:`wav_bytes`; returns ``(uri, gain_db)``."""
+    data, gain = wav_bytes(audio, sr)
+    return "data:audio/wav;base64," + base64.b64encode(data).decode("ascii"), gain
+
+
+def png_data_uri(fig, *, dpi: int = 110) -> str:
+    """Render a matplotlib figure as a ``data:image/png;base64,...`` URI and close it."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def file_data_uri(path, mime: str) -> str:
+    """A file's bytes as a ``data:`` URI (summary figures already written as PNG)."""
+    from pathlib import Path
+
+    return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def nonzero_span(audio: np.ndarray) -> tuple[int, int]:
+    """``[start, stop)`` sample range outside of which ``audio (C, L)`` is exactly zero (whole clip if silent)."""
+    y = np.asarray(audio)
+    active = np.flatnonzero(np.any(y.reshape(-1, y.shape[-1]) != 0, axis=0))
+    if active.size == 0:
+        return 0, y.shape[-1]
+    return int(active[0]), int(active[-1]) + 1

@@ -1,0 +1,256 @@
+"""Summary page of a harness output folder (``evaluate`` run or ``benchmark``) linking per-track pages.
+
+Per-track pages are made by re-running :func:`~mer_audiolime.explain.explain` on the chosen tracks with the
+run's own settings (model, dataset, suite, first seed), or reused when they already exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import MerAudioLimeError, ParameterError
+from . import _html as h
+from ._media import file_data_uri
+
+__all__ = ["RunReport", "write_run_report", "find_runs"]
+
+
+@dataclass
+class RunReport:
+    """What :func:`write_run_report` wrote: the summary page, track pages, and pages that failed."""
+
+    path: Path
+    track_pages: dict = field(default_factory=dict)
+    reused: list = field(default_factory=list)
+    failures: dict = field(default_factory=dict)
+
+
+def _manifest(folder: Path) -> dict:
+    path = folder / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ParameterError(f"cannot read {path}: {err}") from err
+
+
+def find_runs(folder) -> tuple[Path, str, dict, dict]:
+    """Classify a results folder.
+
+    Returns
+    -------
+    root : Path
+        The folder holding ``manifest.json`` (a benchmark's ``<out>`` resolves to ``<out>/<version>``).
+    kind : {"evaluation", "benchmark"}
+    manifest : dict
+    runs : dict of str to Path
+        Model name -> evaluation run folder (``tracks/``, ``manifest.json``).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ParameterError(f"results folder {str(folder)!r} does not exist.")
+    if not (root / "manifest.json").is_file():
+        inner = [p.parent for p in sorted(root.glob("*/manifest.json"))]
+        if len(inner) != 1:
+            raise ParameterError(
+                f"{root} holds no manifest.json: pass the folder written by `mer-audiolime evaluate --out` or "
+                "`mer-audiolime benchmark --out` (a benchmark's <out>/<version>/ folder).")
+        root = inner[0]
+    manifest = _manifest(root)
+    if "benchmark_version" in manifest:
+        runs = {p.parent.name: p.parent for p in sorted((root / "runs").glob("*/manifest.json"))}
+        return root, "benchmark", manifest, runs
+    if "run" in manifest:
+        return root, "evaluation", manifest, {manifest["run"].get("model", root.name): root}
+    raise ParameterError(f"{root / 'manifest.json'} is neither an evaluation nor a benchmark manifest.")
+
+
+def _rows(root: Path) -> pd.DataFrame:
+    path = root / "results.csv"
+    if not path.is_file():
+        raise ParameterError(f"{root} has no results.csv; was the run finished?")
+    return pd.read_csv(path, dtype={"track_id": str, "component": str, "target": str}, keep_default_na=False)
+
+
+def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Headline metrics (mean ± sd over tracks) per model and target, as in ``summary.md``."""
+    from ..evaluation.results import _HEADLINE, summarise
+
+    summary = summarise(rows)
+    head = summary[summary["metric"].isin(_HEADLINE)].copy()
+    if head.empty:
+        return pd.DataFrame()
+    head["value"] = [f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}" for m, s in zip(head["mean"], head["std"])]
+    table = head.pivot_table(index=["model", "target"], columns="metric", values="value", aggfunc="first")
+    return table.reindex(columns=[m for m in _HEADLINE if m in table.columns]).reset_index()
+
+
+def track_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per track: mean absolute error over targets and the top stem (first seed) per target.
+
+    Sorted by decreasing error (tracks without error rows last, by id).
+    """
+    ids = sorted(rows["track_id"].unique())
+    out = pd.DataFrame({"track_id": ids})
+    err = rows[rows["metric"] == "error"]
+    if len(err):
+        mae = err.assign(value=err["value"].abs()).groupby("track_id")["value"].mean()
+        out["mean |error|"] = out["track_id"].map(mae)
+    w = rows[(rows["metric"] == "weight") & (rows["component"] != "")]
+    if len(w):
+        w = w[w["seed"] == w["seed"].min()].assign(stem=lambda f: f["component"].str.split("@").str[0])
+        per = w.groupby(["target", "track_id", "stem"], as_index=False)["value"].sum()
+        for target, grp in per.groupby("target", sort=False):
+            top = grp.loc[grp.groupby("track_id")["value"].idxmax()].set_index("track_id")["stem"]
+            out[f"top stem: {target}"] = out["track_id"].map(top).fillna("")
+    if "mean |error|" in out:
+        out = out.sort_values(["mean |error|", "track_id"], ascending=[False, True], na_position="last")
+    return out.reset_index(drop=True)
+
+
+def track_page(run_dir: Path, track_id: str, path: Path, *, top_k: int, embed_sample_rate=None) -> Path:
+    """Re-run the explanation of one track with the run's settings and write its page."""
+    from ..datasets import load
+    from ..evaluation.runner import resolve_model
+    from ..explain import explain
+    from .explanation import write_explanation_html
+
+    manifest = _manifest(run_dir)
+    key, suite, ds = manifest["run"], manifest["suite"], manifest["dataset"]
+    cfg = suite["explain"]
+    model = resolve_model(key["model_spec"])
+    track = load(ds["name"], data_home=ds.get("data_home"), version=ds.get("version", "default")).track(track_id)
+    audio, sr = track.audio
+    kwargs = dict(model=model, sr=int(sr), segments=cfg["segments"], num_samples=cfg["num_samples"],
+                  kernel_width=cfg["kernel_width"], alpha=cfg["alpha"], batch_size=cfg["batch_size"],
+                  seed=int(cfg["seeds"][0]), show_progress=False)
+    stems = getattr(track, "stems", None)
+    if stems is not None:
+        kwargs.update(stems=stems, stems_sr=int(sr))
+    exp = explain(np.asarray(audio), **kwargs)
+    exp.settings["audio"] = f"{ds['name']}:{track_id}"
+    truth = getattr(track, "static_targets", None) or {}
+    context = {"track": track_id, "dataset": f"{ds['name']} ({ds.get('version', 'default')})",
+               "run model": key.get("model"), "suite": f"{suite.get('name')} v{suite.get('version')}",
+               **{f"truth: {k}": f"{v:.4g}" for k, v in truth.items() if isinstance(v, (int, float))}}
+    return write_explanation_html(exp, path, top_k=top_k, context=context, embed_sample_rate=embed_sample_rate,
+                                  title=f"{track_id} — {key.get('model')}")
+
+
+def _pick(table: pd.DataFrame, n: int) -> list:
+    return list(table["track_id"][:n]) if n > 0 else []
+
+
+def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3, embed_sample_rate: int | None = None,
+                     regenerate: bool = False) -> RunReport:
+    """Write the summary page of an evaluation or benchmark folder, with per-track explanation pages.
+
+    Parameters
+    ----------
+    folder : path
+        ``evaluate --out`` folder, or a benchmark's ``<out>`` or ``<out>/<version>`` folder.
+    out : path, optional
+        Summary page (default ``<folder>/report.html``). Track pages go to ``<out stem>_files/<model>/``.
+    tracks : int
+        Per model, how many tracks get a (re-computed) page: those with the largest mean absolute error.
+        Pages already present for other tracks are linked too. 0 = link existing pages only.
+    top_k : int
+        Listenable components per target on track pages.
+    embed_sample_rate : int, optional
+        Down-sample embedded audio of track pages (smaller files).
+    regenerate : bool
+        Re-compute pages that already exist.
+
+    Returns
+    -------
+    RunReport
+
+    Examples
+    --------
+    >>> write_run_report("results/clean", tracks=2).path                     # doctest: +SKIP
+    PosixPath('results/clean/report.html')
+    """
+    if isinstance(tracks, bool) or not isinstance(tracks, (int, np.integer)) or tracks < 0:
+        raise ParameterError(f"tracks must be an integer >= 0, got {tracks!r}.")
+    root, kind, manifest, runs = find_runs(folder)
+    path = Path(out) if out is not None else root / "report.html"
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ParameterError(f"--out {str(out)!r} must name an .html file.")
+    assets = path.parent / f"{path.stem}_files"
+    report = RunReport(path=path)
+    rows = _rows(root)
+    sections = []
+    for model, run_dir in runs.items():
+        model_rows = rows[rows["model"] == model] if kind == "benchmark" else rows
+        table = track_table(model_rows)
+        links = {}
+        for tid in table["track_id"]:
+            page_path = assets / _safe(model) / f"{_safe(tid)}.html"
+            wanted = tid in _pick(table, int(tracks))
+            if page_path.is_file() and not regenerate:
+                report.reused.append(str(page_path))
+            elif wanted:
+                try:
+                    track_page(run_dir, tid, page_path, top_k=top_k, embed_sample_rate=embed_sample_rate)
+                except (MerAudioLimeError, OSError, KeyError) as err:
+                    report.failures[f"{model}/{tid}"] = f"{type(err).__name__}: {err}"
+                    continue
+            if page_path.is_file():
+                links[tid] = os.path.relpath(page_path, path.parent)
+                report.track_pages[f"{model}/{tid}"] = page_path
+        table["page"] = [links.get(t, "") for t in table["track_id"]]
+        body = h.table(table, links={"track_id": links, "page": {v: v for v in links.values()}})
+        sections.append(h.section(f"Tracks: {model}", body + f'<p class="sub">{len(links)} track page(s); sorted by '
+                                  "mean absolute error. Top stem = stem with the largest summed attribution.</p>",
+                                  anchor=f"tracks-{_safe(model)}"))
+    page = _summary_page(root, kind, manifest, rows, sections, report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return report
+
+
+def _safe(name: str) -> str:
+    from ..explain.export import safe_name
+
+    return safe_name(name)
+
+
+def _summary_page(root: Path, kind: str, manifest: dict, rows: pd.DataFrame, track_sections: list,
+                  report: RunReport) -> str:
+    if kind == "benchmark":
+        title = f"Benchmark {manifest.get('benchmark_version')} ({manifest.get('preset')})"
+        facts = {"models": ", ".join(f"{m} ({v})" for m, v in (manifest.get("models") or {}).items()),
+                 "suite": manifest.get("suite", {}).get("name"), "seeds": manifest.get("suite", {}).get(
+                     "explain", {}).get("seeds"), "data": manifest.get("data_home"),
+                 "elapsed": f"{manifest.get('elapsed_s')} s"}
+    else:
+        run = manifest.get("run", {})
+        title = f"Evaluation: {run.get('model')} on {run.get('dataset')}"
+        facts = {"model": run.get("model_spec"), "dataset": f"{run.get('dataset')} ({run.get('version')})",
+                 "suite": manifest.get("suite", {}).get("name"), "seeds": manifest.get("seeds"),
+                 "tracks": manifest.get("n_tracks"), "failed tracks": len(manifest.get("failures", []))}
+    facts.update({"git commit": manifest.get("git_commit"), "folder": str(root)})
+    parts = [h.table(pd.DataFrame({"": list(facts), "value": [str(v) for v in facts.values()]}))]
+    head = headline_table(rows)
+    parts.append(h.section("Summary (mean ± sd over tracks)",
+                           h.table(head) if len(head) else "<p>(no rows)</p>"))
+    bias = root / "bias.csv"
+    if bias.is_file():
+        parts.append(h.section("Planted-bias detection", h.table(pd.read_csv(bias))))
+    figs = sorted((root / "figures").glob("*.png"))
+    if figs:
+        parts.append(h.section("Figures", "".join(
+            h.section(f.stem.replace("_", " "), h.image(file_data_uri(f, "image/png"), f.stem), level=3)
+            for f in figs)))
+    parts += track_sections
+    if report.failures:
+        items = "".join(f"<li>{h.esc(k)}: {h.esc(v)}</li>" for k, v in report.failures.items())
+        parts.append(h.section("Track pages that could not be made", f"<ul>{items}</ul>"))
+    parts.append(h.section("Manifest", f"<details><summary>manifest.json</summary>{h.pre_json(manifest)}</details>"))
+    return h.page(title, "\n".join(parts), subtitle="mer_audiolime harness report",
+                  footer="Self-contained: figures embedded as PNG; track pages are linked relative to this file.")
