@@ -15,6 +15,9 @@ _FMT = argparse.RawDescriptionHelpFormatter
 
 def register(subparsers) -> None:
     """Add ``models`` (``list``, ``info``) and ``train`` to the top-level parser."""
+    from .training import TrainConfig
+
+    _D = TrainConfig()  # the CLI defaults are the library defaults
     parser = subparsers.add_parser(
         "models", help="list the model zoo, show a model card",
         description="The model zoo: pretrained mid-level / emotion models with model cards and sha256-checked weights.",
@@ -68,16 +71,18 @@ def register(subparsers) -> None:
     p_train.add_argument("--width", type=int, default=16,
                          help="base channels (cp_resnet: paper 128) / width (vggish: paper 64); default 16")
     p_train.add_argument("--emotions", default=None, help="comma-separated emotion targets (default: dataset's)")
-    p_train.add_argument("--epochs", type=int, default=40)
-    p_train.add_argument("--batch-size", type=int, default=16)
-    p_train.add_argument("--lr", type=float, default=3e-3)
-    p_train.add_argument("--weight-decay", type=float, default=1e-4)
-    p_train.add_argument("--midlevel-weight", type=float, default=1.0)
-    p_train.add_argument("--emotion-weight", type=float, default=1.0)
-    p_train.add_argument("--patience", type=int, default=8)
+    p_train.add_argument("--epochs", type=int, default=_D.epochs)
+    p_train.add_argument("--batch-size", type=int, default=_D.batch_size)
+    p_train.add_argument("--lr", type=float, default=_D.learning_rate)
+    p_train.add_argument("--weight-decay", type=float, default=_D.weight_decay)
+    p_train.add_argument("--midlevel-weight", type=float, default=_D.midlevel_weight)
+    p_train.add_argument("--emotion-weight", type=float, default=_D.emotion_weight)
+    p_train.add_argument("--patience", type=int, default=_D.patience)
+    p_train.add_argument("--crop-seconds", type=float, default=_D.crop_seconds,
+                         help="train on random crops of this length (default 5; 0 = whole clips)")
     p_train.add_argument("--clip-seconds", type=float, default=None,
                          help="crop / zero-pad every clip to this length (default: the first clip's length)")
-    p_train.add_argument("--seed", type=int, default=0)
+    p_train.add_argument("--seed", type=int, default=_D.seed)
     p_train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p_train.add_argument("--name", default=None, help="model name in the card (default: from the options)")
     p_train.add_argument("--out", required=True, help="output folder")
@@ -243,7 +248,8 @@ def cmd_train(args) -> int:
                       epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                       weight_decay=args.weight_decay, midlevel_weight=args.midlevel_weight,
                       emotion_weight=args.emotion_weight, patience=args.patience,
-                      clip_seconds=args.clip_seconds, seed=args.seed, num_threads=args.threads)
+                      clip_seconds=args.clip_seconds, crop_seconds=args.crop_seconds or None, seed=args.seed,
+                      num_threads=args.threads)
     dataset_name = args.dataset if ":" not in args.dataset else Path(args.dataset.rpartition(":")[0]).name
     name = args.name or f"{args.head}_{args.model}_{dataset_name}" + (f"_{args.variant}" if args.variant else "")
     out = Path(args.out)

@@ -48,7 +48,8 @@ class TrainConfig:
     midlevel_weight, emotion_weight : float
         Weights of the two MSE terms (the mid-level term is ignored for A2E).
     patience : int
-        Early stopping: epochs without validation improvement before stopping.
+        Early stopping: epochs without validation improvement before stopping. The default (= epochs) runs
+        the whole cosine schedule and keeps the best validation epoch, which worked best on the synthetic set.
     valid_fraction : float
         Share of the training set held out for early stopping when no ``valid_set`` is given.
     clip_seconds : float or None
@@ -66,16 +67,16 @@ class TrainConfig:
     head: str = "a2mid2e"
     backbone_kwargs: dict = field(default_factory=lambda: {"base_channels": 16})
     frontend_kwargs: dict = field(default_factory=dict)
-    epochs: int = 40
+    epochs: int = 100
     batch_size: int = 16
     learning_rate: float = 3e-3
-    weight_decay: float = 1e-4
+    weight_decay: float = 1e-3
     midlevel_weight: float = 1.0
     emotion_weight: float = 1.0
-    patience: int = 8
+    patience: int = 100
     valid_fraction: float = 0.15
     clip_seconds: float | None = None
-    crop_seconds: float | None = None
+    crop_seconds: float | None = 5.0
     seed: int = 0
     num_threads: int | None = 2
 
