@@ -67,7 +67,8 @@ def register(subparsers) -> None:
         "--data-home", required=True, metavar="DIR", help="folder where the dataset was unpacked"
     )
     p_index.add_argument("--out", default=None, metavar="FILE", help="index file to write (default: in DIR)")
-    p_index.add_argument("--version", default="default", help="index version (default: the current one)")
+    p_index.add_argument("--variant", "--version", dest="version", default="default", metavar="VARIANT",
+                         help="dataset variant / index version (default: the current one)")
     p_index.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p_index.add_argument("--no-validate", action="store_true", help="skip validate() after writing")
     p_index.set_defaults(func=cmd_index)

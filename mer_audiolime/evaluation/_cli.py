@@ -26,7 +26,8 @@ def register(subparsers) -> None:
                         "'path/to/file.py:factory'")
     p.add_argument("--dataset", required=True, help="dataset name (mer-audiolime datasets list)")
     p.add_argument("--data-home", default=None, help="the dataset's folder")
-    p.add_argument("--version", default="default", help="dataset version / variant (default: 'default')")
+    p.add_argument("--variant", "--version", dest="version", default="default", metavar="VARIANT",
+                   help="dataset variant / index version, e.g. clean or biased (default: 'default')")
     p.add_argument("--suite", default="standard",
                    help="suite name in evaluation/suites/ (standard, quick, segments) or a .toml path")
     p.add_argument("--out", required=True, help="results folder (rerun into it to resume)")

@@ -50,7 +50,8 @@ def add_synth_parser(datasets_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--shortcut", type=float, default=None,
                    help="valence added to biased training clips with vocals (default: the documented 0.3)")
     p.add_argument("--overwrite", action="store_true", help="regenerate a folder that holds a previous set")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", "--quiet", dest="quiet", action="store_true",
+                   help="hide the progress bar (--quiet: older spelling)")
     p.set_defaults(func=run_synth)
     return p
 
