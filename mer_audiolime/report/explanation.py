@@ -89,8 +89,11 @@ def _target_section(exp, target: str, *, top_k: int, emb: _Embedder) -> str:
     a, b = _span(comps, order)
     players.append(emb.player(comps.compose(mask)[0][:, a:b], f"sum of the top {len(order)}",
                               note=f"{_secs(a, b, sr)} of the clip, summed weight {float(att.weights[order].sum()):+.4g}"))
-    body = (h.table(facts) + h.image(heatmap_uri(exp.stem_segment_matrix(target), title=f"{target}: stem × segment"),
+    matrix = exp.stem_segment_matrix(target)
+    totals = pd.DataFrame([matrix.sum(axis=1).to_dict()], index=["summed over segments"]).rename_axis("stem")
+    body = (h.table(facts) + h.image(heatmap_uri(matrix, title=f"{target}: stem × segment"),
                                      f"stem by segment attributions of {target}")
+            + h.table(totals, index=True)
             + h.section(f"Top {len(order)} components (highest weight first)", h.table(pd.DataFrame(rows)), level=3)
             + f'<div class="players">{"".join(players)}</div>')
     return h.section(f"Target: {target}", body, anchor=f"target-{target}")
