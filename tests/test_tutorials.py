@@ -127,3 +127,28 @@ def test_tutorial_3_with_the_shipped_biased_zoo_model(tmp_path):
     err = res["analysis"]["error"].set_index("subgroup")
     # the planted shortcut: held-out clips with vocals are over-estimated relative to those without
     assert err.loc["vocals", "mean_error"] > err.loc["no vocals", "mean_error"]
+
+
+def test_recipe_factory_mixes_midlevel_and_deam_items_and_trains(tmp_path):
+    """docs/tutorials/midlevel_deam.py:make (the anchored A2Mid2E recipe): each item carries one target group,
+    and the training function z-scores each target only on the items that have it."""
+    import shutil
+
+    from mer_audiolime import datasets
+    from mer_audiolime.models.training import train
+
+    homes = {}
+    for name in ("midlevel", "deam"):
+        homes[name] = tmp_path / name
+        shutil.copytree(REPO / "tests" / "resources" / name, homes[name])
+        datasets.build_index(name, homes[name], progress=False)
+    make = _load("midlevel_deam.py")["make"]
+    data = make("train", midlevel_home=homes["midlevel"], deam_home=homes["deam"], clip_seconds=1.0)
+    items = [data[i] for i in range(len(data))]
+    keys = [tuple(targets) for _, targets in items]
+    assert set(keys) == {("midlevel",), ("emotion",)}
+    assert all(audio.shape == (1, 22050) for audio, _ in items)
+    valence = [t["emotion"]["valence"] for _, t in items if "emotion" in t]
+    result = train(data, valid_set=data, epochs=1, emotion_names=data.emotion_names, progress=False,
+                   crop_seconds=None, backbone_kwargs={"base_channels": 4})
+    assert result.card.target_scaling["valence"]["mean"] == pytest.approx(np.mean(valence), rel=1e-6)
