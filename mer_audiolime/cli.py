@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("mer-audiolime: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # e.g. a user's model raising, or an OSError writing --out: still exit 1, no traceback
+    except Exception as err:  # e.g. a user's model raising, or OSError writing --out: exit 1, no traceback
         if args.debug:
             raise
         print(f"mer-audiolime: error: {type(err).__name__}: {err} (unexpected; rerun with --debug for the "

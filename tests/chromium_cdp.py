@@ -47,7 +47,8 @@ class Chromium:
         def fds():  # the child must see its command pipe as fd 3 and its reply pipe as fd 4
             import fcntl
 
-            high_r = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)  # above 3/4, so neither dup2 clobbers the other
+            # copies above 3/4 first, so neither dup2 clobbers the other pipe
+            high_r = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
             high_w = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
             os.dup2(high_r, 3)
             os.dup2(high_w, 4)
@@ -74,7 +75,9 @@ class Chromium:
             if ready:
                 chunk = os.read(self._r, 1 << 20)
                 if not chunk:
-                    err = self.proc.stderr.read().decode(errors="replace")[-2000:] if self.proc.poll() is not None else ""
+                    err = ""
+                    if self.proc.poll() is not None:
+                        err = self.proc.stderr.read().decode(errors="replace")[-2000:]
                     raise CDPError(f"Chromium closed the pipe. {err}")
                 self._buf += chunk
         raw, self._buf = self._buf.split(b"\0", 1)
@@ -151,7 +154,8 @@ class Chromium:
         return out
 
     def requested_urls(self) -> list:
-        return [ev["params"]["request"]["url"] for ev in self.events if ev["method"] == "Network.requestWillBeSent"]
+        return [ev["params"]["request"]["url"] for ev in self.events
+                if ev["method"] == "Network.requestWillBeSent"]
 
     def close(self) -> None:
         try:

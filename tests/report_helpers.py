@@ -20,7 +20,8 @@ _RUNS: dict = {}
 
 
 def analytic_model():
-    spec = importlib.util.spec_from_file_location("analytic_model", RESOURCES / "models" / "analytic_model.py")
+    path = RESOURCES / "models" / "analytic_model.py"
+    spec = importlib.util.spec_from_file_location("analytic_model", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.build()
@@ -38,8 +39,8 @@ def explanation(*, segments=4, num_samples=64, sr=22050):
 
     parts = stems(sr=sr)
     mix = np.sum(list(parts.values()), axis=0)
-    return explain(mix, sr=sr, model=analytic_model(), stems=parts, segments=segments, num_samples=num_samples,
-                   seed=0, show_progress=False)
+    return explain(mix, sr=sr, model=analytic_model(), stems=parts, segments=segments,
+                   num_samples=num_samples, seed=0, show_progress=False)
 
 
 def evaluation_run(base: Path) -> Path:

@@ -57,7 +57,8 @@ def test_option_names_are_consistent(path, parser):
         for canonical, synonyms in CANONICAL.items():
             if opts & synonyms:
                 assert canonical in opts, f"{' '.join(path)}: {sorted(opts & synonyms)} without {canonical}"
-        if "--version" in opts and action.dest == "version" and not isinstance(action, argparse._VersionAction):
+        dataset_version = action.dest == "version" and not isinstance(action, argparse._VersionAction)
+        if "--version" in opts and dataset_version:
             assert "--variant" in opts, f"{' '.join(path)}: a dataset --version must also be --variant"
 
 
@@ -65,10 +66,9 @@ def test_old_spellings_still_work(tmp_path):
     parser = build_parser()
     args = parser.parse_args(["datasets", "synth", "--out", str(tmp_path), "--quiet"])
     assert args.quiet is True
-    args = parser.parse_args(["evaluate", "--model", "m", "--dataset", "d", "--out", "o", "--version", "biased"])
-    assert args.version == "biased"
-    args = parser.parse_args(["evaluate", "--model", "m", "--dataset", "d", "--out", "o", "--variant", "biased"])
-    assert args.version == "biased"
+    base = ["evaluate", "--model", "m", "--dataset", "d", "--out", "o"]
+    assert parser.parse_args(base + ["--version", "biased"]).version == "biased"
+    assert parser.parse_args(base + ["--variant", "biased"]).version == "biased"
 
 
 # -- exit codes -----------------------------------------------------------------------------------------
@@ -109,13 +109,15 @@ def _failures(tmp_path):
                     "--out", str(tmp_path / "o")],
         "explain-model": ["explain", str(tmp_path / "missing.wav"), "--model", "no_such_pkg:factory",
                           "--out", str(tmp_path / "o")],
-        "evaluate": ["evaluate", "--model", MODEL, "--dataset", "no_such_dataset", "--out", str(tmp_path / "e")],
+        "evaluate": ["evaluate", "--model", MODEL, "--dataset", "no_such_dataset",
+                     "--out", str(tmp_path / "e")],
         "benchmark": ["benchmark", "--data-home", str(tmp_path / "not_a_set"), "--out", str(tmp_path / "b"),
                       "--no-progress"],
         "train": ["train", "--dataset", "no_such_dataset", "--out", str(tmp_path / "t")],
         "datasets info": ["datasets", "info", "no_such_dataset"],
         "datasets index": ["datasets", "index", "deam", "--data-home", str(tmp_path / "missing")],
-        "datasets synth": ["datasets", "synth", "--out", str(tmp_path / "not_a_set"), "--n", "2", "--no-progress"],
+        "datasets synth": ["datasets", "synth", "--out", str(tmp_path / "not_a_set"), "--n", "2",
+                           "--no-progress"],
         "models info": ["models", "info", "no_such_model"],
         "report": ["report", str(tmp_path / "missing")],
     }

@@ -1,5 +1,5 @@
-"""HTML reports: what a page embeds is the explanation's audio (16-bit), names are escaped, nothing is fetched,
-and harness summaries link re-computed track pages."""
+"""HTML reports: what a page embeds is the explanation's audio (16-bit), names are escaped, nothing is
+fetched, and harness summaries link re-computed track pages."""
 
 import base64
 import io
@@ -65,7 +65,7 @@ def page(exp):
 def test_page_plays_mix_stems_and_topk_per_target(exp, page):
     audios = [a for t, a in parse(page).tags if t == "audio"]
     stems = exp.components.stem_names()
-    targets = list(exp.chained)  # the model has a linear head: the chained emotions are the listenable targets
+    targets = list(exp.chained)  # linear head: the chained emotions are the listenable targets
     assert targets == ["valence", "arousal"]
     assert len(audios) == 1 + len(stems) + len(targets) * (2 + 1)
     comps, sr = exp.components, exp.components.sample_rate
@@ -160,8 +160,8 @@ def test_explain_cli_html(tmp_path, capsys):
         sf.write(folder / f"{'noise' if name != 'tone' else name}.wav", y, 22050, subtype="FLOAT")
     sf.write(tmp_path / "song.wav", np.sum(list(parts.values()), axis=0), 22050, subtype="FLOAT")
     out = tmp_path / "out"
-    assert main(["explain", str(tmp_path / "song.wav"), "--model", MODEL, "--stems", str(folder), "--segments",
-                 "2", "--num-samples", "32", "--out", str(out), "--no-progress", "--html"]) == 0
+    assert main(["explain", str(tmp_path / "song.wav"), "--model", MODEL, "--stems", str(folder),
+                 "--segments", "2", "--num-samples", "32", "--out", str(out), "--no-progress", "--html"]) == 0
     html = (out / "report.html").read_text()
     assert "Explanation of song.wav" in html and html.count("<audio") == 1 + 2 + 2 * 4
 
@@ -192,9 +192,11 @@ def test_run_report_links_recomputed_pages_of_the_worst_tracks(run_dir):
     assert "surrogate_r2" in summary and "Tracks: analytic_model:build" in summary
     # the track page is the run's own explanation: the suite's first seed, segments and samples
     track = page_path.read_text()
-    assert "&quot;seed&quot;: 0" in track and "&quot;segments&quot;: 2" in track and f"synthetic:{worst}" in track
+    assert "&quot;seed&quot;: 0" in track and "&quot;segments&quot;: 2" in track
+    assert f"synthetic:{worst}" in track
     # the page's per-stem weights are the ones the harness recorded for that track (seed 0)
-    w = rows[(rows.metric == "weight") & (rows.track_id == worst) & (rows.seed == 0) & (rows.target == "valence")]
+    w = rows[(rows.metric == "weight") & (rows.track_id == worst) & (rows.seed == 0)
+             & (rows.target == "valence")]
     per_stem = w.groupby(w.component.str.split("@").str[0]).value.sum()
     assert len(per_stem) == 5
     for value in per_stem:

@@ -69,7 +69,8 @@ def test_explanation_page_in_chromium(chromium, tmp_path):
         assert m["error"] is None and m["state"] >= 1, m
         assert np.isfinite(m["duration"]) and m["duration"] > 0, m
     duration = exp.components.mix.shape[-1] / exp.components.sample_rate
-    assert all(abs(m["duration"] - duration) < 1e-3 for m in media[: 1 + n_stems])  # mix and stems: whole clip
+    # mix and stems play the whole clip
+    assert all(abs(m["duration"] - duration) < 1e-3 for m in media[: 1 + n_stems])
     assert all(m["duration"] <= duration + 1e-3 for m in media)
     assert title.startswith("Explanation of")
     _check_clean(problems, urls, page)

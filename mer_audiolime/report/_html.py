@@ -18,8 +18,9 @@ _CSS = """
 :root { color-scheme: light; }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1100px;
        padding: 1rem 1.5rem 3rem; color: #1d1d1f; background: #fff; }
-h1 { font-size: 1.5rem; margin: .6rem 0 .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem;
-     border-bottom: 1px solid #ddd; padding-bottom: .2rem; } h3 { font-size: 1.02rem; margin: 1.2rem 0 .4rem; }
+h1 { font-size: 1.5rem; margin: .6rem 0 .2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+h3 { font-size: 1.02rem; margin: 1.2rem 0 .4rem; }
 .sub { color: #555; margin: 0 0 1rem; }
 table { border-collapse: collapse; margin: .4rem 0 1rem; font-size: .88rem; }
 th, td { border: 1px solid #ddd; padding: .2rem .5rem; text-align: left; vertical-align: top; }
@@ -67,8 +68,8 @@ def table(frame: pd.DataFrame, *, index: bool = False, links: dict | None = None
             cells.append(f'<td><a href="{esc(href)}">{esc(value)}</a></td>' if href else _cell(value))
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return (f'<div class="tbl"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-            "</div>")
+    rows = "".join(body)
+    return f'<div class="tbl"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
 
 
 def audio(uri: str, label: str, *, note: str = "") -> str:

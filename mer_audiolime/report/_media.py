@@ -9,7 +9,7 @@ import numpy as np
 
 from ..exceptions import ParameterError
 
-__all__ = ["wav_bytes", "wav_data_uri", "png_data_uri", "nonzero_span"]
+__all__ = ["wav_bytes", "wav_data_uri", "png_data_uri", "file_data_uri"]
 
 
 def wav_bytes(audio: np.ndarray, sr: int) -> tuple[bytes, float]:
@@ -82,11 +82,3 @@ def file_data_uri(path, mime: str) -> str:
 
     return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
-
-def nonzero_span(audio: np.ndarray) -> tuple[int, int]:
-    """``[start, stop)`` sample range outside of which ``audio (C, L)`` is exactly zero (whole clip if silent)."""
-    y = np.asarray(audio)
-    active = np.flatnonzero(np.any(y.reshape(-1, y.shape[-1]) != 0, axis=0))
-    if active.size == 0:
-        return 0, y.shape[-1]
-    return int(active[0]), int(active[-1]) + 1

@@ -28,7 +28,8 @@ class _Embedder:
         if embed_sample_rate is not None and (isinstance(embed_sample_rate, bool)
                                               or not isinstance(embed_sample_rate, (int, np.integer))
                                               or embed_sample_rate < 1000):
-            raise ParameterError(f"embed_sample_rate must be an integer >= 1000 Hz, got {embed_sample_rate!r}.")
+            raise ParameterError(
+                f"embed_sample_rate must be an integer >= 1000 Hz, got {embed_sample_rate!r}.")
         self.sr = int(sr)
         self.out_sr = int(min(embed_sample_rate, sr)) if embed_sample_rate else self.sr
         self.clips = 0
@@ -74,9 +75,10 @@ def _target_section(exp, target: str, *, top_k: int, emb: _Embedder) -> str:
     for r, i in enumerate(order, start=1):
         a, b = _span(comps, [i])
         rows.append({"rank": r, "component": comps.names[i], "stem": comps.stems[i],
-                     "segment": int(comps.segments[i]), "time": _secs(a, b, sr), "weight": float(att.weights[i])})
-    facts = pd.DataFrame([{"source": source, "surrogate R²": float(att.score), "intercept": float(att.intercept),
-                           "local prediction": float(att.local_prediction),
+                     "segment": int(comps.segments[i]), "time": _secs(a, b, sr),
+                     "weight": float(att.weights[i])})
+    facts = pd.DataFrame([{"source": source, "surrogate R²": float(att.score),
+                           "intercept": float(att.intercept), "local prediction": float(att.local_prediction),
                            "model prediction": float(exp.predictions.get(target, np.nan)),
                            "samples": int(att.num_samples), "seed": int(att.seed)}])
     players = []
@@ -87,14 +89,16 @@ def _target_section(exp, target: str, *, top_k: int, emb: _Embedder) -> str:
     mask = np.zeros(len(comps), dtype=np.float32)
     mask[order] = 1
     a, b = _span(comps, order)
+    total = float(att.weights[order].sum())
     players.append(emb.player(comps.compose(mask)[0][:, a:b], f"sum of the top {len(order)}",
-                              note=f"{_secs(a, b, sr)} of the clip, summed weight {float(att.weights[order].sum()):+.4g}"))
+                              note=f"{_secs(a, b, sr)} of the clip, summed weight {total:+.4g}"))
     matrix = exp.stem_segment_matrix(target)
     totals = pd.DataFrame([matrix.sum(axis=1).to_dict()], index=["summed over segments"]).rename_axis("stem")
     body = (h.table(facts) + h.image(heatmap_uri(matrix, title=f"{target}: stem × segment"),
                                      f"stem by segment attributions of {target}")
             + h.table(totals, index=True)
-            + h.section(f"Top {len(order)} components (highest weight first)", h.table(pd.DataFrame(rows)), level=3)
+            + h.section(f"Top {len(order)} components (highest weight first)", h.table(pd.DataFrame(rows)),
+                        level=3)
             + f'<div class="players">{"".join(players)}</div>')
     return h.section(f"Target: {target}", body, anchor=f"target-{target}")
 
@@ -136,7 +140,10 @@ def explanation_html(exp, *, top_k: int = 3, targets: Sequence[str] | None = Non
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ParameterError(f"top_k must be a positive integer, got {top_k!r}.")
     known = list(exp.attributions) + [t for t in exp.chained if t not in exp.attributions]
-    chosen = primary_targets(exp) if targets is None else [targets] if isinstance(targets, str) else list(targets)
+    if targets is None:
+        chosen = primary_targets(exp)
+    else:
+        chosen = [targets] if isinstance(targets, str) else list(targets)
     unknown = [t for t in chosen if t not in known]
     if unknown:
         raise ParameterError(f"no attribution for {unknown}; explained targets are {known}.")
@@ -148,19 +155,21 @@ def explanation_html(exp, *, top_k: int = 3, targets: Sequence[str] | None = Non
 
     overview = {**dict(context or {}), "model": settings.get("model"), "separator": settings.get("separator"),
                 "duration": f"{duration:.2f} s at {sr} Hz, {comps.mix.shape[0]} channel(s)",
-                "components": f"{len(comps)} ({len(comps.stem_names())} stems × {len(comps.bounds)} segments)",
+                "components": f"{len(comps)} ({len(comps.stem_names())} stems × {len(comps.bounds)} "
+                              "segments)",
                 "samples": settings.get("samples_used"), "seed": settings.get("seed")}
     parts = [h.table(pd.DataFrame({"": list(overview), "value": [str(v) for v in overview.values()]}))]
 
-    pred = pd.DataFrame({"output": exp.predictions.index, "prediction": exp.predictions.to_numpy(dtype=float)})
+    pred = pd.DataFrame({"output": exp.predictions.index,
+                         "prediction": exp.predictions.to_numpy(dtype=float)})
     pred["reconstruction gap"] = [float(exp.reconstruction_gap.get(o, np.nan)) for o in pred["output"]]
     pred["surrogate R² (LIME)"] = [float(exp.attributions[o].score) if o in exp.attributions else np.nan
                                    for o in pred["output"]]
     pred["surrogate R² (chain)"] = [float(exp.chained[o].score) if o in exp.chained else np.nan
                                     for o in pred["output"]]
     parts.append(h.section("Predictions and surrogate fit", h.table(pred)
-                           + '<p class="sub">Reconstruction gap: f(mix) − f(sum of stems); R²: weighted fit of the '
-                             'local linear surrogate.</p>'))
+                           + '<p class="sub">Reconstruction gap: f(mix) − f(sum of stems); R²: weighted fit '
+                             'of the local linear surrogate.</p>'))
 
     stem_players = [emb.player(comps.mix, "original mix", note=f"{duration:.2f} s")]
     for stem in comps.stem_names():
@@ -175,7 +184,8 @@ def explanation_html(exp, *, top_k: int = 3, targets: Sequence[str] | None = Non
         body = (h.image(effects_uri(exp.midlevel_effects), "mid-level effects per emotion")
                 + h.table(exp.midlevel_effects.rename_axis("emotion"), index=True)
                 + h.section("Relative effects (signed share of each emotion's total)",
-                            h.table(exp.relative_midlevel_effects.rename_axis("emotion"), index=True), level=3))
+                            h.table(exp.relative_midlevel_effects.rename_axis("emotion"), index=True),
+                            level=3))
         parts.append(h.section("Mid-level effects", body))
 
     others = [t for t in known if t not in chosen]
@@ -184,8 +194,8 @@ def explanation_html(exp, *, top_k: int = 3, targets: Sequence[str] | None = Non
                                f"stem by segment attributions of {t}") for t in others)
         parts.append(h.section("Other explained outputs (heatmaps only)", figs))
 
-    parts.append(h.section("Settings", h.pre_json(settings) + h.section("Timings (s)", h.pre_json(exp.timings),
-                                                                        level=3)))
+    timings = h.section("Timings (s)", h.pre_json(exp.timings), level=3)
+    parts.append(h.section("Settings", h.pre_json(settings) + timings))
     note = (f"{emb.clips} audio clips embedded as 16-bit PCM WAV at {emb.out_sr} Hz "
             f"({emb.nbytes / 1e6:.1f} MB of base64). Self-contained: nothing is loaded from the network.")
     return h.page(title, "\n".join(parts), subtitle="audioLIME explanation: stems × time segments",

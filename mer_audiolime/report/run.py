@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..exceptions import MerAudioLimeError, ParameterError
+from ..exceptions import ParameterError
 from . import _html as h
 from ._media import file_data_uri
 
@@ -58,8 +58,8 @@ def find_runs(folder) -> tuple[Path, str, dict, dict]:
         inner = [p.parent for p in sorted(root.glob("*/manifest.json"))]
         if len(inner) != 1:
             raise ParameterError(
-                f"{root} holds no manifest.json: pass the folder written by `mer-audiolime evaluate --out` or "
-                "`mer-audiolime benchmark --out` (a benchmark's <out>/<version>/ folder).")
+                f"{root} holds no manifest.json: pass the folder written by `mer-audiolime evaluate --out` "
+                "or `mer-audiolime benchmark --out` (a benchmark's <out>/<version>/ folder).")
         root = inner[0]
     manifest = _manifest(root)
     if "benchmark_version" in manifest:
@@ -85,7 +85,8 @@ def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
     head = summary[summary["metric"].isin(_HEADLINE)].copy()
     if head.empty:
         return pd.DataFrame()
-    head["value"] = [f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}" for m, s in zip(head["mean"], head["std"])]
+    head["value"] = [f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}"
+                     for m, s in zip(head["mean"], head["std"])]
     table = head.pivot_table(index=["model", "target"], columns="metric", values="value", aggfunc="first")
     return table.reindex(columns=[m for m in _HEADLINE if m in table.columns]).reset_index()
 
@@ -124,7 +125,8 @@ def track_page(run_dir: Path, track_id: str, path: Path, *, top_k: int, embed_sa
     key, suite, ds = manifest["run"], manifest["suite"], manifest["dataset"]
     cfg = suite["explain"]
     model = resolve_model(key["model_spec"])
-    track = load(ds["name"], data_home=ds.get("data_home"), version=ds.get("version", "default")).track(track_id)
+    dataset = load(ds["name"], data_home=ds.get("data_home"), version=ds.get("version", "default"))
+    track = dataset.track(track_id)
     audio, sr = track.audio
     kwargs = dict(model=model, sr=int(sr), segments=cfg["segments"], num_samples=cfg["num_samples"],
                   kernel_width=cfg["kernel_width"], alpha=cfg["alpha"], batch_size=cfg["batch_size"],
@@ -138,16 +140,17 @@ def track_page(run_dir: Path, track_id: str, path: Path, *, top_k: int, embed_sa
     context = {"track": track_id, "dataset": f"{ds['name']} ({ds.get('version', 'default')})",
                "run model": key.get("model"), "suite": f"{suite.get('name')} v{suite.get('version')}",
                **{f"truth: {k}": f"{v:.4g}" for k, v in truth.items() if isinstance(v, (int, float))}}
-    return write_explanation_html(exp, path, top_k=top_k, context=context, embed_sample_rate=embed_sample_rate,
-                                  title=f"{track_id} — {key.get('model')}")
+    title = f"{track_id} — {key.get('model')}"
+    return write_explanation_html(exp, path, top_k=top_k, context=context, title=title,
+                                  embed_sample_rate=embed_sample_rate)
 
 
 def _pick(table: pd.DataFrame, n: int) -> list:
     return list(table["track_id"][:n]) if n > 0 else []
 
 
-def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3, embed_sample_rate: int | None = None,
-                     regenerate: bool = False) -> RunReport:
+def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
+                     embed_sample_rate: int | None = None, regenerate: bool = False) -> RunReport:
     """Write the summary page of an evaluation or benchmark folder, with per-track explanation pages.
 
     Parameters
@@ -197,7 +200,7 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3, embed
             elif wanted:
                 try:
                     track_page(run_dir, tid, page_path, top_k=top_k, embed_sample_rate=embed_sample_rate)
-                except (MerAudioLimeError, OSError, KeyError) as err:
+                except Exception as err:  # recorded on the page (like failed tracks of a run); others go on
                     report.failures[f"{model}/{tid}"] = f"{type(err).__name__}: {err}"
                     continue
             if page_path.is_file():
@@ -205,9 +208,9 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3, embed
                 report.track_pages[f"{model}/{tid}"] = page_path
         table["page"] = [links.get(t, "") for t in table["track_id"]]
         body = h.table(table, links={"track_id": links, "page": {v: v for v in links.values()}})
-        sections.append(h.section(f"Tracks: {model}", body + f'<p class="sub">{len(links)} track page(s); sorted by '
-                                  "mean absolute error. Top stem = stem with the largest summed attribution.</p>",
-                                  anchor=f"tracks-{_safe(model)}"))
+        note = (f'<p class="sub">{len(links)} track page(s); sorted by mean absolute error. Top stem = stem '
+                "with the largest attribution summed over segments (first seed).</p>")
+        sections.append(h.section(f"Tracks: {model}", body + note, anchor=f"tracks-{_safe(model)}"))
     page = _summary_page(root, kind, manifest, rows, sections, report)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
@@ -251,6 +254,8 @@ def _summary_page(root: Path, kind: str, manifest: dict, rows: pd.DataFrame, tra
     if report.failures:
         items = "".join(f"<li>{h.esc(k)}: {h.esc(v)}</li>" for k, v in report.failures.items())
         parts.append(h.section("Track pages that could not be made", f"<ul>{items}</ul>"))
-    parts.append(h.section("Manifest", f"<details><summary>manifest.json</summary>{h.pre_json(manifest)}</details>"))
+    details = f"<details><summary>manifest.json</summary>{h.pre_json(manifest)}</details>"
+    parts.append(h.section("Manifest", details))
     return h.page(title, "\n".join(parts), subtitle="mer_audiolime harness report",
-                  footer="Self-contained: figures embedded as PNG; track pages are linked relative to this file.")
+                  footer="Self-contained: figures embedded as PNG; track pages are linked relative to this "
+                         "file.")
