@@ -210,9 +210,14 @@ def test_run_report_reuses_existing_pages_and_custom_out(run_dir, tmp_path):
     again = write_run_report(run_dir, tracks=0)
     assert again.reused == [str(page)] and page.stat().st_mtime_ns == stamp
     assert next(iter(again.track_pages.values())) == page
-    out = tmp_path / "elsewhere" / "index.html"
+    out = tmp_path / "else where" / "my report #1.html"  # characters that must be quoted in a link
     moved = write_run_report(run_dir, out=out, tracks=1, top_k=1)
-    assert moved.path == out and (tmp_path / "elsewhere" / "index_files" / "analytic_model_build").is_dir()
+    assert moved.path == out and (out.parent / "my report #1_files" / "analytic_model_build").is_dir()
+    from urllib.parse import unquote
+
+    hrefs = [a["href"] for t, a in parse(out.read_text()).tags if t == "a"]
+    assert hrefs and all(" " not in u and "#" not in u for u in hrefs)
+    assert all((out.parent / unquote(u)).is_file() for u in hrefs)
     with pytest.raises(ParameterError, match=".html"):
         write_run_report(run_dir, out=tmp_path / "x.txt")
 

@@ -10,6 +10,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -204,7 +205,7 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
                     report.failures[f"{model}/{tid}"] = f"{type(err).__name__}: {err}"
                     continue
             if page_path.is_file():
-                links[tid] = os.path.relpath(page_path, path.parent)
+                links[tid] = quote(Path(os.path.relpath(page_path, path.parent)).as_posix())
                 report.track_pages[f"{model}/{tid}"] = page_path
         table["page"] = [links.get(t, "") for t in table["track_id"]]
         body = h.table(table, links={"track_id": links, "page": {v: v for v in links.values()}})
