@@ -147,7 +147,9 @@ def main(argv=None) -> dict:
     headline = summary[summary["metric"].isin(["surrogate_r2", "faithfulness_correlation", "normalised_area",
                                                "kendall_tau"]) & summary["target"].isin(["valence", "arousal"])]
     print(headline.round(3).to_string(index=False))
-    print((out / "summary.md").read_text(encoding="utf-8")[:600])
+    table = (out / "summary.md").read_text(encoding="utf-8").splitlines()
+    print("summary.md (first rows):")
+    print("\n".join(line[:140] for line in table[:8]))
 
     # 6. Resume: the same call into the same folder reads the finished tracks back (nothing recomputed).
     #    write_reports=False skips rewriting the tables and figures (the figures are the slow part here).
