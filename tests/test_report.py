@@ -44,6 +44,20 @@ def parse(html: str) -> _Page:
     return page
 
 
+def players(html: str) -> list:
+    """Audio of every player in page order; a player that links to an identical clip yields that clip."""
+    by_id, out, current = {}, [], None
+    for tag, attrs in parse(html).tags:
+        if tag == "div" and attrs.get("class") == "player":
+            current = attrs.get("id")
+        elif tag == "audio":
+            out.append(attrs["src"])
+            by_id[current] = attrs["src"]
+        elif tag == "a" and attrs.get("href", "").startswith("#clip-"):
+            out.append(by_id[attrs["href"][1:]])
+    return out
+
+
 def decode(uri: str):
     assert uri.startswith("data:audio/wav;base64,")
     data = base64.b64decode(uri.split(",", 1)[1])
@@ -63,13 +77,14 @@ def page(exp):
 
 
 def test_page_plays_mix_stems_and_topk_per_target(exp, page):
-    audios = [a for t, a in parse(page).tags if t == "audio"]
+    audios = players(page)
     stems = exp.components.stem_names()
     targets = list(exp.chained)  # linear head: the chained emotions are the listenable targets
     assert targets == ["valence", "arousal"]
     assert len(audios) == 1 + len(stems) + len(targets) * (2 + 1)
+    assert page.count("<audio") == len(set(audios))  # each distinct clip embedded once
     comps, sr = exp.components, exp.components.sample_rate
-    decoded = [decode(a["src"]) for a in audios]
+    decoded = [decode(a) for a in audios]
     assert all(d[1] == sr and d[2] == "PCM_16" for d in decoded)
     lsb = 1 / 32768
     # the mix and each stem are exactly what the model heard, up to 16-bit quantisation
@@ -117,8 +132,9 @@ def test_names_and_metadata_are_escaped(page):
 
 def test_page_requests_nothing_from_the_network(page):
     tags = parse(page)
+    ids = {a["id"] for t, a in tags.tags if "id" in a}
     for tag, key, url in tags.urls:
-        assert url.startswith("data:"), (tag, key, url[:60])
+        assert url.startswith("data:") or (url.startswith("#") and url[1:] in ids), (tag, key, url[:60])
     assert not re.search(r"https?://", page)
     csp = [a for t, a in tags.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
     assert csp and "default-src 'none'" in csp[0]["content"]
@@ -139,8 +155,8 @@ def test_sixteen_bit_embedding_size_and_attenuation():
 
 def test_embed_sample_rate_and_target_choice(exp):
     small = explanation_html(exp, top_k=1, targets=["loudness"], embed_sample_rate=8000)
-    audios = [a for t, a in parse(small).tags if t == "audio"]
-    assert len(audios) == 1 + 2 + 2 and all(decode(a["src"])[1] == 8000 for a in audios)
+    audios = players(small)
+    assert len(audios) == 1 + 2 + 2 and all(decode(a)[1] == 8000 for a in audios)
     assert "Target: loudness" in small and "Target: valence" not in small
     with pytest.raises(ParameterError, match="no attribution"):
         explanation_html(exp, targets=["tempo"])
@@ -148,6 +164,20 @@ def test_embed_sample_rate_and_target_choice(exp):
         explanation_html(exp, top_k=0)
     with pytest.raises(ParameterError, match="embed_sample_rate"):
         explanation_html(exp, embed_sample_rate=10)
+
+
+def test_identical_clips_are_embedded_once():
+    """With one segment a top-k component is a whole stem: its player links to the stem's instead."""
+    exp = explanation(segments=1)
+    html = explanation_html(exp, top_k=1)
+    tags = parse(html)
+    audios = [a for t, a in tags.tags if t == "audio"]
+    assert len(audios) == 1 + 2  # mix and two stems; each target's top-1 and its "sum" are one of the stems
+    assert len({a["src"] for a in audios}) == len(audios)
+    ids = {a["id"] for t, a in tags.tags if t == "div" and "id" in a}
+    links = [a["href"] for t, a in tags.tags if t == "a"]
+    assert len(links) == 2 * 2 and all(u.startswith("#clip-") and u[1:] in ids for u in links)
+    assert "3 audio clips embedded" in html
 
 
 def test_explain_cli_html(tmp_path, capsys):
@@ -163,7 +193,7 @@ def test_explain_cli_html(tmp_path, capsys):
     assert main(["explain", str(tmp_path / "song.wav"), "--model", MODEL, "--stems", str(folder),
                  "--segments", "2", "--num-samples", "32", "--out", str(out), "--no-progress", "--html"]) == 0
     html = (out / "report.html").read_text()
-    assert "Explanation of song.wav" in html and html.count("<audio") == 1 + 2 + 2 * 4
+    assert "Explanation of song.wav" in html and len(players(html)) == 1 + 2 + 2 * 4
 
 
 # -- harness summaries ----------------------------------------------------------------------------------

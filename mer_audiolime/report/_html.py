@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 
-__all__ = ["esc", "page", "table", "audio", "image", "section", "pre_json", "CSP"]
+__all__ = ["esc", "page", "table", "audio", "same_audio", "image", "section", "pre_json", "CSP"]
 
 #: The page may load nothing: styles are inline, images and audio are data: URIs, no scripts at all.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src data:"
@@ -72,11 +72,20 @@ def table(frame: pd.DataFrame, *, index: bool = False, links: dict | None = None
     return f'<div class="tbl"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
 
 
-def audio(uri: str, label: str, *, note: str = "") -> str:
-    """A labelled ``<audio controls>`` player for a ``data:`` URI."""
+def audio(uri: str, label: str, *, note: str = "", anchor: str = "") -> str:
+    """A labelled ``<audio controls>`` player for a ``data:`` URI (``anchor``: the player's id)."""
+    note_html = f'<div class="note">{esc(note)}</div>' if note else ""
+    ident = f' id="{esc(anchor)}"' if anchor else ""
+    return (f'<div class="player"{ident}><div class="label">{esc(label)}</div>{note_html}'
+            f'<audio controls preload="metadata" src="{esc(uri)}"></audio></div>')
+
+
+def same_audio(anchor: str, label: str, first_label: str, *, note: str = "") -> str:
+    """In place of a player whose audio is already on the page: a link to that player."""
     note_html = f'<div class="note">{esc(note)}</div>' if note else ""
     return (f'<div class="player"><div class="label">{esc(label)}</div>{note_html}'
-            f'<audio controls preload="metadata" src="{esc(uri)}"></audio></div>')
+            f'<div class="note">same audio as <a href="#{esc(anchor)}">{esc(first_label)}</a> '
+            "(embedded once)</div></div>")
 
 
 def image(uri: str, alt: str) -> str:

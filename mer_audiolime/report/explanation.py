@@ -22,7 +22,11 @@ def primary_targets(exp) -> list:
 
 
 class _Embedder:
-    """Encodes clips (optionally resampled) and keeps count of what was embedded."""
+    """Encodes clips (optionally resampled), embeds each distinct clip once, and counts what was embedded.
+
+    A clip identical to one already on the page (e.g. a top-k component that is a whole stem, with one
+    segment) becomes a link to that player instead of a second copy.
+    """
 
     def __init__(self, sr: int, embed_sample_rate: int | None):
         if embed_sample_rate is not None and (isinstance(embed_sample_rate, bool)
@@ -34,6 +38,7 @@ class _Embedder:
         self.out_sr = int(min(embed_sample_rate, sr)) if embed_sample_rate else self.sr
         self.clips = 0
         self.nbytes = 0
+        self._seen: dict = {}
 
     def player(self, wave: np.ndarray, label: str, *, note: str = "") -> str:
         y = np.asarray(wave, dtype=np.float32)
@@ -42,11 +47,16 @@ class _Embedder:
 
             y = resample(y, orig_sr=self.sr, target_sr=self.out_sr)
         uri, gain = wav_data_uri(y, self.out_sr)
-        self.clips += 1
-        self.nbytes += len(uri)
         if gain < 0:
             note = f"{note}; attenuated {gain:.1f} dB to avoid clipping".lstrip("; ")
-        return h.audio(uri, label, note=note)
+        if uri in self._seen:
+            anchor, first = self._seen[uri]
+            return h.same_audio(anchor, label, first, note=note)
+        self.clips += 1
+        self.nbytes += len(uri)
+        anchor = f"clip-{self.clips}"
+        self._seen[uri] = (anchor, label)
+        return h.audio(uri, label, note=note, anchor=anchor)
 
 
 def _span(comps, idxs) -> tuple[int, int]:
