@@ -237,8 +237,9 @@ def test_run_report_reuses_existing_pages_and_custom_out(run_dir, tmp_path):
     first = write_run_report(run_dir, tracks=1, top_k=1)
     page = next(iter(first.track_pages.values()))
     stamp = page.stat().st_mtime_ns
+    assert first.computed == [str(page)] and first.reused == []
     again = write_run_report(run_dir, tracks=0)
-    assert again.reused == [str(page)] and page.stat().st_mtime_ns == stamp
+    assert again.reused == [str(page)] and again.computed == [] and page.stat().st_mtime_ns == stamp
     assert next(iter(again.track_pages.values())) == page
     out = tmp_path / "else where" / "my report #1.html"  # characters that must be quoted in a link
     moved = write_run_report(run_dir, out=out, tracks=1, top_k=1)

@@ -46,7 +46,8 @@ def run(args) -> int:
 
     report = write_run_report(args.folder, out=args.out, tracks=args.tracks, top_k=args.top_k,
                               embed_sample_rate=args.embed_rate, regenerate=args.regenerate)
-    print(f"wrote {report.path} ({len(report.track_pages)} track page(s), {len(report.reused)} reused)")
+    print(f"wrote {report.path}: {len(report.track_pages)} track page(s) linked ({len(report.computed)} computed, "
+          f"{len(report.reused)} found already)")
     if report.failures:
         for key, message in report.failures.items():
             print(f"mer-audiolime: error: track page {key}: {message}", file=sys.stderr)

@@ -24,10 +24,12 @@ __all__ = ["RunReport", "write_run_report", "find_runs"]
 
 @dataclass
 class RunReport:
-    """What :func:`write_run_report` wrote: the summary page, track pages, and pages that failed."""
+    """What :func:`write_run_report` wrote: the summary page, linked track pages (``"model/track"`` ->
+    path), which of them were computed now or found already, and pages that failed (key -> reason)."""
 
     path: Path
     track_pages: dict = field(default_factory=dict)
+    computed: list = field(default_factory=list)
     reused: list = field(default_factory=list)
     failures: dict = field(default_factory=dict)
 
@@ -196,11 +198,12 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
         for tid in table["track_id"]:
             page_path = assets / _safe(model) / f"{_safe(tid)}.html"
             wanted = tid in _pick(table, int(tracks))
-            if page_path.is_file() and not regenerate:
+            if page_path.is_file() and not (regenerate and wanted):
                 report.reused.append(str(page_path))
             elif wanted:
                 try:
                     track_page(run_dir, tid, page_path, top_k=top_k, embed_sample_rate=embed_sample_rate)
+                    report.computed.append(str(page_path))
                 except Exception as err:  # recorded on the page (like failed tracks of a run); others go on
                     report.failures[f"{model}/{tid}"] = f"{type(err).__name__}: {err}"
                     continue
