@@ -14,12 +14,12 @@ EXAMPLE = """examples:
       --seed 1 --targets valence,arousal --top-k 3 --out out/
   mer-audiolime explain song.wav --model my_model.py:build --stems stems_dir/ --out out/   # oracle stems
   mer-audiolime explain song.wav --model my_model.py:build --separator tf-grid --segments 8 --out out/
-  mer-audiolime explain song.wav --model my_model.py:build --stems stems_dir/ --out out/ --html  # + report.html
+  mer-audiolime explain song.wav --model my_model.py:build --stems stems_dir/ --out out/ --html   # + report
 
 writes: out/attributions.csv (tidy: target, component, weight, rank, ...), out/predictions.csv,
         out/midlevel_effects.csv (models with a linear emotion head), out/explanation.json (settings, seed,
         R^2, reconstruction gap, timings) and out/audio/ (mix, top-k components and their sum per target);
-        with --html also out/report.html (self-contained page: players, heatmaps, effects; see docs/report.md)."""
+        with --html also out/report.html (a self-contained page to listen to it all; docs/report.md)."""
 
 
 def register(subparsers) -> None:
