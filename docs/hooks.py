@@ -49,7 +49,7 @@ def _rewrite_links(text: str, *, source: str, page: str) -> str:
     return LINK.sub(fix, text)
 
 
-def on_page_markdown(markdown, page, config, files):  # noqa: ARG001 (MkDocs hook signature)
+def on_page_markdown(markdown, page, config, files):
     def include(match: re.Match) -> str:
         source = match.group("path")
         text = (ROOT / source).read_text(encoding="utf-8")

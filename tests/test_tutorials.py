@@ -34,7 +34,7 @@ def _tree_digest(folder: Path) -> str:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_help_runs_as_a_program(script):
-    out = subprocess.run([sys.executable, str(TUTORIALS / script), "--help"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, str(TUTORIALS / script), "--help"], capture_output=True, text=True, check=False,
                          timeout=120, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert "usage:" in out.stdout

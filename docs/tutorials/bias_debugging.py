@@ -54,8 +54,14 @@ import numpy as np
 import pandas as pd
 
 from mer_audiolime import datasets, explain
-from mer_audiolime.evaluation.metrics import (SubgroupEffectProfile, SubgroupError, SubgroupErrorShare,
-                                              SubgroupTopStems, effect_frame, stem_frame)
+from mer_audiolime.evaluation.metrics import (
+    SubgroupEffectProfile,
+    SubgroupError,
+    SubgroupErrorShare,
+    SubgroupTopStems,
+    effect_frame,
+    stem_frame,
+)
 
 ZOO_MODEL = "a2mid2e_synth_biased"
 

@@ -102,7 +102,7 @@ def main(argv=None) -> dict:
     section("build the index")
     index_path = datasets.build_index(args.dataset, data_home, out=args.index_out, progress=False)
     index = json.loads(Path(index_path).read_text(encoding="utf-8"))
-    first_id = sorted(index["tracks"])[0]
+    first_id = min(index["tracks"])
     print(f"wrote {index_path}: version {index['version']}, {len(index['tracks'])} tracks, "
           f"{len(index['metadata'])} metadata files")
     print(f"entry of track {first_id!r}: {index['tracks'][first_id]}   (relative path, md5)")
