@@ -34,8 +34,8 @@ def _tree_digest(folder: Path) -> str:
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_help_runs_as_a_program(script):
-    out = subprocess.run([sys.executable, str(TUTORIALS / script), "--help"], capture_output=True, text=True, check=False,
-                         timeout=120, cwd=REPO)
+    out = subprocess.run([sys.executable, str(TUTORIALS / script), "--help"], capture_output=True, text=True,
+                         check=False, timeout=120, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert "usage:" in out.stdout
 
@@ -93,7 +93,8 @@ def test_tutorial_2_model_file_is_a_valid_predictor():
     out = model(batch)
     assert out.shape == (3, 9)
     # the emotion outputs are exactly emotion_weights @ midlevel outputs (what unlocks the chain)
-    np.testing.assert_allclose(out[:, 7:], out[:, :7] @ np.asarray(model.emotion_weights).T, rtol=1e-5, atol=1e-6)
+    head = np.asarray(model.emotion_weights)
+    np.testing.assert_allclose(out[:, 7:], out[:, :7] @ head.T, rtol=1e-5, atol=1e-6)
 
 
 def test_tutorial_3_bias_analysis_runs_with_a_model_trained_here(tmp_path):
@@ -102,13 +103,14 @@ def test_tutorial_3_bias_analysis_runs_with_a_model_trained_here(tmp_path):
          "--num-samples", "32"])
     clips, effects, stems = res["clips"], res["effects"], res["stems"]
     assert set(clips["group"]) == {"vocals", "no vocals"}
-    assert set(effects["feature"]) == {"melodiousness", "articulation", "rhythm_complexity", "rhythm_stability",
-                                       "dissonance", "tonal_stability", "minorness"}
+    assert set(effects["feature"]) == {"melodiousness", "articulation", "rhythm_complexity",
+                                       "rhythm_stability", "dissonance", "tonal_stability", "minorness"}
     # effects are W[valence, j] * m_j: per clip they add up to the model's valence output (a z-score,
     # which the card's target scaling maps back to the annotation scale of the prediction column)
     s = res["scaling"]["valence"]
     total = effects.groupby("track_id")["effect"].sum() * s["std"] + s["mean"]
-    np.testing.assert_allclose(total.loc[clips["track_id"]].to_numpy(), clips["prediction"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(total.loc[clips["track_id"]].to_numpy(), clips["prediction"],
+                               rtol=1e-5, atol=1e-5)
     assert set(stems["stem"]) == {"vocals", "piano", "bass", "drums", "other"}
     assert set(res["analysis"]["error"]["subgroup"]) == {"vocals", "no vocals"}
     assert set(res["analysis"]["effects"]["feature"]) == set(effects["feature"])

@@ -14,8 +14,8 @@ the shortcut "vocals -> higher valence", and the three steps below should expose
    the paper's hip-hop figure). A biased model over-estimates the vocal clips.
 2. **Mid-level effects.** For a model whose emotions are a bias-free linear map of the 7 mid-level
    predictions, the effect of feature j on valence is ``W[valence, j] * m_j``. Comparing the effect profiles
-   of the two subgroups (:class:`~mer_audiolime.evaluation.metrics.SubgroupEffectProfile`) shows *through which
-   perceptual qualities* the extra valence flows (in the synthetic set valence truly depends on rhythm
+   of the two subgroups (:class:`~mer_audiolime.evaluation.metrics.SubgroupEffectProfile`) shows *through
+   which perceptual qualities* the extra valence flows (in the synthetic set valence truly depends on rhythm
    complexity/stability, dissonance, tonal stability and minorness, never on the vocal qualities).
 3. **Stems.** audioLIME explains valence in terms of the 5 exact stems (the chain emotion <- mid-level <-
    stems); :class:`~mer_audiolime.evaluation.metrics.SubgroupTopStems` counts which stem is the top
@@ -27,8 +27,8 @@ The model
 ---------
 ``--model auto`` (default) uses the shipped zoo model ``a2mid2e_synth_biased`` (A2Mid2E, trained on the
 planted-bias benchmark ``synthetic-v1``: 200 clips x 10 s, seed 0) when it is installed; then the data are the
-same benchmark set, so the evaluated clips are really held out. Otherwise (or with ``--model train``) the script
-trains a small A2Mid2E model on the biased training split with the project's training function
+same benchmark set, so the evaluated clips are really held out. Otherwise (or with ``--model train``) the
+script trains a small A2Mid2E model on the biased training split with the project's training function
 (:func:`mer_audiolime.models.training.train`). Tiny settings (the test suite runs ``--n 40 --duration 3
 --epochs 1``) only exercise the code: such a model has learnt nothing, and the numbers are noise. A
 ``module:factory`` string or a checkpoint ``.pt`` also works.
@@ -70,17 +70,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="auto",
-                        help="auto (zoo model if installed, else train), zoo, train, a module:factory or a .pt")
-    parser.add_argument("--data-home", default=None, help="a synthetic set with both versions (default: generate)")
+                        help="auto (zoo model if installed, else train), zoo, train, module:factory or .pt")
+    parser.add_argument("--data-home", default=None,
+                        help="a synthetic set with both versions (default: generate one)")
     parser.add_argument("--work-dir", default=None, help="scratch folder (default: a new temporary folder)")
     parser.add_argument("--n", type=int, default=80, help="clips to generate when training here (default 80)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per generated clip (default 5)")
-    parser.add_argument("--epochs", type=int, default=20, help="training epochs when training here (default 20)")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs when training here (default 20)")
     parser.add_argument("--splits", default="validation,test",
                         help="held-out splits to analyse (their labels are clean; default validation,test)")
     parser.add_argument("--num-samples", type=int, default=64, help="LIME samples per clip (default 64)")
     parser.add_argument("--min-size", type=int, default=3, help="smallest subgroup tested (default 3)")
-    parser.add_argument("--quantiles", type=int, default=4, help="error quantiles for the share table (default 4)")
+    parser.add_argument("--quantiles", type=int, default=4, help="error quantiles (default 4)")
     return parser.parse_args(argv)
 
 
@@ -148,8 +149,8 @@ def get_model(args, work: Path):
     ensure_synthetic(home, n=args.n, duration=args.duration)
     if choice == "train":
         print(f"model: A2Mid2E trained here on the biased training split ({args.epochs} epochs)")
-        duration = datasets.load("synthetic", data_home=home, version="biased").track(
-            datasets.load("synthetic", data_home=home, version="biased").track_ids[0]).audio[0].shape[-1] / 22050
+        biased = datasets.load("synthetic", data_home=home, version="biased")
+        duration = biased.track(biased.track_ids[0]).audio[0].shape[-1] / 22050
         predictor, scaling = train_biased_model(home, epochs=args.epochs, clip_seconds=duration,
                                                 out_dir=work / "model")
         return predictor, scaling, home
@@ -264,7 +265,8 @@ def main(argv=None) -> dict:
     prof = result["effects"]
     prof = prof[prof["subgroup"] == "vocals"].assign(difference=lambda f: f["mean"] - f["mean_rest"])
     prof = prof.reindex(prof["difference"].abs().sort_values(ascending=False).index)
-    print(prof[["feature", "mean", "mean_rest", "difference", "auc", "q_value"]].round(4).to_string(index=False))
+    show = ["feature", "mean", "mean_rest", "difference", "auc", "q_value"]
+    print(prof[show].round(4).to_string(index=False))
 
     section("3. stems: which stem drives valence?")
     top = result["stems"]
@@ -284,8 +286,8 @@ def main(argv=None) -> dict:
     err = result["error"].set_index("subgroup")
     if "vocals" in err.index:
         row = err.loc["vocals"]
-        print(f"mean valence error with vocals {row['mean_error']:+.3f} vs {row['mean_error_rest']:+.3f} without "
-              f"(q = {row['q_value']:.3g}).")
+        print(f"mean valence error with vocals {row['mean_error']:+.3f} vs {row['mean_error_rest']:+.3f} "
+              f"without (q = {row['q_value']:.3g}).")
     if len(prof):
         lead = prof.iloc[0]
         print(f"largest mid-level difference: {lead['feature']} ({lead['difference']:+.4f}).")

@@ -3,7 +3,8 @@
 What you learn
 --------------
 1. how to hand your model to the harness as a ``module:factory`` string (here the file
-   ``docs/tutorials/my_model.py`` and its factory ``build``: a tiny torch CNN with a mid-level -> emotion head);
+   ``docs/tutorials/my_model.py`` and its factory ``build``: a tiny torch CNN with a mid-level -> emotion
+   head);
 2. how to write a **suite** (a TOML file: which tracks, explanation settings, metric options);
 3. how to run :func:`mer_audiolime.evaluation.evaluate` (or the CLI ``mer-audiolime evaluate``) on a small
    synthetic set, and what lands in the output folder;
@@ -46,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 MODEL_SPEC = f"{HERE / 'my_model.py'}:build"   # path/to/file.py:factory (a module:factory string also works)
 
 SUITE = """\
-# A small suite for the tutorial; every key not named here keeps its default (evaluation/suites/standard.toml).
+# A small suite for the tutorial; keys not named here keep their defaults (evaluation/suites/standard.toml).
 name = "tutorial"
 version = "1"
 description = "Tutorial 2: few test clips, two seeds."
@@ -82,7 +83,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=20, help="clips to generate (default 20)")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per clip (default 3)")
     parser.add_argument("--limit", type=int, default=4, help="test clips to evaluate (0 = all; default 4)")
-    parser.add_argument("--num-samples", type=int, default=64, help="LIME samples per explanation (default 64)")
+    parser.add_argument("--num-samples", type=int, default=64, help="LIME samples per clip (default 64)")
     parser.add_argument("--seeds", type=int, default=2, help="seeds per clip (default 2)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     return parser.parse_args(argv)
@@ -133,7 +134,8 @@ def main(argv=None) -> dict:
 
     # predictions next to the annotations (this untrained model's errors are large — it is a stand-in)
     pred = rows[rows["metric"].isin(["prediction", "truth"]) & rows["target"].isin(["valence", "arousal"])]
-    print(pred.pivot_table(index=["track_id", "target"], columns="metric", values="value").round(3).to_string())
+    table = pred.pivot_table(index=["track_id", "target"], columns="metric", values="value")
+    print(table.round(3).to_string())
 
     # stem attributions of valence through the chain (emotion <- mid-level <- stems), first seed
     w = rows[(rows["metric"] == "weight") & (rows["target"] == "valence") & (rows["seed"] == seeds[0])]
@@ -145,7 +147,8 @@ def main(argv=None) -> dict:
     section("summary")
     summary = summarise(rows)
     headline = summary[summary["metric"].isin(["surrogate_r2", "faithfulness_correlation", "normalised_area",
-                                               "kendall_tau"]) & summary["target"].isin(["valence", "arousal"])]
+                                               "kendall_tau"])
+                       & summary["target"].isin(["valence", "arousal"])]
     print(headline.round(3).to_string(index=False))
     table = (out / "summary.md").read_text(encoding="utf-8").splitlines()
     print("summary.md (first rows):")

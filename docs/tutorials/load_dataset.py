@@ -54,7 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="deam", help="registered dataset name (default: deam)")
     parser.add_argument("--data-home", default=None,
-                        help="your unpacked copy of the dataset (default: a temporary copy of the test fixture)")
+                        help="your unpacked copy of the dataset (default: a temporary copy of the fixture)")
     parser.add_argument("--index-out", default=None,
                         help="write the index here instead of into --data-home (for read-only copies)")
     parser.add_argument("--work-dir", default=None, help="scratch folder (default: a new temporary folder)")
@@ -91,7 +91,8 @@ def main(argv=None) -> dict:
     if args.data_home is None:
         fixture = FIXTURES / args.dataset
         if not fixture.is_dir():
-            raise SystemExit(f"no --data-home given and no fixture at {fixture}; pass your copy with --data-home.")
+            raise SystemExit(f"no --data-home given and no fixture at {fixture}; pass your copy with "
+                             "--data-home.")
         data_home = work / args.dataset
         shutil.rmtree(data_home, ignore_errors=True)
         shutil.copytree(fixture, data_home)  # never write an index into the repository's fixtures
@@ -165,7 +166,8 @@ def main(argv=None) -> dict:
     print(f"{clip.track_id}: split {clip.split}, vocals present: {clip.vocals_present}")
     print(f"stems {list(stems)}; sum of stems == mix: {np.allclose(sum(stems.values()), mix, atol=1e-4)}")
     print("mid-level targets:", {k: round(v, 3) for k, v in clip.midlevel.items()})
-    print("valence clean / biased:", round(clip.valence, 3), "/", round(biased.track(clip.track_id).valence, 3))
+    biased_valence = biased.track(clip.track_id).valence
+    print("valence clean / biased:", round(clip.valence, 3), "/", round(biased_valence, 3))
     print("relevance (which stems drive which target):")
     print(clip.relevance.astype(int).to_string())
     return {"index_path": Path(index_path), "n_tracks": len(ds.track_ids), "missing": n_missing,

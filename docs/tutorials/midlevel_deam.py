@@ -32,7 +32,7 @@ SPLITS = ("train", "validation", "test")
 
 
 class TargetGroup(Dataset):
-    """Wrap a :class:`~mer_audiolime.datasets.TrackDataset` so its flat targets become ``{key: {name: value}}``."""
+    """Wrap a :class:`~mer_audiolime.datasets.TrackDataset`: flat targets become ``{key: {name: value}}``."""
 
     def __init__(self, inner: TrackDataset, *, key: str, names):
         self.inner, self.key, self.names = inner, key, list(names)
@@ -45,9 +45,9 @@ class TargetGroup(Dataset):
         return audio, {self.key: {n: float(v) for n, v in zip(self.names, targets.tolist())}}
 
 
-def make(split: str = "train", data_home=None, *, midlevel_home=None, deam_home=None, clip_seconds: float = 10.0,
-         sample_rate: int = 22050, seed: int = 0, **_ignored):
-    """The ``split`` part of Mid-level + DEAM as one dataset of ``(audio (1, L), {"midlevel"|"emotion": ...})``.
+def make(split: str = "train", data_home=None, *, midlevel_home=None, deam_home=None,
+         clip_seconds: float = 10.0, sample_rate: int = 22050, seed: int = 0, **_ignored):
+    """The ``split`` part of Mid-level + DEAM as one dataset of ``(audio, {"midlevel" or "emotion": ...})``.
 
     Parameters
     ----------

@@ -48,7 +48,8 @@ class TinyCNN(nn.Module):
             nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
         )
         self.midlevel = nn.Linear(channels, len(MIDLEVEL), bias=False)
-        self.emotion = nn.Linear(len(MIDLEVEL), len(EMOTIONS), bias=False)  # bias-free: emotion = W @ midlevel
+        # bias-free: emotion = W @ midlevel
+        self.emotion = nn.Linear(len(MIDLEVEL), len(EMOTIONS), bias=False)
 
     def forward(self, audio: torch.Tensor) -> dict:
         x = audio.mean(dim=1)                                           # (B, L) mono
