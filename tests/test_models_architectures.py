@@ -98,7 +98,8 @@ def test_heads_counts_and_outputs():
 
 
 def test_full_model_outputs_dict():
-    model = build_model("cp_resnet", backbone_kwargs={"base_channels": 8}, emotion_names=["v", "a", "t"]).eval()
+    model = build_model("cp_resnet", backbone_kwargs={"base_channels": 8}, emotion_names=["v", "a", "t"])
+    model.eval()
     with torch.no_grad():
         out = model(torch.zeros(2, 22050))
     assert {k: tuple(v.shape) for k, v in out.items()} == {"midlevel": (2, 7), "emotion": (2, 3),

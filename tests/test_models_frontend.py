@@ -1,5 +1,5 @@
-"""Frontend truths: the paper's 149-band log filterbank and the waveform -> spectrogram module, checked against
-an independent numpy/librosa computation."""
+"""Frontend truths: the paper's 149-band log filterbank and the waveform -> spectrogram module, checked
+against an independent numpy/librosa computation."""
 
 import librosa
 import numpy as np

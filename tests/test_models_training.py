@@ -1,4 +1,5 @@
-"""Training: a short run lowers the loss; checkpoints carry the card; the slow run reaches the documented R^2."""
+"""Training: a short run lowers the loss; checkpoints carry the card; the slow run reaches the documented
+R^2."""
 
 import numpy as np
 import pytest
@@ -56,7 +57,8 @@ def test_flat_targets_and_bad_items():
     result = train(flat, config=TrainConfig(**FAST), epochs=1, emotion_names=EMOTIONS, progress=False)
     assert result.card.dataset["n_train"] == 7  # one held out (valid_fraction 0.15 of 8)
     with pytest.raises(ParameterError, match="flat targets"):
-        train([(w, t[:3]) for w, t in flat], config=TrainConfig(**FAST), emotion_names=EMOTIONS, progress=False)
+        train([(w, t[:3]) for w, t in flat], config=TrainConfig(**FAST), emotion_names=EMOTIONS,
+              progress=False)
     with pytest.raises(ParameterError, match="unknown training option"):
         train(flat, epochz=3)
 

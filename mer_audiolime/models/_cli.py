@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     _D = TrainConfig()  # the CLI defaults are the library defaults
     parser = subparsers.add_parser(
         "models", help="list the model zoo, show a model card",
-        description="The model zoo: pretrained mid-level / emotion models with model cards and sha256-checked weights.",
+        description="The model zoo: pretrained mid-level / emotion models with model cards and "
+                    "sha256-checked weights.",
         epilog="Examples:\n  mer-audiolime models list\n  mer-audiolime models info a2mid2e_synth_clean",
         formatter_class=_FMT)
     sub = parser.add_subparsers(dest="models_command", metavar="ACTION")
@@ -45,21 +46,23 @@ def register(subparsers) -> None:
     p_train = subparsers.add_parser(
         "train", help="train an A2Mid2E / A2E model",
         description=(
-            "Train a mid-level -> emotion model (A2Mid2E) or a direct emotion model (A2E) on a dataset and write "
-            "best.pt (weights + model card), card.json and history.csv to --out. --dataset is a registered "
+            "Train a mid-level -> emotion model (A2Mid2E) or a direct emotion model (A2E) on a dataset and "
+            "write best.pt (weights + model card), card.json and history.csv to --out. --dataset is a "
+            "registered "
             "loader name (its tracks need audio, and midlevel / emotion targets) or a 'module:factory' / "
             "'file.py:factory' spec; a factory is called as factory(split=..., data_home=..., **options) and "
             "returns a torch Dataset of (waveform, targets) items."),
         epilog=(
             "Examples:\n"
-            "  mer-audiolime train --dataset synthetic --data-home ~/synth --variant clean --model cp_resnet \\\n"
-            "      --head a2mid2e --epochs 40 --out runs/a2mid2e\n"
-            "  mer-audiolime train --dataset mydata.py:make --model vggish --width 16 --emotions valence,arousal \\\n"
-            "      --out runs/mine"),
+            "  mer-audiolime train --dataset synthetic --data-home ~/synth --variant clean \\\n"
+            "      --model cp_resnet --head a2mid2e --out runs/a2mid2e\n"
+            "  mer-audiolime train --dataset mydata.py:make --model vggish --width 16 \\\n"
+            "      --emotions valence,arousal --epochs 40 --out runs/mine"),
         formatter_class=_FMT)
     p_train.add_argument("--dataset", required=True, help="loader name or module:factory spec")
     p_train.add_argument("--data-home", default=None, help="dataset folder")
-    p_train.add_argument("--variant", default=None, help="dataset variant (e.g. clean / biased for synthetic)")
+    p_train.add_argument("--variant", default=None,
+                         help="dataset variant / index version (e.g. clean or biased for synthetic)")
     p_train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                          help="extra keyword for a dataset factory (repeatable)")
     p_train.add_argument("--train-split", default="train")
@@ -70,7 +73,8 @@ def register(subparsers) -> None:
     p_train.add_argument("--head", default="a2mid2e", choices=["a2mid2e", "a2e"])
     p_train.add_argument("--width", type=int, default=16,
                          help="base channels (cp_resnet: paper 128) / width (vggish: paper 64); default 16")
-    p_train.add_argument("--emotions", default=None, help="comma-separated emotion targets (default: dataset's)")
+    p_train.add_argument("--emotions", default=None,
+                         help="comma-separated emotion targets (default: the dataset's)")
     p_train.add_argument("--epochs", type=int, default=_D.epochs)
     p_train.add_argument("--batch-size", type=int, default=_D.batch_size)
     p_train.add_argument("--lr", type=float, default=_D.learning_rate)
@@ -212,7 +216,8 @@ def tracks_dataset(name: str, *, data_home=None, split=None, variant=None, sampl
         splits = sorted({t.split for t in (loader.track(i) for i in loader.track_ids)})
         raise DatasetError(f"dataset {name!r} has no tracks in split {split!r}; its splits are {splits}.")
     first_targets = getattr(tracks[0], "TARGET_NAMES", ()) or ()
-    emotions = emotion_names or [n for n in first_targets if n not in MIDLEVEL_NAMES] or ["valence", "arousal"]
+    emotions = (emotion_names or [n for n in first_targets if n not in MIDLEVEL_NAMES]
+                or ["valence", "arousal"])
     return _TrackDataset(tracks, sample_rate=sample_rate, emotion_names=emotions,
                          midlevel_names=midlevel_names or MIDLEVEL_NAMES)
 
@@ -251,12 +256,14 @@ def cmd_train(args) -> int:
                       clip_seconds=args.clip_seconds, crop_seconds=args.crop_seconds or None, seed=args.seed,
                       num_threads=args.threads)
     dataset_name = args.dataset if ":" not in args.dataset else Path(args.dataset.rpartition(":")[0]).name
-    name = args.name or f"{args.head}_{args.model}_{dataset_name}" + (f"_{args.variant}" if args.variant else "")
+    suffix = f"_{args.variant}" if args.variant else ""
+    name = args.name or f"{args.head}_{args.model}_{dataset_name}{suffix}"
     out = Path(args.out)
-    result = train(train_set, valid_set=valid_set, config=cfg, midlevel_names=midlevel, emotion_names=emotions,
-                   name=name, dataset_info={"name": dataset_name, "variant": args.variant,
-                                            "train_split": args.train_split, "valid_split": args.valid_split},
-                   checkpoint_dir=out, progress=not args.no_progress)
+    info = {"name": dataset_name, "variant": args.variant, "train_split": args.train_split,
+            "valid_split": args.valid_split}
+    result = train(train_set, valid_set=valid_set, config=cfg, midlevel_names=midlevel,
+                   emotion_names=emotions, name=name, dataset_info=info, checkpoint_dir=out,
+                   progress=not args.no_progress)
     test_set = _dataset(args, args.test_split, emotions)
     if test_set is not None:
         frame = evaluate(result.model, test_set, num_threads=args.threads)
@@ -267,7 +274,8 @@ def cmd_train(args) -> int:
         save_checkpoint(out / "best.pt", result.model, result.card)
     (out / "card.json").write_text(json.dumps(result.card.to_dict(), indent=2))
     result.history.to_csv(out / "history.csv", index=False)
-    print(f"trained {name} in {result.seconds:.0f} s (best epoch {result.best_epoch}); wrote {out / 'best.pt'}")
+    print(f"trained {name} in {result.seconds:.0f} s (best epoch {result.best_epoch}); "
+          f"wrote {out / 'best.pt'}")
     for split, metrics in result.card.metrics.items():
         for target, m in metrics.items():
             print(f"  {split:<5} {target:<18} R2={m['r2']:+.3f}  r={m['pearson_r']:+.3f}")

@@ -31,7 +31,8 @@ __all__ = ["RFResNet", "VGGish", "ARCHITECTURES", "CP_FIELD_SHALLOW_M2", "VGGISH
            "count_parameters", "frequency_position"]
 
 #: ``config_cp_field_shallow_m2`` as data. Each stage: channel multiplier of ``base_channels``, a list of
-#: blocks given as (kernel of conv 1, kernel of conv 2), and the 1-based block indices followed by 2x2 max-pool.
+#: blocks given as (kernel of conv 1, kernel of conv 2), and the 1-based indices of the blocks followed by
+#: 2x2 max-pooling.
 CP_FIELD_SHALLOW_M2 = {
     "stem": {"kernel": 5, "stride": 2, "padding": 1},
     "stages": [
@@ -207,7 +208,9 @@ def build_backbone(name: str, **kwargs) -> nn.Module:
     try:
         cls = ARCHITECTURES[name]
     except KeyError:
-        raise ParameterError(f"unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}.") from None
+        raise ParameterError(
+            f"unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}."
+        ) from None
     return cls(**kwargs)
 
 

@@ -208,7 +208,9 @@ def load_checkpoint(path, *, sha256: str | None = None):
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for bad / unsafe files
-        raise WeightsError(f"cannot load {path} as a weights-only checkpoint: {type(err).__name__}: {err}") from err
+        raise WeightsError(
+            f"cannot load {path} as a weights-only checkpoint: {type(err).__name__}: {err}"
+        ) from err
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path} is not a mer_audiolime checkpoint (no 'format': {CHECKPOINT_FORMAT!r}).")
     card = ModelCard.from_dict(payload["card"])

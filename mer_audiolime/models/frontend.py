@@ -104,7 +104,8 @@ class Frontend(nn.Module):
 
     Multichannel input is averaged to mono. ``n_frames = 1 + L // hop_length`` (centred frames).
     The output is ``log10(log_offset + log_multiplier * (filterbank @ |STFT|))``, then standardised per band
-    with the ``mean``/``std`` buffers (identity until :meth:`set_normalization` is called; training fits them).
+    with the ``mean``/``std`` buffers (identity until :meth:`set_normalization` is called; training fits
+    them).
 
     Parameters
     ----------
@@ -185,7 +186,8 @@ class Frontend(nn.Module):
         std = torch.as_tensor(np.asarray(std, dtype=np.float32)).reshape(-1)
         if mean.numel() != self.n_bands or std.numel() != self.n_bands:
             raise ParameterError(
-                f"mean and std need {self.n_bands} values (one per band), got {mean.numel()} and {std.numel()}."
+                f"mean and std need {self.n_bands} values (one per band), got {mean.numel()} and "
+                f"{std.numel()}."
             )
         self.mean.copy_(mean)
         self.std.copy_(torch.clamp(std, min=eps))

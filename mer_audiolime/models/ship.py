@@ -25,11 +25,13 @@ RECIPE = {"architecture": "cp_resnet", "backbone_kwargs": {"base_channels": 16},
 
 #: name -> (variant, head, description)
 SHIPPED = {
-    "a2mid2e_synth_clean": ("clean", "a2mid2e",
-                            "A2Mid2E (audio -> 7 mid-level -> valence/arousal) on the clean synthetic benchmark."),
-    "a2mid2e_synth_biased": ("biased", "a2mid2e",
-                             "A2Mid2E on the planted-bias synthetic benchmark: training clips with vocals have "
-                             "raised valence, so the model should learn the vocal shortcut."),
+    "a2mid2e_synth_clean": (
+        "clean", "a2mid2e",
+        "A2Mid2E (audio -> 7 mid-level -> valence/arousal) on the clean synthetic benchmark."),
+    "a2mid2e_synth_biased": (
+        "biased", "a2mid2e",
+        "A2Mid2E on the planted-bias synthetic benchmark: training clips with vocals have raised valence, "
+        "so the model should learn the vocal shortcut."),
     "a2e_synth_biased": ("biased", "a2e",
                          "A2E (audio -> valence/arousal directly) on the planted-bias synthetic benchmark."),
 }

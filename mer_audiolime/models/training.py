@@ -22,13 +22,14 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from ..exceptions import ParameterError
 from .checkpoint import ModelCard, package_versions, save_checkpoint
+from ._items import load_items
 from .heads import MIDLEVEL_NAMES, MERModel, build_model
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "regression_metrics"]
@@ -87,7 +88,8 @@ class TrainConfig:
                 raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
         if self.learning_rate <= 0 or self.weight_decay < 0:
             raise ParameterError("learning_rate must be > 0 and weight_decay >= 0.")
-        if self.midlevel_weight < 0 or self.emotion_weight < 0 or self.midlevel_weight + self.emotion_weight == 0:
+        weights = (self.midlevel_weight, self.emotion_weight)
+        if min(weights) < 0 or sum(weights) == 0:
             raise ParameterError("loss weights must be >= 0 and not both zero.")
         if self.crop_seconds is not None and self.crop_seconds <= 0:
             raise ParameterError(f"crop_seconds must be > 0 or None, got {self.crop_seconds!r}.")
@@ -117,72 +119,6 @@ def _threads(n):
         torch.set_num_threads(old)
 
 
-def _load_items(dataset, *, n_mid: int, n_emo: int, clip_samples: int | None, midlevel_names, emotion_names):
-    waves, mids, emos = [], [], []
-    for i in range(len(dataset)):
-        wave, mid, emo = _parse_item(dataset[i], n_mid, n_emo, midlevel_names, emotion_names, i)
-        if clip_samples is None:
-            clip_samples = wave.shape[-1]
-        if wave.shape[-1] >= clip_samples:
-            wave = wave[:clip_samples]
-        else:
-            wave = np.pad(wave, (0, clip_samples - wave.shape[-1]))
-        waves.append(wave)
-        mids.append(mid)
-        emos.append(emo)
-    if not waves:
-        raise ParameterError("the dataset is empty.")
-    return np.stack(waves), np.stack(mids), np.stack(emos), clip_samples
-
-
-def _parse_item(item, n_mid, n_emo, midlevel_names, emotion_names, index):
-    if isinstance(item, Mapping):
-        wave = item.get("audio", item.get("waveform"))
-        targets = {k: item[k] for k in ("midlevel", "emotion") if k in item}
-    elif isinstance(item, (tuple, list)) and len(item) >= 2:
-        wave, targets = item[0], item[1]
-    else:
-        raise ParameterError(f"dataset item {index} must be (waveform, targets) or a dict, got {type(item)}.")
-    if wave is None:
-        raise ParameterError(f"dataset item {index} has no waveform ('audio' / 'waveform').")
-    wave = np.asarray(wave.detach().cpu() if torch.is_tensor(wave) else wave, dtype=np.float32)
-    if wave.ndim == 2:
-        wave = wave.mean(axis=0)
-    elif wave.ndim != 1:
-        raise ParameterError(f"waveform of item {index} must be (L,) or (C, L), got shape {wave.shape}.")
-    mid = np.full(n_mid, np.nan, np.float32)
-    emo = np.full(n_emo, np.nan, np.float32)
-    if isinstance(targets, Mapping):
-        if "midlevel" in targets and n_mid:
-            mid = _vector(targets["midlevel"], midlevel_names, "midlevel", index)
-        if "emotion" in targets:
-            emo = _vector(targets["emotion"], emotion_names, "emotion", index)
-    else:
-        flat = _vector(targets, None, "targets", index)
-        if flat.size == n_mid + n_emo:
-            mid, emo = flat[:n_mid], flat[n_mid:]
-        elif flat.size == n_emo and n_mid == 0:
-            emo = flat
-        else:
-            raise ParameterError(
-                f"item {index}: flat targets of length {flat.size}; expected {n_mid} mid-level + {n_emo} "
-                "emotion values, or pass a dict {'midlevel': ..., 'emotion': ...}."
-            )
-    return wave, mid, emo
-
-
-def _vector(values, names, what, index):
-    if isinstance(values, Mapping):
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise ParameterError(f"item {index}: {what} targets lack {missing}.")
-        values = [values[n] for n in names]
-    arr = np.asarray(values.detach().cpu() if torch.is_tensor(values) else values, dtype=np.float32).ravel()
-    if names is not None and arr.size != len(names):
-        raise ParameterError(f"item {index}: {arr.size} {what} targets, expected {len(names)} ({list(names)}).")
-    return arr
-
-
 def _scaling(values: np.ndarray, names) -> tuple[np.ndarray, np.ndarray, dict]:
     mean = np.nanmean(values, axis=0) if values.size else np.zeros(len(names))
     std = np.nanstd(values, axis=0) if values.size else np.ones(len(names))
@@ -193,8 +129,8 @@ def _scaling(values: np.ndarray, names) -> tuple[np.ndarray, np.ndarray, dict]:
 
 @torch.no_grad()
 def _spectrograms(model: MERModel, waves: np.ndarray, batch_size: int) -> torch.Tensor:
-    out = [model.frontend(torch.from_numpy(waves[i:i + batch_size])) for i in range(0, len(waves), batch_size)]
-    return torch.cat(out)
+    starts = range(0, len(waves), batch_size)
+    return torch.cat([model.frontend(torch.from_numpy(waves[i:i + batch_size])) for i in starts])
 
 
 def _random_crop(batch: torch.Tensor, frames: int, gen: torch.Generator) -> torch.Tensor:
@@ -248,7 +184,8 @@ def _predict(model: MERModel, specs: torch.Tensor, batch_size: int):
 
 
 def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
-          midlevel_names: Sequence[str] = MIDLEVEL_NAMES, emotion_names: Sequence[str] = ("valence", "arousal"),
+          midlevel_names: Sequence[str] = MIDLEVEL_NAMES,
+          emotion_names: Sequence[str] = ("valence", "arousal"),
           name: str = "model", dataset_info: dict | None = None, checkpoint_dir=None,
           progress: bool = True, **overrides) -> TrainResult:
     """Train an A2Mid2E or A2E model.
@@ -298,8 +235,9 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
         n_mid, n_emo = len(model.midlevel_names), len(model.emotion_names)
         sr = model.sample_rate
         clip = None if cfg.clip_seconds is None else int(round(cfg.clip_seconds * sr))
-        kw = dict(n_mid=n_mid, n_emo=n_emo, midlevel_names=model.midlevel_names, emotion_names=model.emotion_names)
-        waves, mids, emos, clip = _load_items(train_set, clip_samples=clip, **kw)
+        kw = dict(n_mid=n_mid, n_emo=n_emo, midlevel_names=model.midlevel_names,
+                  emotion_names=model.emotion_names)
+        waves, mids, emos, clip = load_items(train_set, clip_samples=clip, **kw)
         gen = torch.Generator().manual_seed(cfg.seed)
         if valid_set is None:
             perm = torch.randperm(len(waves), generator=gen).numpy()
@@ -310,7 +248,7 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
             v_waves, v_mids, v_emos = waves[vidx], mids[vidx], emos[vidx]
             waves, mids, emos = waves[tidx], mids[tidx], emos[tidx]
         else:
-            v_waves, v_mids, v_emos, _ = _load_items(valid_set, clip_samples=clip, **kw)
+            v_waves, v_mids, v_emos, _ = load_items(valid_set, clip_samples=clip, **kw)
         mid_mean, mid_std, mid_scaling = _scaling(mids, model.midlevel_names)
         emo_mean, emo_std, emo_scaling = _scaling(emos, model.emotion_names)
 
@@ -417,7 +355,7 @@ def evaluate(model: MERModel, dataset, *, card: ModelCard | None = None, batch_s
     with _threads(num_threads):
         n_mid, n_emo = len(model.midlevel_names), len(model.emotion_names)
         clip = None if card.clip_seconds is None else int(round(card.clip_seconds * model.sample_rate))
-        waves, mids, emos, _ = _load_items(dataset, n_mid=n_mid, n_emo=n_emo, clip_samples=clip,
+        waves, mids, emos, _ = load_items(dataset, n_mid=n_mid, n_emo=n_emo, clip_samples=clip,
                                            midlevel_names=model.midlevel_names,
                                            emotion_names=model.emotion_names)
         model.eval()

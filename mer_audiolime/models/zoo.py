@@ -183,8 +183,8 @@ def _download(uri: str, target: Path, expected: str, name: str) -> None:
                     out.write(chunk)
         except (urllib.error.URLError, OSError, ValueError) as err:
             raise WeightsError(
-                f"could not download weights for {name!r} from {uri} ({err}). If you are offline, put the file "
-                f"{target.name} (sha256 {expected}) at {target} (or pass weights_dir=...)."
+                f"could not download weights for {name!r} from {uri} ({err}). If you are offline, put the "
+                f"file {target.name} (sha256 {expected}) at {target} (or pass weights_dir=...)."
             ) from err
         if digest.hexdigest() != expected.lower():
             raise ChecksumError(
