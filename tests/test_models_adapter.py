@@ -54,3 +54,13 @@ def test_other_modules_are_refused_with_a_hint():
     with pytest.raises(ModelError, match="TorchPredictor"):
         to_predictor(torch.nn.Linear(2, 2))
     assert as_predictor(to_predictor(build_model(backbone_kwargs={"base_channels": 4}))).sample_rate == 22050
+
+
+def test_zoo_predictor_carries_card_and_clip_length():
+    from mer_audiolime.models import load_predictor, zoo
+
+    if "a2mid2e_synth_clean" not in zoo.list_models():
+        pytest.skip("shipped models not present")
+    pred = load_predictor("mer_audiolime.models.zoo:a2mid2e_synth_clean", download=False)
+    assert pred.clip_seconds == 10.0 and pred.card.name == "a2mid2e_synth_clean"
+    assert pred.name == "a2mid2e_synth_clean" and pred.emotion_weights.shape == (2, 7)

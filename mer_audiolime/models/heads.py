@@ -194,6 +194,7 @@ def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = Non
     Output columns are ``midlevel_names + emotion_names`` (A2Mid2E) or ``emotion_names`` (A2E). For A2Mid2E
     the predictor also declares ``midlevel_names``, ``emotion_names`` and ``emotion_weights`` (the emotion
     layer's ``(E, 7)`` weight matrix), which lets the explainer compute mid-level effects and the chain.
+    A trained model's ``card`` and its ``clip_seconds`` are attached as attributes too.
 
     Examples
     --------
@@ -210,11 +211,16 @@ def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = Non
                   name=name or model.spec.get("name") or f"{model.spec.get('architecture')}-{model.kind}")
     if model.kind == "a2mid2e":
         weights = model.head.emotion.weight.detach().to("cpu", torch.float64).numpy().copy()
-        return TorchPredictor(model, output_names=model.midlevel_names + model.emotion_names,
+        pred = TorchPredictor(model, output_names=model.midlevel_names + model.emotion_names,
                               output_keys=("midlevel", "emotion"), midlevel_names=model.midlevel_names,
                               emotion_names=model.emotion_names, emotion_weights=weights, **common)
-    return TorchPredictor(model, output_names=model.emotion_names, output_keys=("emotion",),
-                          emotion_names=model.emotion_names, **common)
+    else:
+        pred = TorchPredictor(model, output_names=model.emotion_names, output_keys=("emotion",),
+                              emotion_names=model.emotion_names, **common)
+    card = getattr(model, "card", None)
+    pred.card = card  # the model card (None for an untrained model)
+    pred.clip_seconds = getattr(card, "clip_seconds", None)  # training clip length, e.g. for TrackDataset
+    return pred
 
 
 def emotion_weight_matrix(model: MERModel) -> np.ndarray:
