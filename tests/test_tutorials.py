@@ -125,7 +125,8 @@ def test_tutorial_3_with_the_shipped_biased_zoo_model(tmp_path):
 
     if "a2mid2e_synth_biased" not in list_models():
         pytest.skip("the shipped zoo model a2mid2e_synth_biased is not installed")
-    res = _load("bias_debugging.py")["main"](["--model", "zoo", "--work-dir", str(tmp_path)])
+    res = _load("bias_debugging.py")["main"](["--model", "zoo", "--work-dir", str(tmp_path),
+                                              "--data-home", str(tmp_path / "synthetic-v1")])
     err = res["analysis"]["error"].set_index("subgroup")
     # the planted shortcut: held-out clips with vocals are over-estimated relative to those without
     assert err.loc["vocals", "mean_error"] > err.loc["no vocals", "mean_error"]

@@ -27,7 +27,8 @@ The model
 ---------
 ``--model auto`` (default) uses the shipped zoo model ``a2mid2e_synth_biased`` (A2Mid2E, trained on the
 planted-bias benchmark ``synthetic-v1``: 200 clips x 10 s, seed 0) when it is installed; then the data are the
-same benchmark set, so the evaluated clips are really held out. Otherwise (or with ``--model train``) the
+same benchmark set (the benchmark's cached copy, generated on first use), so the evaluated clips are really
+held out. Otherwise (or with ``--model train``) the
 script trains a small A2Mid2E model on the biased training split with the project's training function
 (:func:`mer_audiolime.models.training.train`). Tiny settings (the test suite runs ``--n 40 --duration 3
 --epochs 1``) only exercise the code: such a model has learnt nothing, and the numbers are noise. A
@@ -137,11 +138,14 @@ def get_model(args, work: Path):
     if choice == "auto":
         choice = "zoo" if zoo_available() else "train"
     if choice == "zoo":
+        from mer_audiolime.evaluation.benchmark import default_data_home
         from mer_audiolime.models.ship import GENERATE
         from mer_audiolime.models.zoo import pretrained_predictor
 
-        home = Path(args.data_home) if args.data_home else work / "synthetic-v1"
-        ensure_synthetic(home, n=GENERATE["n"], duration=GENERATE["duration"])  # the zoo model's own data
+        # the zoo model's own data: the benchmark's cached copy (shared with `mer-audiolime benchmark`,
+        # ~470 MB) unless --data-home says otherwise; generated on first use
+        home = Path(args.data_home) if args.data_home else default_data_home()
+        ensure_synthetic(home, n=GENERATE["n"], duration=GENERATE["duration"])
         predictor = pretrained_predictor(ZOO_MODEL, download=False)
         print(f"model: zoo {ZOO_MODEL} ({predictor.module.card.description})")
         return predictor, dict(predictor.module.card.target_scaling), home
