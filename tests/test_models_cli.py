@@ -73,3 +73,21 @@ def test_train_help_has_an_example(capsys):
 def test_train_rejects_bad_dataset_spec(tmp_path, capsys):
     assert main(["train", "--dataset", "nowhere.py:make", "--out", str(tmp_path)]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_train_on_the_registered_synthetic_loader(tmp_path, capsys):
+    synthetic = pytest.importorskip("mer_audiolime.datasets.synthetic")
+    home = tmp_path / "synth"
+    synthetic.generate(home, n=10, seed=0, duration=2.0, n_jobs=1, progress=False)
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "synthetic", "--data-home", str(home), "--variant", "biased",
+                 "--head", "a2e", "--width", "4", "--epochs", "1", "--batch-size", "4", "--threads", "1",
+                 "--out", str(out), "--no-progress"])
+    assert code == 0
+    card = json.loads((out / "card.json").read_text())
+    assert card["name"] == "a2e_cp_resnet_synthetic_biased" and card["head"] == "a2e"
+    assert card["dataset"]["index_version"] == "biased" and card["emotion_names"] == ["valence", "arousal"]
+    _, splits = synthetic.assign_splits(10, seed=0)
+    assert card["dataset"]["n_train"] == splits.count("train")
+    assert card["dataset"]["n_valid"] == splits.count("validation")
+    assert set(card["metrics"]) == {"valid", "test"}

@@ -218,8 +218,10 @@ def tracks_dataset(name: str, *, data_home=None, split=None, variant=None, sampl
     first_targets = getattr(tracks[0], "TARGET_NAMES", ()) or ()
     emotions = (emotion_names or [n for n in first_targets if n not in MIDLEVEL_NAMES]
                 or ["valence", "arousal"])
-    return _TrackDataset(tracks, sample_rate=sample_rate, emotion_names=emotions,
-                         midlevel_names=midlevel_names or MIDLEVEL_NAMES)
+    out = _TrackDataset(tracks, sample_rate=sample_rate, emotion_names=emotions,
+                        midlevel_names=midlevel_names or MIDLEVEL_NAMES)
+    out.index_version = getattr(loader, "version", None)
+    return out
 
 
 def _dataset(args, split, emotions):
@@ -260,7 +262,7 @@ def cmd_train(args) -> int:
     name = args.name or f"{args.head}_{args.model}_{dataset_name}{suffix}"
     out = Path(args.out)
     info = {"name": dataset_name, "variant": args.variant, "train_split": args.train_split,
-            "valid_split": args.valid_split}
+            "valid_split": args.valid_split, "index_version": getattr(train_set, "index_version", None)}
     result = train(train_set, valid_set=valid_set, config=cfg, midlevel_names=midlevel,
                    emotion_names=emotions, name=name, dataset_info=info, checkpoint_dir=out,
                    progress=not args.no_progress)
