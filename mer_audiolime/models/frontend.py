@@ -1,9 +1,9 @@
 """Spectrogram frontends: batched waveform -> (log-)magnitude filterbank spectrogram, as a torch module.
 
-The default reproduces the input representation of the mid-level / emotion models of Chowdhury et al.
-(ISMIR 2019; SMC 2021), which they computed with madmom: 22,050 Hz mono, frames of 2048 samples, 31.3 frames
-per second, a logarithmic filterbank with 24 triangular bands per octave between 20 Hz and 16 kHz, and the
-compressed magnitude ``log10(1 + x)``. Here the frame rate is realised with an integer hop of 704 samples
+The default reproduces the input representation described for the mid-level / emotion models of Chowdhury
+et al. (ISMIR 2019; SMC 2021): 22,050 Hz mono, frames of 2048 samples, 31.3 frames per second, a logarithmic
+filterbank with 24 triangular bands per octave between 20 Hz and 16 kHz (built the way madmom builds it), and
+the compressed magnitude ``log10(1 + x)``. Here the frame rate is realised with an integer hop of 704 samples
 (22050 / 704 = 31.32 frames/s), frames are centred with zero padding, and a periodic Hann window is used.
 
 Filterbank construction (madmom's ``LogarithmicFilterbank`` convention, re-implemented here):
