@@ -145,7 +145,7 @@ def main(argv=None) -> dict:
     # 5. The synthetic benchmark. Nothing to download: clips are rendered from generated MIDI, each with exact
     #    stems (the mix is their sum), 7 mid-level targets, valence/arousal from a documented linear map and a
     #    relevance table saying which stems drive which target. `variant="both"` writes the clean labels and
-    #    the planted-bias labels (training clips with vocals get +0.3 valence) over the same audio. The
+    #    the planted-bias labels (training and validation clips with vocals get +0.6 valence) over the same audio. The
     #    generator writes the index itself, so `validate()` works straight away.
     # ------------------------------------------------------------------------------------------------------
     section("synthetic benchmark")

@@ -4,7 +4,7 @@ Clips are rendered from generated MIDI through a General-MIDI SoundFont, one exa
 (``vocals``, ``piano``, ``bass``, ``drums``, ``other``; the mix is their exact sum). Generation parameters
 control mid-level qualities through known stems, so each clip comes with its 7 mid-level targets, emotion
 targets from a documented linear map, and a ground-truth relevance table (which stems drive which target).
-A planted-bias variant raises valence of training clips with vocals. See ``datasets/synthetic/README.md``.
+A planted-bias variant raises valence of training and validation clips with vocals. See ``datasets/synthetic/README.md``.
 
 Examples
 --------

@@ -48,7 +48,7 @@ def add_synth_parser(datasets_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2; -1 = all cores)")
     p.add_argument("--vocals-prob", type=float, default=0.5, help="share of clips with vocals (default 0.5)")
     p.add_argument("--shortcut", type=float, default=None,
-                   help="valence added to biased training clips with vocals (default: the documented 0.3)")
+                   help="valence added to biased training/validation clips with vocals (default: the documented 0.6)")
     p.add_argument("--overwrite", action="store_true", help="regenerate a folder that holds a previous set")
     p.add_argument("--no-progress", "--quiet", dest="quiet", action="store_true",
                    help="hide the progress bar (--quiet: older spelling)")

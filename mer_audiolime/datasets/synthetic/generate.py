@@ -11,7 +11,7 @@ Output layout (all paths relative to ``out_dir``)::
     synthetic_index_<variant>.json       mirdata index (md5 of every file) for variant clean / biased
 
 The clean and biased variants share every audio file; they differ only in ``metadata_<variant>.csv``:
-biased training clips with vocals have ``valence + SHORTCUT``.
+biased training and validation clips with vocals have ``valence + SHORTCUT`` (the test split has no shortcut).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ __all__ = ["generate", "assign_splits", "track_id", "VARIANTS", "SPLITS", "NAME"
 NAME = "synthetic"
 VARIANTS = ("clean", "biased")
 SPLITS = ("train", "validation", "test")
+#: Splits that carry the planted shortcut in the biased variant (the training distribution).
+DEV_SPLITS = ("train", "validation")
 _SETTINGS = "settings.json"
 
 
@@ -167,7 +169,7 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
     split_fractions : tuple of 3 floats
         Train / validation / test shares.
     shortcut : float
-        Valence added to biased training clips with vocals.
+        Valence added to biased training and validation clips with vocals.
     overwrite : bool
         Regenerate into a folder that already holds a synthetic benchmark.
     progress : bool
@@ -231,7 +233,10 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
     _write_text(out_dir / _SETTINGS, json.dumps(settings, indent=1, sort_keys=True) + "\n")
     for var in variants:
         frame = base.copy()
-        hit = frame["vocals"].to_numpy(dtype=bool) & (frame["split"] == "train").to_numpy()
+        # the shortcut belongs to the training distribution (train and validation splits), as a dataset bias
+        # would; only the test split (the "deployment" data) is free of it, so model selection on validation
+        # does not quietly select against the shortcut
+        hit = frame["vocals"].to_numpy(dtype=bool) & frame["split"].isin(DEV_SPLITS).to_numpy()
         bump = np.where(hit & (var == "biased"), float(shortcut), 0.0)
         emo = [emotion_targets({t: row[t] for t in MIDLEVEL}, seed=int(seed), clip=int(row["clip"]),
                                shortcut=float(b)) for (_, row), b in zip(frame.iterrows(), bump)]

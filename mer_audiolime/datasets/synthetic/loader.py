@@ -113,7 +113,7 @@ class Track(EmotionTrack):
     midlevel : dict
         The 7 mid-level targets in [0, 1].
     emotion : dict
-        ``valence`` and ``arousal`` of this version (biased training clips with vocals include the shortcut).
+        ``valence`` and ``arousal`` of this version (biased training/validation clips with vocals include the shortcut).
     params : dict
         Generation parameters (8 qualities in [0, 1], tempo, tonic, vocals).
     split : str
@@ -171,7 +171,7 @@ class Track(EmotionTrack):
 
     @property
     def shortcut(self) -> float:
-        """Valence added by the planted shortcut (0 except for biased training clips with vocals)."""
+        """Valence added by the planted shortcut (0 except for biased training/validation clips with vocals)."""
         return float(self._row["shortcut"])
 
     @property

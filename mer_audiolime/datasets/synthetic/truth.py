@@ -24,7 +24,7 @@ descriptors; a switched-off (or absent) stem contributes the neutral 0.5. Descri
 **Emotion map.** ``e = W @ m + noise`` (bias-free, ``W`` = :data:`EMOTION_WEIGHTS`; noise ~ N(0, 0.03²)
 per clip from the clip's ``noise`` stream). Valence has zero weight on the vocal-carried qualities, so in
 the clean variant the vocal stem has no path to valence; the planted-bias variant adds :data:`SHORTCUT` to
-valence of training clips whose vocal stem is present.
+valence of training and validation clips whose vocal stem is present.
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ EMOTION_WEIGHTS = pd.DataFrame(
 )
 #: Standard deviation of the per-clip Gaussian noise added to each emotion.
 NOISE_SD = 0.03
-#: Valence added to training clips with vocals in the planted-bias variant.
-SHORTCUT = 0.3
+#: Valence added to training and validation clips with vocals in the planted-bias variant.
+SHORTCUT = 0.6
 
 _GATE_RANGE = 0.9
 _HITS_RANGE = (8.0, 26.0)
@@ -282,7 +282,7 @@ def emotion_targets(midlevel: dict, *, seed: int, clip: int, shortcut: float = 0
     seed, clip : int
         Select the clip's ``noise`` stream (the same noise in the clean and biased variants).
     shortcut : float
-        Added to valence (``SHORTCUT`` for biased training clips with vocals, else 0).
+        Added to valence (``SHORTCUT`` for biased training/validation clips with vocals, else 0).
     """
     missing = [t for t in MIDLEVEL if t not in midlevel]
     if missing:
@@ -298,7 +298,7 @@ def relevance_table(*, vocals: bool = True, shortcut: bool = False) -> pd.DataFr
     """Relevance of each stem for every target of one clip (mid-level and emotion rows x stems, bool).
 
     Emotion rows follow from :data:`EMOTION_WEIGHTS`: an emotion is driven by every stem that drives a
-    mid-level target with non-zero weight; ``shortcut=True`` adds vocals -> valence (biased training clips).
+    mid-level target with non-zero weight; ``shortcut=True`` adds vocals -> valence (biased training/validation clips).
     An absent vocal stem drives nothing.
     """
     table = RELEVANCE.copy()
