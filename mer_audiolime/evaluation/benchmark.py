@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..exceptions import DatasetError, WeightsError
 
-__all__ = ["BENCHMARK_VERSION", "run_benchmark", "benchmark_models", "default_data_home", "bias_rows"]
+__all__ = ["BENCHMARK_VERSION", "run_benchmark", "benchmark_models", "default_data_home", "bias_rows", "per_clip"]
 
 #: Version of the benchmark (data generator settings + suite + shipped models); results are filed under it.
 BENCHMARK_VERSION = "synthetic-v1"
@@ -57,29 +57,31 @@ def _ensure_data(home: Path, progress: bool) -> Path:
     return home
 
 
-def bias_rows(rows: pd.DataFrame, *, vocals: dict, target: str, stem: str, variants: dict) -> pd.DataFrame:
-    """One row per (model, clip with the shortcut stem present): the stem's attribution and whether it ranks
-    first for ``target`` (seed = the suite's first seed; segments summed per stem)."""
+def bias_rows(rows: pd.DataFrame, *, vocals: dict, target: str, variants: dict) -> pd.DataFrame:
+    """Stem-level attribution of ``target`` per (model, clip with vocals): ``model, variant, track_id, stem,
+    weight, biased`` (seed = the suite's first seed; segments summed per stem) -- the input of
+    :class:`~mer_audiolime.evaluation.metrics.PlantedBias`."""
     w = rows[(rows["metric"] == "weight") & (rows["target"] == target)]
-    w = w[w["seed"] == w["seed"].min()].copy()
+    w = w[(w["seed"] == w["seed"].min()) & w["track_id"].map(lambda t: bool(vocals.get(t, False)))].copy()
     w["stem"] = w["component"].str.split("@").str[0]
-    per = w.groupby(["model", "track_id", "stem"], as_index=False)["value"].sum()
-    out = []
-    for (model, tid), grp in per.groupby(["model", "track_id"], sort=True):
-        if not vocals.get(tid, False):
-            continue
-        weights = grp.set_index("stem")["value"]
-        out.append({"model": model, "variant": variants.get(model, ""), "track_id": tid,
-                    "shortcut_weight": float(weights.get(stem, 0.0)),
-                    "shortcut_top": bool(weights.idxmax() == stem), "vocals_present": True})
-    return pd.DataFrame(out)
+    per = w.groupby(["model", "track_id", "stem"], as_index=False, sort=True)["value"].sum()
+    per = per.rename(columns={"value": "weight"})
+    per["variant"] = per["model"].map(variants)
+    per["biased"] = per["variant"] == "biased"
+    return per
 
 
-def score_bias(scores: pd.DataFrame) -> pd.DataFrame:
-    """Hit rate (biased models), false-alarm rate (clean models) and AUC of the shortcut attribution."""
-    from .metrics import planted_bias_scores
+def per_clip(stems: pd.DataFrame, *, shortcut: str) -> pd.DataFrame:
+    """One row per (model, clip): the shortcut's attribution and whether it is the top stem by |weight|
+    (audioLIME's ranking; a tie is no detection, as in PlantedBias)."""
+    from .metrics import top_stems
 
-    return planted_bias_scores(scores)
+    top = top_stems(stems, keys=["model", "track_id"], by="abs")
+    mine = stems[stems["stem"] == shortcut][["model", "variant", "track_id", "weight"]]
+    out = mine.merge(top, on=["model", "track_id"]).rename(columns={"weight": "shortcut_weight"})
+    out["shortcut_top"] = (out["top_stem"] == shortcut) & ~out["tie"]
+    out["vocals_present"] = True
+    return out.drop(columns=["tie"])
 
 
 def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int = 1, progress: bool = True) -> Path:
@@ -105,10 +107,13 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     ds = _dataset("synthetic", str(Path(home).resolve()), "clean")
     vocals = {tid: bool(ds.track(tid).vocals_present) for tid in rows["track_id"].unique()}
     bias_cfg = suite["bias"]
-    scores = bias_rows(rows, vocals=vocals, target=bias_cfg["target"], stem=bias_cfg["shortcut_stem"],
-                       variants=variants)
+    from .metrics import PlantedBias
+
+    stems = bias_rows(rows, vocals=vocals, target=bias_cfg["target"], variants=variants)
+    scores = per_clip(stems, shortcut=bias_cfg["shortcut_stem"])
     scores.to_csv(out / "bias_per_clip.csv", index=False)
-    bias = score_bias(scores)
+    bias = pd.DataFrame([{"target": bias_cfg["target"], "shortcut_stem": bias_cfg["shortcut_stem"], "rule": "top |a|",
+                          **PlantedBias(shortcut=bias_cfg["shortcut_stem"], by="abs")(stems)}])
     bias.to_csv(out / "bias.csv", index=False)
     write_tables(summarise(rows), out, extra={"Planted-bias detection": bias})
     figures = run_figures(rows, out / "figures")
