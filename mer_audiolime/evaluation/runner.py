@@ -252,6 +252,8 @@ def evaluate(
         elif todo and jobs > 1:
             from joblib import Parallel, delayed
 
+            # loky gives each worker cpu_count // jobs BLAS/torch threads; more oversubscribes (measured: 3x
+            # slower with 2 workers x 2 threads on 2 cores)
             runner = Parallel(n_jobs=jobs, return_as="generator_unordered")
             for res in runner(delayed(_run_task)(t, *args) for t in todo):
                 outcomes.append(res)
