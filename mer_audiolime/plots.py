@@ -91,10 +91,9 @@ def bias_figure(scores: pd.DataFrame, folder, *, shortcut_stem: str, target: str
         return []
     plt, sns = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    sns.stripplot(data=scores, x="model", y="shortcut_weight", hue="vocals_present" if "vocals_present" in scores
-                  else None, dodge=True, ax=axes[0], size=3)
+    sns.stripplot(data=scores, x="model", y="shortcut_weight", ax=axes[0], size=3)
     axes[0].axhline(0, color="0.5", lw=0.8)
-    axes[0].set_title(f"attribution of '{shortcut_stem}' to {target}")
+    axes[0].set_title(f"attribution of '{shortcut_stem}' to {target} (clips with {shortcut_stem})")
     axes[0].tick_params(axis="x", rotation=20)
     share = scores.groupby("model", as_index=False)["shortcut_top"].mean()
     sns.barplot(data=share, x="model", y="shortcut_top", ax=axes[1], color="C1")
