@@ -51,7 +51,7 @@ def register(subparsers) -> None:
     p.add_argument("--num-samples", type=int, default=1000,
                    help="surrogate samples N; all 2^K coalitions are used when 2^K <= N (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (default 0)")
-    p.add_argument("--batch-size", type=int, default=32, help="perturbed inputs per model call (default 32)")
+    p.add_argument("--batch-size", type=int, default=16, help="perturbed inputs per model call (default 16)")
     p.add_argument("--kernel-width", type=float, default=0.25, help="LIME kernel width (default 0.25)")
     p.add_argument("--alpha", type=float, default=1.0, help="ridge penalty of the surrogate (default 1.0)")
     p.add_argument("--targets", default=None, help="comma-separated outputs to explain (default: all)")

@@ -188,7 +188,7 @@ def explain(
     residual: bool = True,
     num_samples: int = 1000,
     seed: int = 0,
-    batch_size: int = 32,
+    batch_size: int = 16,
     kernel_width: float = DEFAULT_KERNEL_WIDTH,
     alpha: float = 1.0,
     targets: Sequence[str] | None = None,
