@@ -3,8 +3,8 @@
 This reproduces the analysis of Chowdhury, Praher & Widmer (SMC 2021) on data whose bias is known. In the
 paper a model trained on DEAM over-estimated the valence of PMEmo's hip-hop songs; its mid-level effects
 pointed at rhythm stability and audioLIME's stem attributions at the vocals. Here the **planted-bias
-synthetic set** plays that role: in its ``biased`` version every *training* clip with vocals has its valence
-raised by 0.3, although vocals carry nothing that the true valence depends on. A model trained on it can learn
+synthetic set** plays that role: in its ``biased`` version every *training and validation* clip with vocals has its valence
+raised by 0.6, although vocals carry nothing that the true valence depends on. A model trained on it can learn
 the shortcut "vocals -> higher valence", and the three steps below should expose it:
 
 1. **Subgroup error.** Predict valence on held-out clips (whose labels are clean) and compare the signed error
