@@ -65,32 +65,39 @@ def register(subparsers) -> None:
                          help="dataset variant / index version (e.g. clean or biased for synthetic)")
     p_train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                          help="extra keyword for a dataset factory (repeatable)")
-    p_train.add_argument("--train-split", default="train")
+    p_train.add_argument("--train-split", default="train", help="split to train on (default: train)")
     p_train.add_argument("--valid-split", default="validation",
                          help="split for early stopping and card metrics ('none': hold out part of train)")
     p_train.add_argument("--test-split", default="test", help="split evaluated at the end ('none' to skip)")
     p_train.add_argument("--model", default="cp_resnet", choices=["cp_resnet", "vggish"], help="architecture")
-    p_train.add_argument("--head", default="a2mid2e", choices=["a2mid2e", "a2e"])
+    p_train.add_argument("--head", default="a2mid2e", choices=["a2mid2e", "a2e"],
+                         help="a2mid2e: audio -> 7 mid-level -> linear emotions; a2e: emotions directly")
     p_train.add_argument("--width", type=int, default=16,
                          help="base channels (cp_resnet: paper 128) / width (vggish: paper 64); default 16")
     p_train.add_argument("--emotions", default=None,
                          help="comma-separated emotion targets (default: the dataset's)")
-    p_train.add_argument("--epochs", type=int, default=_D.epochs)
-    p_train.add_argument("--batch-size", type=int, default=_D.batch_size)
-    p_train.add_argument("--lr", type=float, default=_D.learning_rate)
-    p_train.add_argument("--weight-decay", type=float, default=_D.weight_decay)
-    p_train.add_argument("--midlevel-weight", type=float, default=_D.midlevel_weight)
-    p_train.add_argument("--emotion-weight", type=float, default=_D.emotion_weight)
-    p_train.add_argument("--patience", type=int, default=_D.patience)
+    p_train.add_argument("--epochs", type=int, default=_D.epochs, help=f"training epochs (default {_D.epochs})")
+    p_train.add_argument("--batch-size", type=int, default=_D.batch_size,
+                         help=f"clips per optimisation step (default {_D.batch_size})")
+    p_train.add_argument("--lr", type=float, default=_D.learning_rate,
+                         help=f"peak learning rate of the cosine schedule (default {_D.learning_rate})")
+    p_train.add_argument("--weight-decay", type=float, default=_D.weight_decay,
+                         help=f"Adam weight decay (L2; default {_D.weight_decay})")
+    p_train.add_argument("--midlevel-weight", type=float, default=_D.midlevel_weight,
+                         help=f"weight of the mid-level loss in the joint loss (default {_D.midlevel_weight})")
+    p_train.add_argument("--emotion-weight", type=float, default=_D.emotion_weight,
+                         help=f"weight of the emotion loss in the joint loss (default {_D.emotion_weight})")
+    p_train.add_argument("--patience", type=int, default=_D.patience,
+                         help=f"early stopping: epochs without validation improvement (default {_D.patience})")
     p_train.add_argument("--crop-seconds", type=float, default=_D.crop_seconds,
                          help="train on random crops of this length (default 5; 0 = whole clips)")
     p_train.add_argument("--clip-seconds", type=float, default=None,
                          help="crop / zero-pad every clip to this length (default: the first clip's length)")
-    p_train.add_argument("--seed", type=int, default=_D.seed)
+    p_train.add_argument("--seed", type=int, default=_D.seed, help=f"random seed (default {_D.seed})")
     p_train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p_train.add_argument("--name", default=None, help="model name in the card (default: from the options)")
     p_train.add_argument("--out", required=True, help="output folder")
-    p_train.add_argument("--no-progress", action="store_true")
+    p_train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p_train.set_defaults(func=cmd_train)
 
 
