@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import DatasetError, ParameterError
+from .._index import md5
 from .render import GAINS, render_score, soundfont_path, to_pcm16
 from .score import QUALITY_PARAMS, STEMS, compose, draw_params
 from .truth import (EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, NOISE_SD, SHORTCUT, emotion_targets,
@@ -75,16 +76,6 @@ def assign_splits(n: int, *, seed: int, vocals_prob: float = 0.5, fractions=(0.7
     return vocals, split
 
 
-def _md5(path) -> str:
-    import hashlib
-
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _write_wav(path: Path, pcm: np.ndarray, sr: int):
     import soundfile as sf
 
@@ -111,7 +102,7 @@ def _make_clip(i: int, vocals: bool, *, seed: int, duration: float, sr: int, out
         files[stem] = f"{rel}/{stem}.wav"
     score.to_midi().write(str(folder / "score.mid"))
     files["midi"] = f"{rel}/score.mid"
-    entries = {k: ([v, _md5(Path(out_dir) / v)] if v is not None else [None, None]) for k, v in files.items()}
+    entries = {k: ([v, md5(Path(out_dir) / v)] if v is not None else [None, None]) for k, v in files.items()}
     row = {"track_id": tid, "clip": i, **params.as_dict(), "gain": gain, **midlevel_targets(score)}
     return {"row": row, "entries": entries}
 
@@ -227,7 +218,7 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
         "noise_sd": NOISE_SD, "stems": list(STEMS), "midlevel": list(MIDLEVEL), "emotions": list(EMOTIONS),
         "quality_params": list(QUALITY_PARAMS), "stem_gains": GAINS,
         "emotion_weights": {e: [float(w) for w in EMOTION_WEIGHTS.loc[e]] for e in EMOTIONS},
-        "soundfont": os.path.basename(soundfont_path()), "soundfont_md5": _md5(soundfont_path()),
+        "soundfont": os.path.basename(soundfont_path()), "soundfont_md5": md5(soundfont_path()),
         "generator": f"mer_audiolime {__version__}",
     }
     _write_text(out_dir / _SETTINGS, json.dumps(settings, indent=1, sort_keys=True) + "\n")
@@ -249,9 +240,9 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
             "version": var,
             "tracks": {r["row"]["track_id"]: r["entries"] for r in results},
             "metadata": {
-                "metadata": [meta_name, _md5(out_dir / meta_name)],
-                "relevance": ["relevance.csv", _md5(out_dir / "relevance.csv")],
-                "settings": [_SETTINGS, _md5(out_dir / _SETTINGS)],
+                "metadata": [meta_name, md5(out_dir / meta_name)],
+                "relevance": ["relevance.csv", md5(out_dir / "relevance.csv")],
+                "settings": [_SETTINGS, md5(out_dir / _SETTINGS)],
             },
             "built_by": settings["generator"],
         }
