@@ -19,6 +19,7 @@ from pathlib import Path
 from mirdata import core
 
 from ..exceptions import DatasetError
+from ..names import MIDLEVEL_NAMES
 from ._base import (
     EmotionDataset,
     EmotionTrack,
@@ -37,15 +38,7 @@ NAME = "midlevel"
 VERSION = "1.0"
 
 #: The seven mid-level features, in the order the paper uses them.
-FEATURES = (
-    "melodiousness",
-    "articulation",
-    "rhythm_complexity",
-    "rhythm_stability",
-    "dissonance",
-    "tonal_stability",
-    "minorness",
-)
+FEATURES = MIDLEVEL_NAMES
 # Header spellings seen in copies of annotations.csv -> canonical feature name.
 _ALIASES = {
     "melody": "melodiousness",

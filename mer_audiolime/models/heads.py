@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..exceptions import ModelError, ParameterError
+from ..names import MIDLEVEL_NAMES
 from .architectures import build_backbone
 from .frontend import Frontend
 from .predictor import TorchPredictor
@@ -32,16 +33,6 @@ __all__ = [
     "HEADS",
 ]
 
-#: The seven mid-level perceptual features of Aljanaki & Soleymani (2018), in the order used everywhere.
-MIDLEVEL_NAMES = (
-    "melodiousness",
-    "articulation",
-    "rhythm_complexity",
-    "rhythm_stability",
-    "dissonance",
-    "tonal_stability",
-    "minorness",
-)
 
 
 class MidLevelEmotionHead(nn.Module):

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import ParameterError
+from ...names import MIDLEVEL_NAMES
 from .score import KICK, LEAD_SET, MAX_JITTER, SNARE, STEMS, Score, stream
 
 __all__ = [
@@ -54,8 +55,7 @@ __all__ = [
 ]
 
 #: The seven mid-level targets (Aljanaki & Soleymani 2018 names), in column order.
-MIDLEVEL = ("melodiousness", "articulation", "rhythm_complexity", "rhythm_stability", "dissonance",
-            "tonal_stability", "minorness")
+MIDLEVEL = MIDLEVEL_NAMES
 #: Emotion targets.
 EMOTIONS = ("valence", "arousal")
 
