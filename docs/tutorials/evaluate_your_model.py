@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 MODEL_SPEC = f"{HERE / 'my_model.py'}:build"   # path/to/file.py:factory (a module:factory string also works)
 
 SUITE = """\
-# A small suite for the tutorial; keys not named here keep their defaults (evaluation/suites/standard.toml).
+# A small suite for the tutorial; keys not named here keep their defaults (mer_audiolime/evaluation/suites/standard.toml).
 name = "tutorial"
 version = "1"
 description = "Tutorial 2: few test clips, two seeds."

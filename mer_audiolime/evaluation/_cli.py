@@ -17,7 +17,7 @@ def register(subparsers) -> None:
                "  mer-audiolime evaluate --model a2mid2e_synth_clean --dataset synthetic --data-home synth/ \\\n"
                "      --suite standard --out results/clean\n"
                "  mer-audiolime evaluate --model mypkg.models:factory --dataset synthetic --data-home synth/ \\\n"
-               "      --suite evaluation/suites/segments.toml --jobs 2 --out results/mine\n"
+               "      --suite my_suite.toml --jobs 2 --out results/mine\n"
                "  mer-audiolime evaluate --model my_model.py:build --dataset synthetic --data-home synth/ \\\n"
                "      --dask-scheduler tcp://127.0.0.1:8786 --out results/dask",
         formatter_class=_FMT)
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--variant", "--version", dest="version", default="default", metavar="VARIANT",
                    help="dataset variant / index version, e.g. clean or biased (default: 'default')")
     p.add_argument("--suite", default="standard",
-                   help="suite name in evaluation/suites/ (standard, quick, segments) or a .toml path")
+                   help="a shipped suite name (standard, quick, segments) or a .toml path")
     p.add_argument("--out", required=True, help="results folder (rerun into it to resume)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (joblib); default 1")
     p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
@@ -53,6 +53,8 @@ def register(subparsers) -> None:
     b.add_argument("--data-home", default=None,
                    help="where the synthetic set is (generated there if missing); default: the user cache")
     b.add_argument("--jobs", type=int, default=1, help="worker processes (joblib); default 1")
+    b.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="at most N test clips per model (a smoke run: its numbers are not the benchmark's)")
     b.add_argument("--no-progress", action="store_true", help="hide progress bars")
     b.set_defaults(func=run_benchmark)
 
@@ -74,7 +76,7 @@ def run_benchmark(args) -> int:
     from .benchmark import run_benchmark as bench
 
     out = bench(preset=args.preset, out_dir=args.out, data_home=args.data_home, jobs=args.jobs,
-                progress=not args.no_progress)
+                progress=not args.no_progress, limit=args.limit)
     print((out / "summary.md").read_text())
     print(f"wrote {out}")
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..exceptions import DatasetError, WeightsError
+from ..exceptions import DatasetError, ParameterError, WeightsError
 
 __all__ = ["BENCHMARK_VERSION", "run_benchmark", "benchmark_models", "default_data_home", "bias_rows", "per_clip"]
 
@@ -84,8 +84,25 @@ def per_clip(stems: pd.DataFrame, *, shortcut: str) -> pd.DataFrame:
     return out.drop(columns=["tie"])
 
 
-def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int = 1, progress: bool = True) -> Path:
-    """Run the benchmark; returns the ``<out>/<BENCHMARK_VERSION>`` folder."""
+def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int = 1, progress: bool = True,
+                  limit: int | None = None) -> Path:
+    """Run the benchmark; returns the ``<out>/<BENCHMARK_VERSION>`` folder.
+
+    Parameters
+    ----------
+    preset : {"quick", "full"}
+        ``quick``: the first 12 test clips per model; ``full``: every test clip.
+    out_dir : path
+        Results go to ``<out_dir>/<BENCHMARK_VERSION>``.
+    data_home : path, optional
+        Where the synthetic set is (generated there when missing).
+    jobs : int
+        Worker processes.
+    progress : bool
+        Show progress bars.
+    limit : int, optional
+        At most this many test clips per model (a smoke run; the numbers are not the benchmark's).
+    """
     from ..plots import bias_figure, run_figures
     from .results import git_commit, package_versions, summarise, write_tables
     from .runner import _dataset, evaluate
@@ -93,6 +110,11 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
 
     t0 = time.perf_counter()
     suite = load_suite("quick" if preset == "quick" else "standard")
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ParameterError(f"limit must be a positive integer (clips per model), got {limit!r}.")
+        current = suite["tracks"]["limit"]
+        suite["tracks"]["limit"] = min(limit, current) if current else limit
     home = _ensure_data(Path(data_home) if data_home else default_data_home(), progress)
     out = Path(out_dir) / BENCHMARK_VERSION
     runs, variants = [], {}
@@ -110,17 +132,20 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     from .metrics import PlantedBias
 
     stems = bias_rows(rows, vocals=vocals, target=bias_cfg["target"], variants=variants)
-    scores = per_clip(stems, shortcut=bias_cfg["shortcut_stem"])
-    scores.to_csv(out / "bias_per_clip.csv", index=False)
-    bias = pd.DataFrame([{"target": bias_cfg["target"], "shortcut_stem": bias_cfg["shortcut_stem"], "rule": "top |a|",
-                          **PlantedBias(shortcut=bias_cfg["shortcut_stem"], by="abs")(stems)}])
+    figures = run_figures(rows, out / "figures")
+    head = {"target": bias_cfg["target"], "shortcut_stem": bias_cfg["shortcut_stem"], "rule": "top |a|"}
+    if stems.empty:  # e.g. a --limit run whose clips all lack the shortcut stem: nothing to score
+        bias = pd.DataFrame([{**head, "n_scored": 0, "note": "no evaluated clip holds the shortcut stem"}])
+    else:
+        scores = per_clip(stems, shortcut=bias_cfg["shortcut_stem"])
+        scores.to_csv(out / "bias_per_clip.csv", index=False)
+        bias = pd.DataFrame([{**head, **PlantedBias(shortcut=bias_cfg["shortcut_stem"], by="abs")(stems)}])
+        figures += bias_figure(scores, out / "figures", shortcut_stem=bias_cfg["shortcut_stem"],
+                               target=bias_cfg["target"])
     bias.to_csv(out / "bias.csv", index=False)
     write_tables(summarise(rows), out, extra={"Planted-bias detection": bias})
-    figures = run_figures(rows, out / "figures")
-    figures += bias_figure(scores, out / "figures", shortcut_stem=bias_cfg["shortcut_stem"],
-                           target=bias_cfg["target"])
     manifest = {
-        "benchmark_version": BENCHMARK_VERSION, "preset": preset, "suite": suite, "synthetic": _SYNTH,
+        "benchmark_version": BENCHMARK_VERSION, "preset": preset, "limit": limit, "suite": suite, "synthetic": _SYNTH,
         "data_home": str(home), "models": variants, "package_versions": package_versions(),
         "git_commit": git_commit(), "elapsed_s": round(time.perf_counter() - t0, 2),
         "failures": {r.out_dir.name: [f["track_id"] for f in r.failures] for r in runs},

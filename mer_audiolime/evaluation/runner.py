@@ -201,7 +201,7 @@ def evaluate(
     dataset : str
         Registered dataset name (e.g. ``"synthetic"``).
     suite : str, path or dict
-        Suite name in ``evaluation/suites/``, a TOML path, or a dict.
+        Name of a shipped suite (see :func:`~mer_audiolime.evaluation.suites.list_suites`), a TOML path, or a dict.
     out_dir : path
         Results folder; rerunning into it resumes.
     data_home, version

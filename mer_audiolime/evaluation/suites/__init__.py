@@ -1,4 +1,10 @@
-"""Evaluation suites: TOML files in the top-level ``evaluation/suites/`` folder (data, not code)."""
+"""Evaluation suites: the named TOML files shipped in this package (``standard``, ``quick``, ``segments``), or
+any TOML file or dict a user passes.
+
+The named suites are package data, read through :mod:`importlib.resources`, so they are found the same way
+from a checkout, an editable install and an installed wheel. Copy one (``mer-audiolime`` prints the path in
+``--suite`` errors) to start a suite of your own.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,10 @@ import copy
 import hashlib
 import json
 import tomllib
+from importlib import resources
 from pathlib import Path
 
-from ..exceptions import ParameterError
+from ...exceptions import ParameterError
 
 __all__ = ["load_suite", "suite_hash", "suites_dir", "list_suites", "DEFAULTS"]
 
@@ -27,14 +34,13 @@ DEFAULTS = {
 
 
 def suites_dir() -> Path:
-    """The repository's ``evaluation/suites`` folder (next to the installed package in a checkout)."""
-    return Path(__file__).resolve().parents[2] / "evaluation" / "suites"
+    """The folder of the named suites shipped with the package."""
+    return Path(str(resources.files(__name__)))
 
 
 def list_suites() -> list:
-    """Names of the suites in :func:`suites_dir`."""
-    folder = suites_dir()
-    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+    """Names of the shipped suites."""
+    return sorted(p.name[: -len(".toml")] for p in resources.files(__name__).iterdir() if p.name.endswith(".toml"))
 
 
 def _merge(base: dict, over: dict, where: str) -> dict:
