@@ -148,6 +148,12 @@ class OpenUnmixSeparator:
             from openunmix import utils as umx_utils
         except ImportError as err:  # pragma: no cover - hard dependency
             raise SeparationError(f"open-unmix is not installed ({err}); pip install openunmix.") from err
+        except OSError as err:  # torchaudio's compiled extension does not load beside this torch
+            raise SeparationError(
+                f"open-unmix cannot load torchaudio ({err}). torchaudio must be the same major.minor.patch "
+                f"release as torch (installed: torch {torch.__version__}); install the pair from the project's "
+                "requirements/lock.txt, e.g. pip install torch==2.11.0 torchaudio==2.11.0."
+            ) from err
         local = Path(self.model)
         if local.is_dir():
             if not (local / "separator.json").exists():
