@@ -10,7 +10,7 @@ time segments (Chowdhury, Praher & Widmer, SMC 2021; audioLIME by Haunschmid, Ma
 torch is imported only when a model or separator needs it.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 from . import explain  # noqa: E402  (a callable package: explain(audio, model=...) runs explain.explain)
 from .explain import Attribution, Explanation  # noqa: E402

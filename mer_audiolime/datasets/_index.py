@@ -146,7 +146,7 @@ def write_index(
     """
     from tqdm.auto import tqdm
 
-    from .. import __version__
+    from .._version import __version__
 
     data_home = Path(data_home)
     if not recipe.tracks:

@@ -135,7 +135,7 @@ def package_versions() -> dict:
     import numpy
     import torch
 
-    from .. import __version__
+    from .._version import __version__
 
     out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
            "mer_audiolime": __version__}

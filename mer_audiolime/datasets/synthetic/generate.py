@@ -181,7 +181,7 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    from ... import __version__
+    from ..._version import __version__
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n must be a positive integer number of clips, got {n!r}.")
