@@ -93,12 +93,22 @@ def test_row_with_too_many_fields_is_malformed(tmp_path):
         datasets.load("pmemo", data_home=home).track("4").arousal
 
 
-def test_wrong_separator_is_explained(tmp_path):
+def test_wrong_separator_in_optional_metadata_is_a_warning_not_a_failure(tmp_path):
     home, _ = _copy_and_index("midlevel", tmp_path)
     path = home / "metadata_annotations" / "metadata.csv"
     path.write_text(path.read_text().replace(";", ","))
+    track = datasets.load("midlevel", data_home=home).track("1")
+    with pytest.warns(datasets.MetadataWarning, match=r"metadata.csv.*no 'song id' column.*semicolons"):
+        assert track.source is None
+    assert track.melodiousness == 7.1  # the targets are unaffected
+
+
+def test_wrong_separator_in_targets_is_explained(tmp_path):
+    home, _ = _copy_and_index("emomusic", tmp_path)
+    path = home / "annotations" / "static_annotations.csv"
+    path.write_text(path.read_text().replace(",", ";"))
     with pytest.raises(DatasetError, match="lacks column"):
-        datasets.load("midlevel", data_home=home).track("1").source
+        datasets.load("emomusic", data_home=home).track("2").arousal
 
 
 def test_duplicate_ids_are_rejected(tmp_path):

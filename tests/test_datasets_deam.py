@@ -1,11 +1,13 @@
-"""DEAM loader: both static files (leading-space column names), 2 Hz dynamic series, metadata."""
+"""DEAM loader: both static files (leading-space column names), 2 Hz dynamic series, the three metadata files."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mer_audiolime import datasets
+from mer_audiolime.datasets.deam import split_genres
 
 HOME = Path(__file__).resolve().parent / "resources" / "deam"
 
@@ -38,12 +40,33 @@ def test_dynamic_drops_empty_trailing_cells(ds):
     assert ds.track("2001").dynamic is None
 
 
-def test_metadata_genre(ds):
-    assert ds.track("3").genre == "Hip-Hop"
-    assert ds.track("2").title == "Song Two"
-    assert ds.track("2001").genre is None
+def test_metadata_of_each_year(ds):
+    with pytest.warns(datasets.MetadataWarning):  # the shifted 2015 row of song 2002
+        t3 = ds.track("3")
+        assert (t3.genre, t3.artist, t3.title) == ("Hip-Hop", "Other Artist", "Song Three")  # tabs removed
+    assert t3.metadata_file == "metadata_2013.csv" and t3.album is None and t3.tags == []
+    t1001 = ds.track("1001")
+    assert (t1001.artist, t1001.album, t1001.title) == ("MC Example", "Street Tapes", "Corner Song")
+    assert t1001.genre == "Hip-Hop-Electronic" and t1001.genres == ["Hip-Hop", "Electronic"]
+    assert t1001.tags == ["rap", "urban", "chill"]  # the ragged 2014 tag fields
+    t2001 = ds.track("2001")
+    assert t2001.genre == "Electronic-Dance" and t2001.album is None  # "N/A"; extra 2015 genre token
+    assert ds.track("2002").genre is None and ds.track("2002").artist is None  # shifted row
+
+
+def test_split_genres_keeps_hyphenated_names():
+    assert split_genres("Rock-Pop") == ["Rock", "Pop"]
+    assert split_genres("Hip-Hop") == ["Hip-Hop"]
+    assert split_genres("Trip-Hop-Lo-Fi") == ["Trip-Hop", "Lo-Fi"]
+    assert split_genres(None) == []
 
 
 def test_static_targets(ds):
     assert ds.track("3").static_targets == {"arousal": 3.3, "valence": 3.5}
     assert datasets.load("deam", data_home=HOME, index_path=ds.index_path).TARGET_RANGES["arousal"] == (1.0, 9.0)
+
+
+def test_targets_never_touch_the_metadata(ds):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no MetadataWarning: reading targets does not parse metadata files
+        assert [ds.track(t).valence for t in ds.track_ids] == [3.1, 3.5, 6.1, 4.4, 6.2, 3.2]

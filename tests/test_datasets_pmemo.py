@@ -26,7 +26,7 @@ def test_static_and_std(ds):
 
 def test_dynamic_long_format_is_regrouped(ds):
     dyn = ds.track("1").dynamic
-    np.testing.assert_array_equal(dyn.times, [15.0, 15.5, 16.0])
+    np.testing.assert_array_equal(dyn.times, [15.5, 16.0, 16.5])  # the release starts at 15.5 s
     np.testing.assert_array_equal(dyn.arousal, [0.35, 0.4, 0.45])
     np.testing.assert_array_equal(dyn.valence, [0.5, 0.55, 0.6])
     assert ds.track("7").dynamic is None  # no dynamic rows for song 7
@@ -35,7 +35,8 @@ def test_dynamic_long_format_is_regrouped(ds):
 def test_metadata(ds):
     t = ds.track("1")
     assert (t.title, t.artist, t.album) == ("Song A", "Solo Singer", "Album A")
-    assert (t.chorus_start, t.chorus_end) == (60.2, 90.1)
+    assert (t.chorus_start, t.chorus_end) == (60.0, 90.0)  # "01:00", "01:30" in metadata.csv
+    assert t.duration == 240.5
 
 
 def test_annotated_song_without_audio_is_left_out_and_recorded(ds):

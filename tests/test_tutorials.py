@@ -53,7 +53,7 @@ def test_tutorial_1_builds_index_from_a_copy_and_loads(tmp_path):
     # the index is written into the copy, never into the repository's fixture
     assert res["index_path"].parent == tmp_path / "deam"
     assert _tree_digest(fixture) == before
-    assert res["n_tracks"] == 3 and res["missing"] == 0 and res["changed"] == 0
+    assert res["n_tracks"] == 6 and res["missing"] == 0 and res["changed"] == 0
     assert res["n_synth"] == 6
 
 

@@ -26,7 +26,9 @@ __all__ = [
     "dataset_module",
     "dataset_info",
     "build_index",
+    "check_recipe",
     "default_index_path",
+    "MetadataWarning",
     "TrackDataset",
     "single_artist_split",
     "random_split",
@@ -39,6 +41,7 @@ _LAZY = {
     "single_artist_split": "mer_audiolime.datasets.splits",
     "random_split": "mer_audiolime.datasets.splits",
     "official_split": "mer_audiolime.datasets.splits",
+    "MetadataWarning": "mer_audiolime.datasets._tables",
 }
 
 
@@ -148,6 +151,11 @@ def default_index_path(name: str, data_home, *, version: str = "default") -> Pat
 def build_index(name: str, data_home, *, out=None, version: str = "default", progress: bool = True) -> Path:
     """Build a dataset's index (paths + md5 of every audio and annotation file) from a local copy.
 
+    Before anything is hashed or written, the required targets of every track (and the optional numeric
+    annotations) are parsed exactly as :func:`load` will parse them, so a short or non-numeric row fails here,
+    naming the file, line and column, instead of at training time. The index is written atomically (a
+    temporary file in the same folder, removed on failure).
+
     Parameters
     ----------
     name : str
@@ -155,9 +163,10 @@ def build_index(name: str, data_home, *, out=None, version: str = "default", pro
     data_home : str or path-like
         Folder where the dataset's archives were unpacked.
     out : str or path-like, optional
-        Index file to write. Default :func:`default_index_path` (inside ``data_home``, where :func:`load`
-        finds it); for a read-only copy write elsewhere and pass ``index_path=`` to :func:`load` or put the
-        file in ``$MER_AUDIOLIME_INDEX_DIR``.
+        Index file to write, or an existing folder to write ``<name>_index_<version>.json`` into. Default
+        :func:`default_index_path` (inside ``data_home``, where :func:`load` finds it); for a read-only copy
+        write elsewhere and pass ``index_path=`` to :func:`load` or put the file in
+        ``$MER_AUDIOLIME_INDEX_DIR``.
     version : str
         Index version to write.
     progress : bool
@@ -171,8 +180,17 @@ def build_index(name: str, data_home, *, out=None, version: str = "default", pro
     Raises
     ------
     DatasetError
-        ``data_home`` is missing, a required file is absent or ambiguous, or no track has audio.
+        ``data_home`` is missing, a required file is absent or ambiguous, a target row is malformed, or no
+        track has audio.
+    ParameterError
+        ``out`` cannot be written.
+
+    Examples
+    --------
+    >>> build_index("deam", "~/data/DEAM")                       # doctest: +SKIP
+    PosixPath('/home/me/data/DEAM/deam_index_1.0.json')
     """
+    from ..validation import check_writable_dir
     from ._index import write_index
 
     module = dataset_module(name)
@@ -186,9 +204,52 @@ def build_index(name: str, data_home, *, out=None, version: str = "default", pro
             raise DatasetError(f"{name!r} writes its own index when it is generated; nothing to build.")
         return Path(builder(home, out=out))
     resolved = _resolve_version(module, version)
-    target = Path(out) if out is not None else default_index_path(name, home, version=version)
+    target = _index_target(name, home, out, version=version)
+    check_writable_dir(target.parent, "index folder")
     recipe = module.index_recipe(home)
+    if recipe.tracks:
+        check_recipe(name, recipe, data_home=home, version=version)
     return write_index(recipe, name=name, version=resolved, data_home=home, out=target, progress=progress)
+
+
+def _index_target(name: str, home: Path, out, *, version: str) -> Path:
+    if out is None:
+        return default_index_path(name, home, version=version)
+    target = Path(out).expanduser()
+    if target.is_dir() or str(out).endswith(("/", "\\")):
+        return default_index_path(name, target, version=version)
+    return target
+
+
+def check_recipe(name: str, recipe, *, data_home, version: str = "default") -> None:
+    """Parse what an index of ``recipe`` would load — every track's required targets and the optional numeric
+    annotations — without hashing or writing anything.
+
+    Raises
+    ------
+    DatasetError
+        A target or annotation row that :func:`load` could not read (the message names file, line and column).
+    """
+    import json
+    import tempfile
+
+    from ._base import EmotionDataset
+    from ._index import index_dict
+
+    _, cls = _dataset_class(name)
+    if not issubclass(cls, EmotionDataset):
+        return
+    index = index_dict(recipe, version=_resolve_version(dataset_module(name), version))
+    with tempfile.TemporaryDirectory(prefix="mer_audiolime_index_check_") as tmp:
+        path = Path(tmp) / "index.json"
+        path.write_text(json.dumps(index), encoding="utf-8")
+        ds = cls(data_home=data_home, version=version, index_path=path)
+        try:
+            for track_id in ds.track_ids:
+                ds.track(track_id).static_targets
+            ds._dataset_section("annotations")
+        except DatasetError as err:
+            raise DatasetError(f"{err} The index was not written: fix or re-extract that file first.") from None
 
 
 def _resolve_version(module, version: str) -> str:
@@ -206,7 +267,8 @@ def dataset_info(name: str) -> dict:
     -------
     dict
         ``name``, ``module``, ``version``, ``targets`` (name -> rating range), ``license``, ``bibtex``,
-        ``download_info``, ``index_file`` (the file name looked for), ``card`` (repository path of the card).
+        ``download_info``, ``index_file`` (the file name looked for), ``card`` (repository path of the card),
+        ``published`` (the documented number of tracks, or None) and ``published_note``.
     """
     module, cls = _dataset_class(name)
     version = None
@@ -223,4 +285,6 @@ def dataset_info(name: str) -> dict:
         "download_info": (getattr(module, "DOWNLOAD_INFO", None) or "").strip() or None,
         "index_file": f"{name}_index_{version}.json" if version else None,
         "card": f"datasets/{name}/README.md",
+        "published": (getattr(cls, "PUBLISHED", None) or {}).get("tracks"),
+        "published_note": (getattr(cls, "PUBLISHED", None) or {}).get("note"),
     }

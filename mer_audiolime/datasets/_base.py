@@ -10,14 +10,22 @@ subclasses), so mirdata's API (``track_ids``, ``load_tracks``, ``choice_track``,
   package's ``indexes/`` folder. A missing index raises :class:`IndexMissingError` saying how to build one.
 * **Annotation files are index entries.** Their relative paths (and md5s) live in the index's ``metadata``
   block, so ``validate()`` checks them and the loaders do not hard-code one unpacking layout.
-* **Typed errors.** Missing files, malformed rows and non-numeric ratings raise :class:`DatasetError` naming
-  the file, the row and the fix; audio goes through :func:`mer_audiolime.audio.load_audio`.
+* **Three separate passes.** Required targets (``_load_metadata``: strict, a malformed cell raises
+  :class:`DatasetError` naming file, line and column), optional numeric annotations such as dynamic ratings
+  (``_load_annotations``: strict, but only when they are asked for) and optional descriptive metadata
+  (``_load_info``: artist, genre, chorus times ..., where a bad field becomes a missing value and one
+  :class:`MetadataWarning`). A bad genre never stops ``track.valence``.
+* **Counts against the published size.** :meth:`EmotionDataset.coverage` (printed by ``validate()`` and
+  ``mer-audiolime datasets info/validate``) says how many tracks of the published total the index holds, so an
+  incomplete copy or a misread layout shows at once.
+* Audio goes through :func:`mer_audiolime.audio.load_audio`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +35,15 @@ from mirdata import core
 from ..audio import load_audio as _load_audio
 from ..exceptions import AudioDecodeError, DatasetError, IndexMissingError
 from ._tables import (  # noqa: F401  (re-exported for the loader modules)
+    EXTRA,
+    MetadataWarning,
+    OptionalFields,
     clean_id,
     dynamic_from_wide,
     merge_dynamic,
+    parse_clock,
+    read_optional_table,
+    read_sheet,
     read_table,
     rows_by_id,
     to_float,
@@ -47,6 +61,8 @@ __all__ = [
     "candidate_index_paths",
     "read_table",
     "to_float",
+    "MetadataWarning",
+    "describe_coverage",
 ]
 
 #: Environment variable naming a folder of user-built index files (searched after ``data_home``).
@@ -176,8 +192,23 @@ class EmotionTrack(core.Track):
         return load_audio(self.audio_path)
 
     def _meta(self, key, default=None):
+        """A value of the required-targets pass (``Dataset._load_metadata``)."""
         meta = self._metadata() or {}
         return meta.get(self.track_id, {}).get(key, default)
+
+    def _section(self, name: str) -> dict:
+        getter = getattr(self, "_dataset_section", None)
+        if getter is None:  # a Track built by hand, outside its Dataset: no optional sections
+            return {}
+        return getter(name).get(self.track_id) or {}
+
+    def _annotation(self, key, default=None):
+        """A value of the optional-annotations pass (``Dataset._load_annotations``; strict when asked for)."""
+        return self._section("annotations").get(key, default)
+
+    def _info(self, key, default=None):
+        """A value of the optional-metadata pass (``Dataset._load_info``; bad fields are None + a warning)."""
+        return self._section("info").get(key, default)
 
     @property
     def static_targets(self) -> dict:
@@ -281,9 +312,126 @@ class EmotionDataset(core.Dataset):
         return self._load_metadata()
 
     def _load_metadata(self) -> dict:  # pragma: no cover - every loader overrides it
+        """Required targets: ``{track_id: {key: value}}``; a malformed cell raises :class:`DatasetError`."""
         raise NotImplementedError
+
+    def _load_annotations(self) -> dict:
+        """Optional numeric annotations (dynamic ratings, standard deviations): ``{track_id: {key: value}}``.
+
+        Parsed only when a track asks for one; a malformed cell raises when it is asked for, never earlier.
+        """
+        return {}
+
+    def _load_info(self) -> dict:
+        """Optional descriptive metadata (artist, genre, ...): ``{track_id: {key: value}}``.
+
+        A field that cannot be read is None and reported once per file and field as a
+        :class:`MetadataWarning` (see :class:`~mer_audiolime.datasets._tables.OptionalFields`).
+        """
+        return {}
+
+    def _dataset_section(self, name: str) -> dict:
+        cache = self.__dict__.setdefault("_section_cache", {})
+        if name not in cache:
+            loader = {"annotations": self._load_annotations, "info": self._load_info}[name]
+            cache[name] = loader()
+        return cache[name]
+
+    def _optional_path(self, key: str, fields: OptionalFields | None = None):
+        """Path of an optional file of the index, or None (a file listed but gone is a warning, not an error)."""
+        path = self._metadata_path(key, required=False)
+        if path is not None and not os.path.isfile(path):
+            warnings.warn(
+                f"{self.NAME}: optional file {path!r} listed in the index is missing; its fields are missing "
+                "(validate() lists every missing file).",
+                MetadataWarning,
+                stacklevel=4,
+            )
+            return None
+        return path
 
     def _track(self, track_id):  # behind mirdata's ``dataset.track(track_id)``
         if str(track_id) not in self._index["tracks"]:
             raise DatasetError(f"{track_id!r} is not a track of {self.NAME}; see .track_ids for valid ids.")
-        return super()._track(str(track_id))
+        track = super()._track(str(track_id))
+        track._dataset_section = self._dataset_section
+        return track
+
+    #: Published size: ``{"tracks": n}`` plus dataset-specific detail; see :meth:`coverage`.
+    PUBLISHED: dict = {}
+
+    def coverage(self) -> dict:
+        """How many tracks of the published total this copy's index holds.
+
+        Returns
+        -------
+        dict
+            ``dataset``, ``found`` (tracks in the index), ``published`` (the dataset's documented size, or
+            None), ``excluded`` (annotated tracks left out because their audio is missing), ``complete``
+            (found == published), ``parts`` (per-part counts where the dataset has parts, e.g. Soundtracks'
+            sets) and ``note`` (how the published number is defined).
+
+        Examples
+        --------
+        >>> datasets.load("deam", data_home="/data/DEAM").coverage()["found"]   # doctest: +SKIP
+        1802
+        """
+        tracks = list(self._index["tracks"])
+        published = self.PUBLISHED.get("tracks")
+        out = {
+            "dataset": self.NAME,
+            "found": len(tracks),
+            "published": published,
+            "excluded": len(self._index.get("excluded") or {}),
+            "complete": published is not None and len(tracks) >= published,
+            "parts": {},
+            "note": self.PUBLISHED.get("note", ""),
+        }
+        for part, (prefix, n) in (self.PUBLISHED.get("parts") or {}).items():
+            found = sum(t.startswith(prefix) for t in tracks)
+            out["parts"][part] = {"found": found, "published": n}
+        return out
+
+    def coverage_line(self) -> str:
+        """:meth:`coverage` as one sentence, e.g. ``deam: 1802 of 1802 published tracks indexed``."""
+        return describe_coverage(self.coverage())
+
+    def validate(self, verbose: bool = True):
+        """md5-check every file of the index (mirdata's validate) and report the found/published count.
+
+        Parameters
+        ----------
+        verbose : bool
+            Print the missing/changed files (mirdata logs them) and the coverage line.
+
+        Returns
+        -------
+        missing : dict
+            ``{"tracks": {id: [paths]}, "metadata": {key: [paths]}}`` of files in the index but not on disk.
+        invalid : dict
+            Same layout, files whose md5 differs from the index.
+        """
+        missing, invalid = super().validate(verbose=verbose)
+        if verbose:
+            print(self.coverage_line())
+        return missing, invalid
+
+
+def describe_coverage(cov: dict) -> str:
+    """One sentence for a :meth:`EmotionDataset.coverage` dict (used by ``validate()`` and the CLI)."""
+    found, published = cov["found"], cov["published"]
+    if published is None:
+        text = f"{cov['dataset']}: {found} tracks indexed (published size not recorded)"
+    else:
+        text = f"{cov['dataset']}: {found} of {published} published tracks indexed"
+    parts = cov.get("parts") or {}
+    if parts:
+        text += " (" + ", ".join(f"{p} {v['found']}/{v['published']}" for p, v in parts.items()) + ")"
+    if cov.get("excluded"):
+        text += f"; {cov['excluded']} annotated tracks left out for missing audio"
+    if cov.get("note"):
+        text += f"; {cov['note']}"
+    if published is not None and found < published:
+        text += (". This copy is incomplete or its layout was misread: see 'excluded' in the index and the "
+                 "expected layout on the dataset card")
+    return text + "."

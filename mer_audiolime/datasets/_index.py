@@ -13,13 +13,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..exceptions import DatasetError
 
-__all__ = ["IndexRecipe", "write_index", "md5", "find_file", "find_audio", "AUDIO_EXTENSIONS"]
+__all__ = [
+    "IndexRecipe",
+    "write_index",
+    "index_dict",
+    "write_json_atomic",
+    "md5",
+    "find_file",
+    "find_audio",
+    "AUDIO_EXTENSIONS",
+]
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aiff", ".aif")
 _IGNORED_PARTS = ("__MACOSX",)
@@ -134,47 +145,81 @@ def find_audio(data_home, *, within: str | None = None, pattern: str | None = No
     return out
 
 
-def write_index(
-    recipe: IndexRecipe, *, name: str, version: str, data_home, out, progress: bool = True
-) -> Path:
-    """Hash every file of ``recipe`` and write the index JSON to ``out``.
+def index_dict(recipe: IndexRecipe, *, version: str, data_home=None, progress: bool = False,
+               name: str = "") -> dict:
+    """The index of ``recipe`` as a dict; with ``data_home`` every file is md5-hashed, else md5s are None.
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    dict
+        ``{"version", "tracks": {id: {key: [relpath, md5]}}, "metadata": {key: [relpath, md5]}, "built_by",
+        "excluded"}``.
     """
     from tqdm.auto import tqdm
 
     from .._version import __version__
 
-    data_home = Path(data_home)
-    if not recipe.tracks:
-        raise DatasetError(
-            f"no {name} track with both annotations and audio was found under {str(data_home)!r}; check "
-            "data_home and the layout described in the dataset card."
-        )
+    def digest(rel):
+        return md5(Path(data_home) / rel) if data_home is not None else None
+
     tracks = {}
     items = sorted(recipe.tracks.items(), key=lambda kv: _sort_key(kv[0]))
-    for track_id, files in tqdm(items, desc=f"hashing {name}", unit="track", disable=not progress):
-        tracks[track_id] = {k: [rel, md5(data_home / rel)] for k, rel in sorted(files.items())}
+    for track_id, files in tqdm(items, desc=f"hashing {name}", unit="track",
+                                disable=not progress or data_home is None):
+        tracks[track_id] = {k: [rel, digest(rel)] for k, rel in sorted(files.items())}
     metadata = {
-        k: ([rel, md5(data_home / rel)] if rel is not None else [None, None])
+        k: ([rel, digest(rel)] if rel is not None else [None, None])
         for k, rel in sorted(recipe.metadata.items())
     }
-    index = {
+    return {
         "version": version,
         "tracks": tracks,
         "metadata": metadata,
         "built_by": f"mer_audiolime {__version__}",
         "excluded": dict(sorted(recipe.excluded.items(), key=lambda kv: _sort_key(kv[0]))),
     }
+
+
+def write_json_atomic(payload: dict, out) -> Path:
+    """Write ``payload`` as JSON to ``out`` through a temporary file in the same folder (removed on failure)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(json.dumps(index, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(payload, indent=1, sort_keys=False) + "\n")
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_index(
+    recipe: IndexRecipe, *, name: str, version: str, data_home, out, progress: bool = True
+) -> Path:
+    """Hash every file of ``recipe`` and write the index JSON to ``out`` (atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    data_home = Path(data_home)
+    if not recipe.tracks:
+        raise DatasetError(
+            f"no {name} track with both annotations and audio was found under {str(data_home)!r}; check "
+            "data_home and the layout described in the dataset card."
+        )
+    index = index_dict(recipe, version=version, data_home=data_home, progress=progress, name=name)
+    return write_json_atomic(index, out)
 
 
 def _sort_key(track_id: str):

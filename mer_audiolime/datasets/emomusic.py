@@ -9,7 +9,9 @@ Expected files (under ``data_home``): ``clips_45seconds/<song_id>.mp3``;
 ``arousal_cont_average.csv`` and ``valence_cont_average.csv``; ``songs_info.csv`` (``song_id,
 file_name, Artist, Song title, start of the segment (min.sec), end of the segment (min.sec), Genre,
 Mediaeval 2013 set``).
-See ``datasets/emomusic/README.md``.
+Static ratings are the required targets; the continuous ratings are read only when asked for, and
+songs_info.csv in a forgiving pass (a field that cannot be read is missing, with a
+:class:`~mer_audiolime.datasets.MetadataWarning`). See ``datasets/emomusic/README.md``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from ._base import (
     EmotionDataset,
     EmotionTrack,
     LocalIndex,
+    OptionalFields,
+    clean_id,
     dynamic_from_wide,
     load_audio,
     merge_dynamic,
+    read_optional_table,
     read_table,
     rows_by_id,
     to_float,
@@ -62,14 +67,13 @@ and build the index:
 
 INDEXES = {"default": VERSION, VERSION: LocalIndex(f"{NAME}_index_{VERSION}.json")}
 
+#: Published size (cvml.unige.ch/databases/emoMusic): 1000 songs reduced to 744 after removing redundancies
+#: (619 development + 125 evaluation).
+PUBLISHED = {"tracks": 744, "note": "619 development + 125 evaluation clips (MediaEval 2013)"}
+
 _STATIC_COLS = ("song_id", "mean_arousal", "mean_valence")
 _SPLIT_COL = "Mediaeval 2013 set"
-
-
-def _clean(text):
-    """songs_info.csv cells carry stray tabs and spaces; strip them (None for empty)."""
-    text = str(text).replace("\t", " ").strip()
-    return text or None
+_START, _END = "start of the segment (min.sec)", "end of the segment (min.sec)"
 
 
 class Track(EmotionTrack):
@@ -119,31 +123,31 @@ class Track(EmotionTrack):
 
     @core.cached_property
     def dynamic(self):
-        return self._meta("dynamic")
+        return self._annotation("dynamic")
 
     @core.cached_property
     def split(self):
-        return (self._meta("info") or {}).get("split")
+        return self._info("split")
 
     @core.cached_property
     def artist(self):
-        return (self._meta("info") or {}).get("artist")
+        return self._info("artist")
 
     @core.cached_property
     def title(self):
-        return (self._meta("info") or {}).get("title")
+        return self._info("title")
 
     @core.cached_property
     def genre(self):
-        return (self._meta("info") or {}).get("genre")
+        return self._info("genre")
 
     @core.cached_property
     def segment_start(self):
-        return (self._meta("info") or {}).get("segment_start")
+        return self._info("segment_start")
 
     @core.cached_property
     def segment_end(self):
-        return (self._meta("info") or {}).get("segment_end")
+        return self._info("segment_end")
 
 
 @core.docstring_inherit(core.Dataset)
@@ -157,6 +161,8 @@ class Dataset(EmotionDataset):
     DOWNLOAD_INFO = DOWNLOAD_INFO
     INDEXES = INDEXES
     TARGET_RANGES = {"arousal": (1.0, 9.0), "valence": (1.0, 9.0)}
+
+    PUBLISHED = PUBLISHED
 
     def _load_metadata(self) -> dict:
         out: dict = {tid: {} for tid in self._index["tracks"]}
@@ -175,44 +181,62 @@ class Dataset(EmotionDataset):
                     values[f"{dim}_std"] = to_float(row[f"std_{dim}"], where=where, column=f"std_{dim}",
                                                     allow_missing=True)
             out[tid]["static"] = values
-        a_path = self._metadata_path("arousal_cont", required=False)
-        v_path = self._metadata_path("valence_cont", required=False)
+        return out
+
+    def _load_annotations(self) -> dict:
+        out: dict = {tid: {} for tid in self._index["tracks"]}
+        a_path = self._optional_path("arousal_cont")
+        v_path = self._optional_path("valence_cont")
         if a_path and v_path:
             arousal, valence = dynamic_from_wide(a_path), dynamic_from_wide(v_path)
             for tid in out:
                 out[tid]["dynamic"] = merge_dynamic(arousal, valence, tid)
-        info_path = self._metadata_path("songs_info", required=False)
-        if info_path is not None:
-            _, rows = read_table(info_path, required=["song_id"])
-            for tid, (line_no, row) in rows_by_id(rows, "song_id").items():
-                if tid in out:
-                    out[tid]["info"] = _info(row, where=f"{info_path} line {line_no}")
+        return out
+
+    def _load_info(self) -> dict:
+        out: dict = {tid: {} for tid in self._index["tracks"]}
+        path = self._optional_path("songs_info")
+        if path is None:
+            return out
+        fields = OptionalFields(path, dataset=NAME)
+        header, rows = read_optional_table(path, delimiter=",", fields=fields)
+        if header and "song_id" not in header:
+            fields.file_problem(f"has no 'song_id' column (header: {header})")
+            rows = []
+        for line_no, row in rows:
+            tid = clean_id(row.get("song_id", ""))
+            if tid in out:
+                out[tid] = _info(row, line=line_no, fields=fields)
+        fields.emit()
         return out
 
 
-def _minsec(text, *, where, column):
+def _minsec(text) -> float:
     """'1.30' (minutes.seconds) -> 90.0 seconds."""
-    value = _clean(text)
-    if value is None:
-        return None
-    minutes, _, seconds = value.partition(".")
-    try:
-        return 60.0 * int(minutes) + (float(seconds.ljust(2, "0")) if seconds else 0.0)
-    except ValueError:
-        raise DatasetError(f"{where}: {column!r} is {value!r}, not a min.sec time.") from None
+    minutes, _, seconds = str(text).partition(".")
+    seconds = seconds.ljust(2, "0") if seconds else "0"
+    if not minutes.isdigit() or not seconds.isdigit() or int(seconds) >= 60:
+        raise ValueError("not a min.sec time")
+    return 60.0 * int(minutes) + float(seconds)
 
 
-def _info(row: dict, *, where: str) -> dict:
-    split = _clean(row.get(_SPLIT_COL, ""))
-    if split is not None and split not in ("development", "evaluation"):
-        raise DatasetError(f"{where}: {_SPLIT_COL!r} is {split!r}; expected development or evaluation.")
+def _split(text) -> str:
+    if text not in ("development", "evaluation"):
+        raise ValueError("expected development or evaluation")
+    return text
+
+
+def _info(row: dict, *, line: int, fields: OptionalFields) -> dict:
+    def field(name):
+        return fields.text(row.get(name), line=line, field=name, numeric_ok=True)
+
     return {
-        "split": split,
-        "artist": _clean(row.get("Artist", "")),
-        "title": _clean(row.get("Song title", "")),
-        "genre": _clean(row.get("Genre", "")),
-        "segment_start": _minsec(row.get("start of the segment (min.sec)", ""), where=where, column="start"),
-        "segment_end": _minsec(row.get("end of the segment (min.sec)", ""), where=where, column="end"),
+        "split": fields.parse(field(_SPLIT_COL), _split, line=line, field=_SPLIT_COL),
+        "artist": field("Artist"),
+        "title": field("Song title"),
+        "genre": field("Genre"),
+        "segment_start": fields.parse(field(_START), _minsec, line=line, field=_START),
+        "segment_end": fields.parse(field(_END), _minsec, line=line, field=_END),
     }
 
 

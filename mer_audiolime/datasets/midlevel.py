@@ -9,7 +9,11 @@ metadata's ``Source`` column.
 Expected files (any folder depth under ``data_home``; the index records where they are):
 ``metadata_annotations/annotations.csv`` (comma-separated: ``song_id`` + the 7 features),
 ``metadata_annotations/metadata.csv`` (*semicolon*-separated: ``song id``, ``Source``, ``Artist``, ...),
-``audio/<song_id>.mp3``. See ``datasets/midlevel/README.md``.
+``audio/<song_id>.mp3``. Some copies of annotations.csv put a space after every comma of the header and name
+the features ``melody``, ``atonality`` (tonal stability) and ``mode`` (minorness): these spellings are
+accepted as aliases and the values used as they are. The metadata file is read in a forgiving pass (a field
+that cannot be read is missing, with a :class:`~mer_audiolime.datasets.MetadataWarning`). See
+``datasets/midlevel/README.md``.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from ._base import (
     EmotionDataset,
     EmotionTrack,
     LocalIndex,
+    OptionalFields,
     clean_id,
     load_audio,
+    read_optional_table,
     read_table,
     rows_by_id,
     to_float,
@@ -39,9 +45,13 @@ VERSION = "1.0"
 
 #: The seven mid-level features, in the order the paper uses them.
 FEATURES = MIDLEVEL_NAMES
-# Header spellings seen in copies of annotations.csv -> canonical feature name.
+# Header spellings seen in copies of annotations.csv -> canonical feature name (after stripping, lower-casing
+# and turning inner spaces into underscores). "atonality" and "mode" name the last two columns in copies read
+# by public loaders (e.g. columns renamed to [..., 'dissonance', 'atonality', 'mode'] next to
+# `pd.read_csv('annotations.csv')`); they hold the tonal-stability and minorness ratings unchanged.
 _ALIASES = {
     "melody": "melodiousness",
+    "melodious": "melodiousness",
     "melodiousness": "melodiousness",
     "articulation": "articulation",
     "rhythm_complexity": "rhythm_complexity",
@@ -50,9 +60,15 @@ _ALIASES = {
     "rhythmic_stability": "rhythm_stability",
     "dissonance": "dissonance",
     "tonal_stability": "tonal_stability",
+    "atonality": "tonal_stability",
+    "tonality": "tonal_stability",
     "minorness": "minorness",
     "modality": "minorness",
+    "mode": "minorness",
 }
+
+#: Published size (Aljanaki & Soleymani 2018; osf.io/5aupt): 5000 clips.
+PUBLISHED = {"tracks": 5000, "note": "5000 clips"}
 
 BIBTEX = """@inproceedings{aljanaki2018midlevel,
   author    = {Aljanaki, Anna and Soleymani, Mohammad},
@@ -145,7 +161,7 @@ class Track(EmotionTrack):
 
     @core.cached_property
     def metadata(self) -> dict:
-        return dict(self._meta("row") or {})
+        return dict(self._info("row") or {})
 
     @core.cached_property
     def source(self):
@@ -172,28 +188,46 @@ class Dataset(EmotionDataset):
     INDEXES = INDEXES
     TARGET_RANGES = {f: (1.0, 10.0) for f in FEATURES}
 
+    PUBLISHED = PUBLISHED
+
     def _load_metadata(self) -> dict:
-        ann_path = self._metadata_path("annotations")
-        annotations = _read_annotations(ann_path)
-        meta_path = self._metadata_path("metadata", required=False)
-        rows = {}
-        if meta_path is not None:
-            _, meta_rows = read_table(meta_path, delimiter=";", required=[_META_ID])
-            for key, (_, row) in rows_by_id(meta_rows, _META_ID).items():
-                rows[key] = {c: str(v).strip() for c, v in row.items()}
+        annotations = _read_annotations(self._metadata_path("annotations"))
+        return {track_id: {"midlevel": values} for track_id, values in annotations.items()}
+
+    def _load_info(self) -> dict:
+        path = self._optional_path("metadata")
+        if path is None:
+            return {}
+        fields = OptionalFields(path, dataset=NAME)
+        header, rows = read_optional_table(path, delimiter=";", fields=fields)
         out = {}
-        for track_id, values in annotations.items():
-            out[track_id] = {"midlevel": values, "row": rows.get(track_id, {})}
+        if header and _META_ID not in header:
+            fields.file_problem(
+                f"has no {_META_ID!r} column (header: {header}); it should be separated by semicolons"
+            )
+            rows = []
+        for line_no, row in rows:
+            key = clean_id(row.get(_META_ID, ""))
+            if key:
+                cells = {c: fields.text(v, line=line_no, field=c, numeric_ok=True) or ""
+                         for c, v in row.items() if isinstance(v, str)}
+                out[key] = {"row": cells}
+        fields.emit()
         return out
 
 
 def _read_annotations(path) -> dict:
     header, rows = read_table(path, delimiter=",", required=["song_id"])
-    columns = {}
+    columns: dict = {}
     for col in header:
-        key = col.strip().lower().replace(" ", "_")
+        key = "_".join(col.strip().lower().split())
         if key in _ALIASES:
-            columns[_ALIASES[key]] = col
+            feature = _ALIASES[key]
+            if feature in columns:
+                raise DatasetError(
+                    f"{path!r}: columns {columns[feature]!r} and {col!r} both name {feature!r}; keep one."
+                )
+            columns[feature] = col
     missing = [f for f in FEATURES if f not in columns]
     if missing:
         raise DatasetError(f"{path!r} lacks mid-level column(s) {missing} (header: {header}).")

@@ -1,13 +1,17 @@
 """PMEmo (2019) loader: 794 pop-song chorus clips with static and dynamic arousal/valence.
 
 Zhang et al., "The PMEmo Dataset for Music Emotion Recognition", ICMR 2018. Ratings are means over
-annotators, normalised to [0, 1]; dynamic ratings are sampled every 0.5 s (from 15 s into the clip).
+annotators, normalised to [0, 1]; 767 of the 794 songs have static ratings. Dynamic ratings are sampled every
+0.5 s; the release drops the first 15 s of annotation, so the first frame is at 15.5 s into the clip.
 
 Expected files (under ``data_home``, usually inside ``PMEmo2019/``): ``chorus/<musicId>.mp3``,
 ``annotations/static_annotations.csv`` (``musicId, Arousal(mean), Valence(mean)``),
 ``annotations/static_annotations_std.csv``, ``annotations/dynamic_annotations.csv`` (long format:
 ``musicId, frameTime, Arousal(mean), Valence(mean)``) and ``metadata.csv`` (``musicId, fileName, title,
-artist, album, duration, chorus_start_time, chorus_end_time``). See ``datasets/pmemo/README.md``.
+artist, album, duration, chorus_start_time, chorus_end_time``; the chorus bounds are ``"mm:ss"`` strings such
+as ``"02:50"``). Static ratings are the required targets; the standard deviations and dynamic ratings are read
+only when asked for, and metadata.csv in a forgiving pass (a field that cannot be read is missing, with a
+:class:`~mer_audiolime.datasets.MetadataWarning`). See ``datasets/pmemo/README.md``.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from ._base import (
     EmotionDataset,
     EmotionTrack,
     LocalIndex,
+    OptionalFields,
     clean_id,
     load_audio,
+    parse_clock,
+    read_optional_table,
     read_table,
     rows_by_id,
     to_float,
@@ -58,6 +65,10 @@ shared drive; it cannot be downloaded automatically. Unpack PMEmo2019 into a fol
 
 INDEXES = {"default": VERSION, VERSION: LocalIndex(f"{NAME}_index_{VERSION}.json")}
 
+#: Published size (github.com/HuiZhangDB/PMEmo, docs/data/overview.json): 794 songs, 767 with static ratings.
+#: The index holds the statically annotated songs, so 767 is the complete count.
+PUBLISHED = {"tracks": 767, "note": "767 of PMEmo's 794 songs have static ratings"}
+
 _ID = "musicId"
 _A, _V = "Arousal(mean)", "Valence(mean)"
 _A_STD, _V_STD = "Arousal(std)", "Valence(std)"
@@ -76,9 +87,10 @@ class Track(EmotionTrack):
     Cached Properties:
         arousal, valence (float or None): static mean ratings in [0, 1] (None if the song has none)
         arousal_std, valence_std (float or None): their standard deviations
-        dynamic (DynamicEmotion or None): 2 Hz arousal/valence
+        dynamic (DynamicEmotion or None): ratings every 0.5 s, from 15.5 s into the clip
         title, artist, album (str or None): song metadata
-        chorus_start, chorus_end (float or None): chorus bounds in the full song, seconds
+        duration (float or None): the song's duration in seconds, as metadata.csv gives it
+        chorus_start, chorus_end (float or None): chorus bounds in the full song, seconds (from "mm:ss")
     """
 
     TARGET_NAMES = ("arousal", "valence")
@@ -93,35 +105,39 @@ class Track(EmotionTrack):
 
     @core.cached_property
     def arousal_std(self):
-        return (self._meta("static_std") or {}).get("arousal")
+        return (self._annotation("static_std") or {}).get("arousal")
 
     @core.cached_property
     def valence_std(self):
-        return (self._meta("static_std") or {}).get("valence")
+        return (self._annotation("static_std") or {}).get("valence")
 
     @core.cached_property
     def dynamic(self):
-        return self._meta("dynamic")
+        return self._annotation("dynamic")
 
     @core.cached_property
     def title(self):
-        return (self._meta("info") or {}).get("title") or None
+        return self._info("title")
 
     @core.cached_property
     def artist(self):
-        return (self._meta("info") or {}).get("artist") or None
+        return self._info("artist")
 
     @core.cached_property
     def album(self):
-        return (self._meta("info") or {}).get("album") or None
+        return self._info("album")
+
+    @core.cached_property
+    def duration(self):
+        return self._info("duration")
 
     @core.cached_property
     def chorus_start(self):
-        return (self._meta("info") or {}).get("chorus_start_time")
+        return self._info("chorus_start_time")
 
     @core.cached_property
     def chorus_end(self):
-        return (self._meta("info") or {}).get("chorus_end_time")
+        return self._info("chorus_end_time")
 
 
 @core.docstring_inherit(core.Dataset)
@@ -135,36 +151,57 @@ class Dataset(EmotionDataset):
     DOWNLOAD_INFO = DOWNLOAD_INFO
     INDEXES = INDEXES
     TARGET_RANGES = {"arousal": (0.0, 1.0), "valence": (0.0, 1.0)}
+    PUBLISHED = PUBLISHED
 
     def _load_metadata(self) -> dict:
         out: dict = {tid: {} for tid in self._index["tracks"]}
+        for tid, val in _read_pair(self._metadata_path("static"), _A, _V).items():
+            if tid in out:
+                out[tid]["static"] = val
+        return out
 
-        def put(track_id, key, value):
-            if track_id in out:
-                out[track_id][key] = value
-
-        static = _read_pair(self._metadata_path("static"), _A, _V)
-        for tid, val in static.items():
-            put(tid, "static", val)
-        std_path = self._metadata_path("static_std", required=False)
+    def _load_annotations(self) -> dict:
+        out: dict = {tid: {} for tid in self._index["tracks"]}
+        std_path = self._optional_path("static_std")
         if std_path is not None:
             for tid, val in _read_pair(std_path, _A_STD, _V_STD).items():
-                put(tid, "static_std", val)
-        dyn_path = self._metadata_path("dynamic", required=False)
+                if tid in out:
+                    out[tid]["static_std"] = val
+        dyn_path = self._optional_path("dynamic")
         if dyn_path is not None:
             for tid, val in _read_dynamic(dyn_path).items():
-                put(tid, "dynamic", val)
-        info_path = self._metadata_path("metadata", required=False)
-        if info_path is not None:
-            _, rows = read_table(info_path, required=[_ID])
-            for tid, (line_no, row) in rows_by_id(rows, _ID).items():
-                info = {k: str(v).strip() for k, v in row.items()}
-                for key in ("chorus_start_time", "chorus_end_time", "duration"):
-                    if key in info:
-                        info[key] = to_float(info[key], where=f"{info_path} line {line_no}", column=key,
-                                             allow_missing=True)
-                put(tid, "info", info)
+                if tid in out:
+                    out[tid]["dynamic"] = val
         return out
+
+    def _load_info(self) -> dict:
+        out: dict = {tid: {} for tid in self._index["tracks"]}
+        path = self._optional_path("metadata")
+        if path is None:
+            return out
+        fields = OptionalFields(path, dataset=NAME)
+        out.update({tid: info for tid, info in _read_info(path, fields).items() if tid in out})
+        fields.emit()
+        return out
+
+
+def _read_info(path, fields: OptionalFields) -> dict:
+    """metadata.csv, forgivingly: chorus bounds are "mm:ss" strings, duration seconds (or mm:ss)."""
+    header, rows = read_optional_table(path, delimiter=",", fields=fields)
+    if header and _ID not in header:
+        fields.file_problem(f"has no {_ID!r} column (header: {header})")
+        return {}
+    out = {}
+    for line_no, row in rows:
+        tid = clean_id(row.get(_ID, ""))
+        if not tid:
+            continue
+        info = {k: fields.text(row.get(k), line=line_no, field=k, numeric_ok=True)
+                for k in ("title", "artist", "album", "fileName")}
+        for key in ("duration", "chorus_start_time", "chorus_end_time"):
+            info[key] = fields.parse(row.get(key), parse_clock, line=line_no, field=key)
+        out[tid] = info
+    return out
 
 
 def _read_pair(path, a_col, v_col) -> dict:

@@ -4,10 +4,17 @@ Set 1 has 360 excerpts (~15 s) and set 2 has 110; both are rated on valence, ene
 happy, sad and tender, 1 (minimal) to 9 (maximal), and carry the intended ``TARGET`` emotion. Set 2 also has
 beauty and liking and a ``link`` to the set-1 number. Track ids are ``set1_001`` … ``set2_110``.
 
-Expected files (under ``data_home``): ``mean_ratings_set1.csv``, ``mean_ratings_set2.csv`` and the unzipped
-``Set1.zip`` / ``Set2.zip`` audio (``001.mp3`` …) inside folders whose names contain ``set1`` / ``set2``
-(e.g. ``Set1/001.mp3``): the two sets reuse file names, so the folder tells them apart. See
-``datasets/soundtracks/README.md``.
+Two published layouts are accepted (under ``data_home``):
+
+* the OSF release (osf.io/p6vkg): ``mean_ratings_set1.csv``, ``mean_ratings_set2.csv`` and the unzipped
+  ``Set1.zip`` / ``Set2.zip`` audio (``001.mp3`` …) inside folders whose names contain ``set1`` / ``set2``
+  (e.g. ``Set1/001.mp3``);
+* the original release of the University of Jyväskylä: ``mean_ratings_set1.xls`` / ``mean_ratings_set2.xls``
+  (legacy Excel, read with pandas' ``xlrd`` engine) and the set-1 audio in ``mp3/Soundtrack360_mp3/``
+  (``Soundtrack110`` for set 2).
+
+The two sets reuse file names, so the folder tells them apart. A ratings CSV is preferred to an ``.xls`` of the
+same set when both are present. See ``datasets/soundtracks/README.md``.
 """
 
 from __future__ import annotations
@@ -17,7 +24,16 @@ from pathlib import Path
 from mirdata import core
 
 from ..exceptions import DatasetError
-from ._base import EmotionDataset, EmotionTrack, LocalIndex, clean_id, load_audio, read_table, to_float
+from ._base import (
+    EmotionDataset,
+    EmotionTrack,
+    LocalIndex,
+    clean_id,
+    load_audio,
+    read_sheet,
+    read_table,
+    to_float,
+)
 from ._index import IndexRecipe, find_audio, find_file
 
 __all__ = ["Dataset", "Track", "load_audio", "index_recipe", "EMOTIONS", "BIBTEX", "LICENSE_INFO"]
@@ -27,7 +43,15 @@ VERSION = "1.0"
 
 #: The eight rating scales shared by both sets.
 EMOTIONS = ("valence", "energy", "tension", "anger", "fear", "happy", "sad", "tender")
-SETS = {1: "mean_ratings_set1.csv", 2: "mean_ratings_set2.csv"}
+#: Rating files of each set, in order of preference (OSF CSV, then the original .xls).
+SETS = {k: (f"mean_ratings_set{k}.csv", f"mean_ratings_set{k}.xls") for k in (1, 2)}
+#: Audio folder names of each set: "set1"/"Set 1"-like names, or the original release's Soundtrack360_mp3
+#: (set 1, 360 excerpts) and Soundtrack110 (set 2, 110 excerpts).
+AUDIO_FOLDERS = {1: r".*(set[\s_-]*1(?!\d)|soundtrack[\s_-]*360).*", 2: r".*(set[\s_-]*2(?!\d)|soundtrack[\s_-]*110).*"}
+
+#: Published size (Eerola & Vuoskoski 2011; osf.io/p6vkg): set 1 has 360 excerpts, set 2 has 110.
+PUBLISHED = {"tracks": 470, "parts": {"set1": ("set1_", 360), "set2": ("set2_", 110)},
+             "note": "set 1: 360 excerpts, set 2: 110"}
 
 BIBTEX = """@article{eerola2011comparison,
   author  = {Eerola, Tuomas and Vuoskoski, Jonna K.},
@@ -48,7 +72,8 @@ LICENSE_INFO = (
 DOWNLOAD_INFO = """
 The Soundtracks stimuli, ratings and track lists are on OSF: https://osf.io/p6vkg/ (Set1.zip, Set2.zip,
 mean_ratings_set1.csv, mean_ratings_set2.csv). Unzip each set into a folder whose name contains set1 / set2,
-put the two CSV files next to them, then build the index:
+put the two CSV files next to them (copies of the original Jyvaskyla release, with mean_ratings_set1.xls and
+mp3/Soundtrack360_mp3/, work as they are), then build the index:
 
     mer-audiolime datasets index soundtracks --data-home /path/to/soundtracks
 """
@@ -157,6 +182,7 @@ class Dataset(EmotionDataset):
     DOWNLOAD_INFO = DOWNLOAD_INFO
     INDEXES = INDEXES
     TARGET_RANGES = {e: (1.0, 9.0) for e in EMOTIONS}
+    PUBLISHED = PUBLISHED
 
     def _load_metadata(self) -> dict:
         out: dict = {tid: {} for tid in self._index["tracks"]}
@@ -177,13 +203,22 @@ class Dataset(EmotionDataset):
         return [t for t in self.track_ids if t.startswith(f"set{k}_")]
 
 
+def _read_rows(path, **kwargs):
+    """``(header, rows)`` of a ratings file: CSV, or the first sheet of an .xls workbook."""
+    if str(path).lower().endswith(".xls"):
+        return read_sheet(path, **kwargs)
+    return read_table(path, **kwargs)
+
+
 def _read_ratings(path, k: int) -> dict:
-    header, rows = read_table(path, normalize=lambda s: s.strip().lower(), required=("number",) + EMOTIONS)
+    header, rows = _read_rows(path, normalize=lambda s: s.strip().lower(), required=("number",) + EMOTIONS)
     numeric = [c for c in EMOTIONS + ("beauty", "liking") if c in header]
     out = {}
     for line_no, row in rows:
         where = f"{path} line {line_no}"
         number = _number(row["number"])
+        if not number.isdigit():
+            raise DatasetError(f"{where}: column 'number' holds {row['number']!r}, not a stimulus number.")
         if number in out:
             raise DatasetError(f"{where}: duplicate stimulus number {number} in set {k}.")
         values: dict = {c: to_float(row[c], where=where, column=c) for c in numeric}
@@ -195,28 +230,28 @@ def _read_ratings(path, k: int) -> dict:
 
 
 def index_recipe(data_home) -> IndexRecipe:
-    """Locate both rating files and each set's audio (told apart by the folder name)."""
+    """Locate both rating files (CSV or the original .xls) and each set's audio (told apart by folder)."""
     recipe = IndexRecipe()
     found_any = False
-    for k, filename in SETS.items():
-        rel = find_file(data_home, filename, required=False)
+    for k, names in SETS.items():
+        rel = next((r for r in (find_file(data_home, n, required=False) for n in names) if r is not None), None)
         recipe.metadata[f"ratings_set{k}"] = rel
         if rel is None:
             continue
         found_any = True
-        audio = find_audio(data_home, within=rf".*set[\s_-]*{k}(?!\d).*", pattern=r"\d+")
+        audio = find_audio(data_home, within=AUDIO_FOLDERS[k], pattern=r"\d+")
         audio = {_number(stem): path for stem, path in audio.items()}
-        _, rows = read_table(
-            Path(data_home) / rel, normalize=lambda s: s.strip().lower(), required=["number"]
-        )
+        _, rows = _read_rows(Path(data_home) / rel, normalize=lambda s: s.strip().lower(), required=["number"])
         for _, row in rows:
-            tid = f"set{k}_{_number(row['number'])}"
-            if _number(row["number"]) in audio:
-                recipe.tracks[tid] = {"audio": audio[_number(row["number"])]}
+            number = _number(row["number"])
+            tid = f"set{k}_{number}"
+            if number in audio:
+                recipe.tracks[tid] = {"audio": audio[number]}
             else:
-                recipe.excluded[tid] = f"no {_number(row['number'])}.mp3 in a set{k} folder"
+                recipe.excluded[tid] = f"no {number}.mp3 in a set{k} folder"
     if not found_any:
         raise DatasetError(
-            f"neither {SETS[1]!r} nor {SETS[2]!r} was found under {str(data_home)!r}; see the dataset card."
+            f"no ratings file ({', '.join(n for names in SETS.values() for n in names)}) was found under "
+            f"{str(data_home)!r}; see the dataset card for the expected layout."
         )
     return recipe
