@@ -205,6 +205,8 @@ def build_index(name: str, data_home, *, out=None, version: str = "default", pro
         return Path(builder(home, out=out))
     resolved = _resolve_version(module, version)
     target = _index_target(name, home, out, version=version)
+    if target.exists() and not target.is_file():
+        raise ParameterError(f"cannot write the index to {str(target)!r}: it exists and is not a file.")
     check_writable_dir(target.parent, "index folder")
     recipe = module.index_recipe(home)
     if recipe.tracks:
