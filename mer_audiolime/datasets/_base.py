@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -337,16 +336,13 @@ class EmotionDataset(core.Dataset):
             cache[name] = loader()
         return cache[name]
 
-    def _optional_path(self, key: str, fields: OptionalFields | None = None):
+    def _optional_path(self, key: str):
         """Path of an optional file of the index, or None (a file listed but gone is a warning, not an error)."""
         path = self._metadata_path(key, required=False)
         if path is not None and not os.path.isfile(path):
-            warnings.warn(
-                f"{self.NAME}: optional file {path!r} listed in the index is missing; its fields are missing "
-                "(validate() lists every missing file).",
-                MetadataWarning,
-                stacklevel=4,
-            )
+            fields = OptionalFields(path, dataset=self.NAME)
+            fields.file_problem("is listed in the index but missing (validate() lists every missing file)")
+            fields.emit()
             return None
         return path
 

@@ -365,8 +365,13 @@ class OptionalFields:
         """``{field: {"line", "value", "reason", "n"}}`` recorded so far."""
         return {k: dict(v) for k, v in self._problems.items()}
 
-    def emit(self, *, stacklevel: int = 3) -> None:
-        """Issue one :class:`MetadataWarning` per field with problems (call once, after reading the file)."""
+    def emit(self) -> None:
+        """Issue one :class:`MetadataWarning` per field with problems (call once, after reading the file).
+
+        The warning points at the caller's line (the first frame outside the loaders and mirdata), so it reads
+        as coming from ``track.genre`` rather than from this module.
+        """
+        stacklevel = _caller_stacklevel()
         for field, p in self._problems.items():
             if field == "(file)":
                 msg = f"{self.dataset}: optional metadata file {self.path!r} {p['reason']}; its fields are missing."
@@ -375,6 +380,17 @@ class OptionalFields:
                 msg = (f"{self.dataset}: {self.path} line {p['line']}, field {field!r}: {p['value']!r} — "
                        f"{p['reason']}. Set to missing{more}; the targets are not affected.")
             warnings.warn(msg, MetadataWarning, stacklevel=stacklevel)
+
+
+def _caller_stacklevel() -> int:
+    """stacklevel of the first frame outside this package's dataset loaders and mirdata."""
+    import sys
+
+    inside = (str(Path(__file__).resolve().parent), str(Path(sys.modules["mirdata"].__file__).resolve().parent))
+    level, frame = 2, sys._getframe(2)  # 1 = emit, 2 = its caller
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def parse_clock(text: str) -> float:
