@@ -38,7 +38,9 @@ FIXTURES = {
     "soundtracks": ("soundtracks", ["set1_001", "set1_002", "set2_001"]),
     "soundtracks_jyu": ("soundtracks", ["set1_001", "set1_002"]),
     "emomusic": ("emomusic", ["2", "3", "5"]),
-    "mtg_jamendo_autotagging_moodtheme": ("mtg_jamendo_autotagging_moodtheme", ["track_0000948", "track_0001014"]),
+    "mtg_jamendo_autotagging_moodtheme": (
+        "mtg_jamendo_autotagging_moodtheme", ["track_0000948", "track_0001014"]
+    ),
 }
 REAL = EXPECTED[:-1]  # loaders of real datasets (each has at least one fixture folder)
 TRACK_IDS = {folder: ids for folder, (_, ids) in FIXTURES.items()}

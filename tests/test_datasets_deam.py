@@ -1,4 +1,4 @@
-"""DEAM loader: both static files (leading-space column names), 2 Hz dynamic series, the three metadata files."""
+"""DEAM loader: both static files (leading-space column names), 2 Hz dynamic series, three metadata files."""
 
 import warnings
 from pathlib import Path
@@ -63,7 +63,8 @@ def test_split_genres_keeps_hyphenated_names():
 
 def test_static_targets(ds):
     assert ds.track("3").static_targets == {"arousal": 3.3, "valence": 3.5}
-    assert datasets.load("deam", data_home=HOME, index_path=ds.index_path).TARGET_RANGES["arousal"] == (1.0, 9.0)
+    again = datasets.load("deam", data_home=HOME, index_path=ds.index_path)
+    assert again.TARGET_RANGES["arousal"] == (1.0, 9.0)
 
 
 def test_targets_never_touch_the_metadata(ds):

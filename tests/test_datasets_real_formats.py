@@ -1,5 +1,5 @@
-"""The published files' quirks, one test each, on the fixtures that carry them (tests/resources/make_fixtures.py
-names where each format is documented), and the rules around them: required targets fail loudly with file,
+"""The published files' quirks, one test each, on the fixtures that carry them (make_fixtures.py names where
+each format is documented), and the rules around them: required targets fail loudly with file,
 line and column; optional metadata degrades to a missing value and one warning; silent loss shows as a count.
 """
 
@@ -59,7 +59,8 @@ def test_deam_headers_with_leading_spaces_load(tmp_path):
     assert first.startswith("song_id, valence_mean, valence_std") and "valence_ max_mean" in second
     ds = _load("deam", home)
     assert ds.track("2").static_targets == {"arousal": 3.0, "valence": 3.1}
-    assert (ds.track("2002").arousal, ds.track("2002").valence, ds.track("2002").valence_std) == (6.6, 3.2, 0.98)
+    t = ds.track("2002")
+    assert (t.arousal, t.valence, t.valence_std) == (6.6, 3.2, 0.98)
 
 
 def test_deam_ragged_2014_and_shifted_2015_metadata_leave_every_target_loadable(tmp_path):
@@ -104,7 +105,8 @@ def test_pmemo_dynamic_ratings_start_at_15_5_seconds(tmp_path):
 def test_soundtracks_jyu_release_xls_and_soundtrack360_folder(tmp_path):
     home = _copy("soundtracks_jyu", tmp_path)
     assert (home / "mean_ratings_set1.xls").read_bytes()[:8] == bytes.fromhex("D0CF11E0A1B11AE1")  # OLE2
-    assert not list(home.rglob("*.csv")) and not [p for p in home.rglob("*") if p.is_dir() and "set" in p.name]
+    assert not list(home.rglob("*.csv"))
+    assert not [p for p in home.rglob("*") if p.is_dir() and "set" in p.name]  # no set1/Set1 folder
     ds = _load("soundtracks", home)
     assert ds.get_set(1) == ["set1_001", "set1_002"] and ds.get_set(2) == []
     assert ds._index["metadata"]["ratings_set1"][0] == "mean_ratings_set1.xls"
@@ -113,14 +115,15 @@ def test_soundtracks_jyu_release_xls_and_soundtrack360_folder(tmp_path):
     assert t.static_targets == {"valence": 3.67, "energy": 7.33, "tension": 7.83, "anger": 4.5, "fear": 5.67,
                                 "happy": 1.17, "sad": 1.5, "tender": 1.17}
     assert t.target_emotion == "ANGER_HIGH"
-    assert ds.coverage()["parts"] == {"set1": {"found": 2, "published": 360}, "set2": {"found": 0, "published": 110}}
+    assert ds.coverage()["parts"] == {"set1": {"found": 2, "published": 360},
+                                      "set2": {"found": 0, "published": 110}}
 
 
 def test_soundtracks_set2_xls_with_the_original_headers(tmp_path):
     home = tmp_path / "st2"
     _make_fixtures().write_xls(home / "mean_ratings_set2.xls", [
-        ["Number", "valence", "energy", "tension", "anger", "fear", "happy", "sad", "tender", "beauty", "liking",
-         "TARGET", "soundtrack", "link"],
+        ["Number", "valence", "energy", "tension", "anger", "fear", "happy", "sad", "tender", "beauty",
+         "liking", "TARGET", "soundtrack", "link"],
         [1.0, 2.5, 7.9, 8.1, 6.2, 5.0, 1.1, 1.8, 1.0, 3.2, 4.4, "ANGER_HIGH", "Batman Returns", 1.0]])
     (home / "Set2").mkdir()
     shutil.copy(RESOURCES / "soundtracks" / "Set2" / "001.mp3", home / "Set2" / "001.mp3")
@@ -134,7 +137,8 @@ def test_midlevel_alias_headers_atonality_and_mode(tmp_path):
     assert header.endswith(", dissonance, atonality, mode") and " melody" in header
     t = _load("midlevel", home).track("2")
     assert t.midlevel == {"melodiousness": 4.0, "articulation": 6.6, "rhythm_complexity": 5.1,
-                          "rhythm_stability": 4.9, "dissonance": 5.5, "tonal_stability": 4.1, "minorness": 6.0}
+                          "rhythm_stability": 4.9, "dissonance": 5.5, "tonal_stability": 4.1,
+                          "minorness": 6.0}
 
 
 def test_midlevel_two_columns_for_one_feature_is_an_error(tmp_path):
@@ -221,7 +225,8 @@ def test_malformed_required_target_names_file_line_and_column(tmp_path):
     assert ds.track("1").valence == 0.575  # parsed (and cached) before the file is damaged
     path = home / "PMEmo2019" / "annotations" / "static_annotations.csv"
     path.write_text(path.read_text().replace("7,0.75,0.6", "7,0.75"))  # a short row
-    with pytest.raises(DatasetError, match=r"static_annotations.csv line 4: column 'Valence\(mean\)' is empty"):
+    match = r"static_annotations.csv line 4: column 'Valence\(mean\)' is empty"
+    with pytest.raises(DatasetError, match=match):
         datasets.load("pmemo", data_home=home).track("1").valence
     assert ds.track("1").valence == 0.575  # the already-loaded dataset is unaffected
 
@@ -268,7 +273,8 @@ def test_index_out_folder_leaves_no_tmp(tmp_path, capsys):
     home = _copy("pmemo", tmp_path)
     out = tmp_path / "indexes"
     out.mkdir()
-    assert main(["datasets", "index", "pmemo", "--data-home", str(home), "--out", str(out), "--no-progress"]) == 0
+    argv = ["datasets", "index", "pmemo", "--data-home", str(home), "--no-progress"]
+    assert main([*argv, "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["pmemo_index_2019.json"]
     assert not list(tmp_path.glob("*.tmp")) and not list(home.rglob("*.tmp"))
     ds = datasets.load("pmemo", data_home=home, index_path=out / "pmemo_index_2019.json")
@@ -278,8 +284,7 @@ def test_index_out_folder_leaves_no_tmp(tmp_path, capsys):
     blocked.unlink()
     blocked.mkdir()
     (blocked / "keep").write_text("x")
-    assert main(["datasets", "index", "pmemo", "--data-home", str(home), "--out", str(blocked / ".."),
-                 "--no-progress"]) == 1
+    assert main([*argv, "--out", str(blocked / "..")]) == 1
     assert sorted(p.name for p in out.iterdir()) == ["pmemo_index_2019.json"]
     err = capsys.readouterr().err
     assert "exists and is not a file" in err and "unexpected" not in err

@@ -47,8 +47,9 @@ def homes(tmp_path_factory):
 
 def _run(homes, tmp_path, *extra, quiet=True):
     argv = ["--deam-home", str(homes["deam"]), "--pmemo-home", str(homes["pmemo"]), "--separator", "tf-grid",
-            "--num-samples", "16", "--epochs", "1", "--width", "4", "--clip-seconds", "1", "--crop-seconds", "0",
-            "--min-size", "1", "--quantiles", "2", "--out", str(tmp_path / "out"), *extra]
+            "--num-samples", "16", "--epochs", "1", "--width", "4", "--clip-seconds", "1",
+            "--crop-seconds", "0", "--min-size", "1", "--quantiles", "2", "--out", str(tmp_path / "out"),
+            *extra]
     main = runpy.run_path(str(SCRIPT), run_name="recipe")["main"]
     if not quiet:
         return main(argv)

@@ -1,30 +1,31 @@
-"""Recipe — the SMC-2021 bias study on real data: a DEAM-trained model, PMEmo's held-out songs, genre subgroups.
+"""Recipe — the SMC-2021 bias study on real data: a DEAM-trained model, PMEmo's test songs, genre subgroups.
 
 Chowdhury, Praher & Widmer (SMC 2021) explained a music-emotion model whose valence predictions were biased:
-trained on DEAM and run on PMEmo, it over-estimated the valence of hip-hop songs; the mid-level effects pointed
-at rhythm stability and audioLIME's stem attributions at the vocals. This script runs the same three steps on
-your own copies of the two datasets:
+trained on DEAM and run on PMEmo, it over-estimated the valence of hip-hop songs; the mid-level effects
+pointed at rhythm stability and audioLIME's stem attributions at the vocals. This script runs the same three
+steps on your own copies of the two datasets:
 
 1. **Subgroup error** of valence predictions: signed error ``prediction - truth`` of every analysed song, the
-   subgroup (``--subgroup``, default ``Hip-Hop``) against the rest (Mann-Whitney U, Benjamini-Hochberg), and the
-   subgroup's share per error quantile (the paper's hip-hop figure).
+   subgroup (``--subgroup``, default ``Hip-Hop``) against the rest (Mann-Whitney U, Benjamini-Hochberg), and
+   the subgroup's share per error quantile (the paper's hip-hop figure).
 2. **Mid-level effects** ``W[valence, j] * m_j`` of the subgroup against the rest, feature by feature.
-3. **Stem attributions** of valence (audioLIME through the emotion <- mid-level <- stems chain): the top stem per
-   song and each stem's weight in the subgroup against the rest.
+3. **Stem attributions** of valence (audioLIME through the emotion <- mid-level <- stems chain): the top stem
+   per song and each stem's weight in the subgroup against the rest.
 
 The setup
 ---------
 * **Trained on DEAM** (the songs of DEAM's training part; ``--model train`` trains an A2Mid2E model here with
   :func:`mer_audiolime.models.training.train`, or pass a checkpoint / zoo name / ``module:factory``).
-  ``--train-on deam+pmemo`` adds PMEmo's training part, as the authors' code also does ("combined"), to compare
-  a model that has seen PMEmo's genres on the same test songs.
+  ``--train-on deam+pmemo`` adds PMEmo's training part, as the authors' code also does ("combined"), to
+  compare a model that has seen PMEmo's genres on the same test songs.
 * **Tested on PMEmo with the paper's split**: the single-artist test split — test songs are drawn, seeded,
-  from artists with exactly one song in PMEmo (:func:`mer_audiolime.datasets.single_artist_split`; the authors'
-  code holds out 20 %). A DEAM-only model has seen none of PMEmo, so ``--pmemo-split all`` analyses every song.
+  from artists with exactly one song in PMEmo (:func:`mer_audiolime.datasets.single_artist_split`; the
+  authors' code holds out 20 %). A DEAM-only model has seen none of PMEmo, so ``--pmemo-split all`` analyses
+  every song.
 * **Genres.** PMEmo's files carry no genre; the authors tagged the songs with a pre-trained auto-tagger. Pass
   such tags as ``--pmemo-genres FILE`` (CSV: ``musicId`` and ``genre`` or ``tags``, several tags separated by
-  ``,``/``;``/``|``). DEAM's own metadata files carry genres: they give the genre make-up of the training songs
-  (where a bias comes from) and the subgroups of DEAM's held-out songs, the in-domain control analysed
+  ``,``/``;``/``|``). DEAM's own metadata files carry genres: they give the genre make-up of the training
+  songs (where a bias comes from) and the subgroups of DEAM's held-out songs, the in-domain control analysed
   alongside (``--no-deam-control`` skips it).
 * **One scale.** DEAM rates valence 1-9 and PMEmo 0-1, so every prediction and rating is mapped range to range
   onto [0, 1] (0 = the scale's minimum) before errors are taken. A model trained here learns that scale
@@ -39,8 +40,8 @@ Run it
     python docs/tutorials/pmemo_deam_bias.py --deam-home /data/DEAM --pmemo-home /data/PMEmo \\
         --model runs/midlevel_deam/best.pt --model-scale deam --pmemo-genres pmemo_genres.csv --out bias_study
 
-Separation uses open-unmix ``umxhq`` (4 stems + residual, 2^5 coalitions enumerated exactly; the weights must be
-available offline, see the explain guide); ``--separator tf-grid`` needs no weights. Every table is written
+Separation uses open-unmix ``umxhq`` (4 stems + residual, 2^5 coalitions enumerated exactly; the weights must
+be available offline, see the explain guide); ``--separator tf-grid`` needs no weights. Every table is written
 to ``--out`` as CSV, with ``settings.json`` recording the split, seed and model. The test suite runs the
 script end to end on the dataset fixtures with a model trained for one epoch: that only exercises the wiring;
 the numbers mean nothing there.
@@ -76,7 +77,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", default="train",
                         help="'train' (A2Mid2E trained here), a checkpoint .pt, a zoo name or module:factory")
     parser.add_argument("--model-scale", default=None, choices=sorted(SCALES),
-                        help="scale of the model's valence output (default: unit for --model train, else deam)")
+                        help="scale of the model's valence output "
+                             "(default: unit for --model train, else deam)")
     parser.add_argument("--train-on", default="deam", choices=["deam", "deam+pmemo"],
                         help="training songs for --model train (default: deam, the paper's biased setting)")
     parser.add_argument("--pmemo-genres", default=None, help="CSV of PMEmo genre tags (musicId, genre|tags)")
@@ -103,7 +105,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quantiles", type=int, default=10, help="error quantiles (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the splits, training and LIME")
     parser.add_argument("--out", "--work-dir", dest="out", default=None,
-                        help="output folder for the tables, model and settings (default: a new temporary folder)")
+                        help="output folder for the tables, model and settings "
+                             "(default: a new temporary folder)")
     return parser.parse_args(argv)
 
 
@@ -140,7 +143,8 @@ def read_genre_tags(path) -> dict:
     genre/tags column; several tags in one cell are separated by ``,``, ``;`` or ``|``."""
     frame = pd.read_csv(path, dtype=str).fillna("")
     columns = {c.strip().lower(): c for c in frame.columns}
-    id_col = next((columns[c] for c in ("musicid", "song_ids", "song_id", "track_id", "id") if c in columns), None)
+    id_names = ("musicid", "song_ids", "song_id", "track_id", "id")
+    id_col = next((columns[c] for c in id_names if c in columns), None)
     tag_col = next((columns[c] for c in ("genre", "genres", "tags", "tag") if c in columns), None)
     if id_col is None or tag_col is None:
         raise ParameterError(

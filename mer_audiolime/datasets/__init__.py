@@ -251,7 +251,9 @@ def check_recipe(name: str, recipe, *, data_home, version: str = "default") -> N
                 ds.track(track_id).static_targets
             ds._dataset_section("annotations")
         except DatasetError as err:
-            raise DatasetError(f"{err} The index was not written: fix or re-extract that file first.") from None
+            raise DatasetError(
+                f"{err} The index was not written: fix or re-extract that file first."
+            ) from None
 
 
 def _resolve_version(module, version: str) -> str:

@@ -38,6 +38,7 @@ from ._tables import (  # noqa: F401  (re-exported for the loader modules)
     MetadataWarning,
     OptionalFields,
     clean_id,
+    clean_text,
     dynamic_from_wide,
     merge_dynamic,
     parse_clock,
@@ -337,7 +338,7 @@ class EmotionDataset(core.Dataset):
         return cache[name]
 
     def _optional_path(self, key: str):
-        """Path of an optional file of the index, or None (a file listed but gone is a warning, not an error)."""
+        """Path of an optional file of the index, or None; one listed but gone: a warning, not an error."""
         path = self._metadata_path(key, required=False)
         if path is not None and not os.path.isfile(path):
             fields = OptionalFields(path, dataset=self.NAME)

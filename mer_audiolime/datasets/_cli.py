@@ -1,5 +1,5 @@
-"""``mer-audiolime datasets``: list the supported datasets, describe one, build and validate an index of a local
-copy."""
+"""``mer-audiolime datasets``: list the supported datasets, describe one, build and validate an index of a
+local copy."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ def register(subparsers) -> None:
             "missing or changed."
         ),
         epilog="Example:\n  mer-audiolime datasets validate deam --data-home ~/data/DEAM\n"
-        "  mer-audiolime datasets validate pmemo --data-home /ro/PMEmo --index ~/indexes/pmemo_index_2019.json",
+        "  mer-audiolime datasets validate pmemo --data-home /ro/PMEmo \\\n"
+        "      --index ~/indexes/pmemo_index_2019.json",
         formatter_class=fmt,
     )
     p_validate.add_argument("name", help="dataset name")

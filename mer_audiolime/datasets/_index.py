@@ -181,7 +181,7 @@ def index_dict(recipe: IndexRecipe, *, version: str, data_home=None, progress: b
 
 
 def write_json_atomic(payload: dict, out) -> Path:
-    """Write ``payload`` as JSON to ``out`` through a temporary file in the same folder (removed on failure)."""
+    """Write ``payload`` as JSON to ``out`` via a temporary file in the same folder (removed on failure)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)

@@ -6,13 +6,13 @@ Two kinds of file are read, in separate passes:
   that should be a number but is not raises :class:`DatasetError` naming the file, line and column — never a
   NaN that would silently become a wrong training target.
 * **Optional metadata** (artist, genre, chorus times, ...) goes through :func:`read_optional_table` and an
-  :class:`OptionalFields` collector: a row with extra or missing fields, or a field that does not parse, becomes
-  a missing value and one :class:`MetadataWarning` per file and field (naming the first bad line), never a
-  failure of the targets.
+  :class:`OptionalFields` collector: a row with extra or missing fields, or a field that does not parse,
+  becomes a missing value and one :class:`MetadataWarning` per file and field (naming the first bad line),
+  never a failure of the targets.
 
-Header cells are stripped (DEAM's column names start with a space), empty header cells at the end of a line (a
-trailing comma) are dropped, separators are explicit or sniffed, and ``.xls`` sheets (the Soundtracks release of
-the University of Jyväskylä) are read through pandas with the ``xlrd`` engine.
+Header cells are stripped (DEAM's column names start with a space), empty header cells at the end of a line
+(a trailing comma) are dropped, separators are explicit or sniffed, and ``.xls`` sheets (the Soundtracks
+release of the University of Jyväskylä) are read through pandas with the ``xlrd`` engine.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ __all__ = [
     "read_optional_table",
     "read_sheet",
     "clean_id",
+    "clean_text",
     "rows_by_id",
     "parse_clock",
     "dynamic_from_wide",
@@ -266,8 +267,8 @@ def read_sheet(path, *, normalize=None, required: Iterable[str] = ()):
         raise DatasetError(f"annotation file {str(path)!r} not found; check data_home or rebuild the index.")
     try:
         with warnings.catch_warnings():
-            # pandas 3 marks its xlrd engine deprecated in favour of calamine, which is not a dependency; xlrd
-            # is the maintained reader of legacy .xls and is pinned in the lock, so the notice is not the user's.
+            # pandas 3 marks its xlrd engine deprecated in favour of calamine, which is not a dependency;
+            # xlrd reads legacy .xls and is pinned in the lock, so the notice is not the user's to act on.
             warnings.filterwarnings("ignore", message="The xlrd engine is deprecated")
             frame = pd.read_excel(path, sheet_name=0, header=None, dtype=object, engine="xlrd")
     except Exception as err:  # xlrd raises its own XLRDError/CompDocError for a damaged workbook
@@ -289,7 +290,9 @@ def read_sheet(path, *, normalize=None, required: Iterable[str] = ()):
     header = _header(grid[0], norm)
     missing = [c for c in required if c not in header]
     if missing:
-        raise DatasetError(f"{str(path)!r} lacks column(s) {missing} (found {header}); is this the right file?")
+        raise DatasetError(
+            f"{str(path)!r} lacks column(s) {missing} (found {header}); is this the right file?"
+        )
     rows = []
     for line_no, cells in enumerate(grid[1:], start=2):
         if all(not c.strip() for c in cells):
@@ -348,18 +351,6 @@ class OptionalFields:
             self.bad(line=line, field=field, value=text, reason=str(err) or "unreadable")
             return None
 
-    def text(self, value, *, line: int, field: str, numeric_ok: bool = False):
-        """A cleaned text field (tabs and padding removed); a bare number where text belongs (a sign that the
-        row's fields are shifted) is recorded and gives None unless ``numeric_ok``."""
-        text = "" if value is None else re.sub(r"\s+", " ", str(value).replace("\t", " ")).strip().strip('"')
-        if text.lower() in _MISSING:
-            return None
-        if not numeric_ok and re.fullmatch(r"[-+]?\d+(\.\d+)?", text):
-            self.bad(line=line, field=field, value=text,
-                     reason="a bare number where text belongs (the row's fields look shifted)")
-            return None
-        return text
-
     @property
     def problems(self) -> dict:
         """``{field: {"line", "value", "reason", "n"}}`` recorded so far."""
@@ -374,7 +365,8 @@ class OptionalFields:
         stacklevel = _caller_stacklevel()
         for field, p in self._problems.items():
             if field == "(file)":
-                msg = f"{self.dataset}: optional metadata file {self.path!r} {p['reason']}; its fields are missing."
+                msg = (f"{self.dataset}: optional metadata file {self.path!r} {p['reason']}; its fields are "
+                       "missing.")
             else:
                 more = f" ({p['n'] - 1} more row(s) of this field alike)" if p["n"] > 1 else ""
                 msg = (f"{self.dataset}: {self.path} line {p['line']}, field {field!r}: {p['value']!r} — "
@@ -386,11 +378,25 @@ def _caller_stacklevel() -> int:
     """stacklevel of the first frame outside this package's dataset loaders and mirdata."""
     import sys
 
-    inside = (str(Path(__file__).resolve().parent), str(Path(sys.modules["mirdata"].__file__).resolve().parent))
+    mirdata_dir = Path(sys.modules["mirdata"].__file__).resolve().parent
+    inside = (str(Path(__file__).resolve().parent), str(mirdata_dir))
     level, frame = 2, sys._getframe(2)  # 1 = emit, 2 = its caller
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(inside):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def clean_text(value):
+    """A cleaned text cell: tabs, runs of spaces and surrounding quotes removed; None for an empty cell or a
+    placeholder (``n/a``, ``nan``, ``none``, ...).
+
+    Examples
+    --------
+    >>> clean_text('"Blues\t"'), clean_text("N/A")
+    ('Blues', None)
+    """
+    text = "" if value is None else re.sub(r"\s+", " ", str(value)).strip().strip('"').strip()
+    return None if text.lower() in _MISSING else text
 
 
 def parse_clock(text: str) -> float:

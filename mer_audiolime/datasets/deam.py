@@ -5,14 +5,15 @@ Static (per-song) ratings are on a 1–9 scale; dynamic ratings are in [-1, 1] a
 
 Expected files (under ``data_home``; the index records where they are): ``MEMD_audio/<song_id>.mp3``;
 ``static_annotations_averaged_songs_1_2000.csv`` (1744 excerpts) and
-``static_annotations_averaged_songs_2000_2058.csv`` (58 full songs; some copies name it ``..._2001_2058.csv``),
-whose column names start with a space (``song_id, valence_mean, valence_std, arousal_mean, arousal_std``, the
-second file with extra min/max columns); ``arousal.csv`` / ``valence.csv`` under
-``annotations averaged per song/dynamic (per second annotations)/``; optionally ``metadata_2013.csv``,
+``static_annotations_averaged_songs_2000_2058.csv`` (58 full songs; some copies name it
+``..._2001_2058.csv``), whose column names start with a space (``song_id, valence_mean, valence_std,
+arousal_mean, arousal_std``, the second file with extra min/max columns); ``arousal.csv`` / ``valence.csv``
+under ``annotations averaged per song/dynamic (per second annotations)/``; optionally ``metadata_2013.csv``,
 ``metadata_2014.csv``, ``metadata_2015.csv`` (artist, title, genre). The metadata files are ragged — 2014 rows
 carry a variable number of trailing tag fields, 2015 rows extra genre tokens and some shifted fields — so they
 are read in a separate, forgiving pass: a field that cannot be read is missing (with a
-:class:`~mer_audiolime.datasets.MetadataWarning`) and never stops the targets. See ``datasets/deam/README.md``.
+:class:`~mer_audiolime.datasets.MetadataWarning`) and never stops the targets. See
+``datasets/deam/README.md``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ._base import (
     LocalIndex,
     OptionalFields,
     clean_id,
+    clean_text,
     dynamic_from_wide,
     load_audio,
     merge_dynamic,
@@ -314,10 +316,8 @@ def _read_info(path, fields: OptionalFields, *, extra_is_genre: bool = False) ->
             fields.bad(line=line_no, field=id_col, value=row.get(id_col),
                        reason="not a song number (the row is skipped)")
             continue
-        info = {k: (fields.text(row[c], line=line_no, field=c, numeric_ok=True) if c else None)
-                for k, c in pick.items()}
-        extra = [c for c in (fields.text(x, line=line_no, field="(extra fields)", numeric_ok=True)
-                             for x in row[EXTRA]) if c]
+        info = {k: (clean_text(row[c]) if c else None) for k, c in pick.items()}
+        extra = [c for c in (clean_text(x) for x in row[EXTRA]) if c]
         odd = next((pick[k] for k in ("title", "genre") if info[k] and _SHIFTED.fullmatch(info[k])), None)
         if odd is not None:
             fields.bad(line=line_no, field=odd, value=info[[k for k in pick if pick[k] == odd][0]],

@@ -27,6 +27,7 @@ from ._base import (
     LocalIndex,
     OptionalFields,
     clean_id,
+    clean_text,
     dynamic_from_wide,
     load_audio,
     merge_dynamic,
@@ -228,7 +229,7 @@ def _split(text) -> str:
 
 def _info(row: dict, *, line: int, fields: OptionalFields) -> dict:
     def field(name):
-        return fields.text(row.get(name), line=line, field=name, numeric_ok=True)
+        return clean_text(row.get(name))
 
     return {
         "split": fields.parse(field(_SPLIT_COL), _split, line=line, field=_SPLIT_COL),

@@ -30,6 +30,7 @@ from ._base import (
     LocalIndex,
     OptionalFields,
     clean_id,
+    clean_text,
     load_audio,
     read_optional_table,
     read_table,
@@ -209,8 +210,7 @@ class Dataset(EmotionDataset):
         for line_no, row in rows:
             key = clean_id(row.get(_META_ID, ""))
             if key:
-                cells = {c: fields.text(v, line=line_no, field=c, numeric_ok=True) or ""
-                         for c, v in row.items() if isinstance(v, str)}
+                cells = {c: clean_text(v) or "" for c, v in row.items() if isinstance(v, str)}
                 out[key] = {"row": cells}
         fields.emit()
         return out

@@ -28,6 +28,7 @@ from ._base import (
     LocalIndex,
     OptionalFields,
     clean_id,
+    clean_text,
     load_audio,
     parse_clock,
     read_optional_table,
@@ -196,8 +197,7 @@ def _read_info(path, fields: OptionalFields) -> dict:
         tid = clean_id(row.get(_ID, ""))
         if not tid:
             continue
-        info = {k: fields.text(row.get(k), line=line_no, field=k, numeric_ok=True)
-                for k in ("title", "artist", "album", "fileName")}
+        info = {k: clean_text(row.get(k)) for k in ("title", "artist", "album", "fileName")}
         for key in ("duration", "chorus_start_time", "chorus_end_time"):
             info[key] = fields.parse(row.get(key), parse_clock, line=line_no, field=key)
         out[tid] = info

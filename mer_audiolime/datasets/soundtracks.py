@@ -13,8 +13,8 @@ Two published layouts are accepted (under ``data_home``):
   (legacy Excel, read with pandas' ``xlrd`` engine) and the set-1 audio in ``mp3/Soundtrack360_mp3/``
   (``Soundtrack110`` for set 2).
 
-The two sets reuse file names, so the folder tells them apart. A ratings CSV is preferred to an ``.xls`` of the
-same set when both are present. See ``datasets/soundtracks/README.md``.
+The two sets reuse file names, so the folder tells them apart. A ratings CSV is preferred to an ``.xls`` of
+the same set when both are present. See ``datasets/soundtracks/README.md``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ EMOTIONS = ("valence", "energy", "tension", "anger", "fear", "happy", "sad", "te
 SETS = {k: (f"mean_ratings_set{k}.csv", f"mean_ratings_set{k}.xls") for k in (1, 2)}
 #: Audio folder names of each set: "set1"/"Set 1"-like names, or the original release's Soundtrack360_mp3
 #: (set 1, 360 excerpts) and Soundtrack110 (set 2, 110 excerpts).
-AUDIO_FOLDERS = {1: r".*(set[\s_-]*1(?!\d)|soundtrack[\s_-]*360).*", 2: r".*(set[\s_-]*2(?!\d)|soundtrack[\s_-]*110).*"}
+AUDIO_FOLDERS = {
+    1: r".*(set[\s_-]*1(?!\d)|soundtrack[\s_-]*360).*",
+    2: r".*(set[\s_-]*2(?!\d)|soundtrack[\s_-]*110).*",
+}
 
 #: Published size (Eerola & Vuoskoski 2011; osf.io/p6vkg): set 1 has 360 excerpts, set 2 has 110.
 PUBLISHED = {"tracks": 470, "parts": {"set1": ("set1_", 360), "set2": ("set2_", 110)},
@@ -234,14 +237,16 @@ def index_recipe(data_home) -> IndexRecipe:
     recipe = IndexRecipe()
     found_any = False
     for k, names in SETS.items():
-        rel = next((r for r in (find_file(data_home, n, required=False) for n in names) if r is not None), None)
+        found = (find_file(data_home, n, required=False) for n in names)
+        rel = next((r for r in found if r is not None), None)
         recipe.metadata[f"ratings_set{k}"] = rel
         if rel is None:
             continue
         found_any = True
         audio = find_audio(data_home, within=AUDIO_FOLDERS[k], pattern=r"\d+")
         audio = {_number(stem): path for stem, path in audio.items()}
-        _, rows = _read_rows(Path(data_home) / rel, normalize=lambda s: s.strip().lower(), required=["number"])
+        _, rows = _read_rows(Path(data_home) / rel, normalize=lambda s: s.strip().lower(),
+                             required=["number"])
         for _, row in rows:
             number = _number(row["number"])
             tid = f"set{k}_{number}"

@@ -8,9 +8,9 @@ published layouts of the same dataset. Run from the repository root:
 
     .venv/bin/python tests/resources/make_fixtures.py
 
-The one binary annotation file, ``soundtracks_jyu/mean_ratings_set1.xls``, is written by :func:`write_xls` below:
-a minimal BIFF8 workbook (the Excel 97-2003 format of the original release) inside an OLE2 compound file,
-built with the standard library only (no xls writer is a dependency); pandas reads it back with
+The one binary annotation file, ``soundtracks_jyu/mean_ratings_set1.xls``, is written by :func:`write_xls`
+below: a minimal BIFF8 workbook (the Excel 97-2003 format of the original release) inside an OLE2 compound
+file, built with the standard library only (no xls writer is a dependency); pandas reads it back with
 ``read_excel(engine="xlrd")``.
 """
 
@@ -41,10 +41,11 @@ def text(path: Path, body: str) -> None:
     path.write_text(body, encoding="utf-8", newline="")
 
 
-# --------------------------------------------------------------------------------------------------------------
-# A minimal .xls writer: BIFF8 records (BOF, CODEPAGE, FONT, XF, SST, BOUNDSHEET, DIMENSIONS, NUMBER, LABELSST, EOF; Microsoft
-# [MS-XLS]) in an OLE2 compound file with one "Workbook" stream ([MS-CFB], version 3, 512-byte sectors).
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
+# A minimal .xls writer: BIFF8 records (BOF, CODEPAGE, FONT, XF, SST, BOUNDSHEET, DIMENSIONS, NUMBER,
+# LABELSST, EOF; Microsoft [MS-XLS]) in an OLE2 compound file with one "Workbook" stream ([MS-CFB], version 3,
+# 512-byte sectors).
+# ----------------------------------------------------------------------------------------------------------
 def _record(rtype: int, payload: bytes) -> bytes:
     return struct.pack("<HH", rtype, len(payload)) + payload
 
@@ -120,12 +121,12 @@ def write_xls(path: Path, rows: list) -> None:
     path.write_bytes(_compound_file(_biff8_workbook(rows)))
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # The datasets
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 def midlevel() -> None:
-    # Layout and separators: the dataset's OSF page (osf.io/5aupt, metadata_annotations.zip: annotations.csv is
-    # comma-separated, metadata.csv semicolon-separated) and the loaders of the SMC-2021 authors
+    # Layout and separators: the dataset's OSF page (osf.io/5aupt, metadata_annotations.zip: annotations.csv
+    # is comma-separated, metadata.csv semicolon-separated) and the loaders of the SMC-2021 authors
     # (`pd.read_csv(path_midlevel_metadata, sep=';')`, columns 'song id', 'Source', 'Artist').
     root = ROOT / "midlevel"
     text(
@@ -148,9 +149,9 @@ def midlevel() -> None:
 
 def midlevel_aliases() -> None:
     # Copies whose annotations.csv names the features melody / atonality / mode and puts a space after each
-    # comma: the SMC-2021 authors strip the spaces (`ann.columns.str.replace(' ', '')`) and name the first column
-    # 'melody'; other public loaders of the same file rename its columns to [..., 'dissonance', 'atonality',
-    # 'mode'] (tonal stability and minorness). The values are used as they are (no inversion).
+    # comma: the SMC-2021 authors strip the spaces (`ann.columns.str.replace(' ', '')`) and name the first
+    # column 'melody'; other public loaders of the same file rename its columns to [..., 'dissonance',
+    # 'atonality', 'mode'] (tonal stability and minorness). The values are used as they are (no inversion).
     root = ROOT / "midlevel_aliases"
     text(
         root / "metadata_annotations" / "annotations.csv",
@@ -237,13 +238,15 @@ def deam() -> None:
     # Metadata: the three years have different headers and are ragged (public loaders of metadata.zip read
     # them with `on_bad_lines='skip'` / `truncate_ragged_lines=True` or positionally; their notes: 2013 has
     # tab-padded quoted fields, 2014 is "Id, Artist, Album, Track, Genre", two segment-time columns, then a
-    # variable number of last.fm tag fields, with hyphen-joined genres; 2015 is "id, ..., title, artist, album,
-    # genre" with extra genre tokens and column-shifted rows that push a number into the title slot). The names
-    # of the 2014 segment columns and of the 2015 file-name column are not documented: placeholders here.
+    # variable number of last.fm tag fields, with hyphen-joined genres; 2015 is "id, ..., title, artist,
+    # album, genre" with extra genre tokens and column-shifted rows that push a number into the title slot).
+    # The names of the 2014 segment columns and of the 2015 file-name column are not documented: placeholders
+    # here.
     meta = root / "metadata"
     text(
         meta / "metadata_2013.csv",
-        "song_id,file_name,Artist,Song title,start of the segment (min.sec),end of the segment (min.sec),Genre\n"
+        "song_id,file_name,Artist,Song title,start of the segment (min.sec),end of the segment (min.sec),"
+        "Genre\n"
         '2,"2.mp3\t","Some Artist\t","Song Two\t",0.30,1.15,"Blues\t"\n'
         '3,"3.mp3\t","Other Artist\t","Song Three\t",1.00,1.45,"Hip-Hop\t"\n',
     )
@@ -305,8 +308,8 @@ def soundtracks_jyu() -> None:
 
 def emomusic() -> None:
     # cvml.unige.ch/databases/emoMusic: 744 clips of 45 s (clips_45seconds/<id>.mp3), static ratings 1-9,
-    # continuous ratings at 2 Hz from 15 s (sample_15000ms ... sample_45000ms) in [-1, 1]; column names and the
-    # tab-padded songs_info.csv cells as read by jukemir (p-lambda/jukemir, jukemir/datasets/__init__.py,
+    # continuous ratings at 2 Hz from 15 s (sample_15000ms ... sample_45000ms) in [-1, 1]; column names and
+    # the tab-padded songs_info.csv cells as read by jukemir (p-lambda/jukemir, jukemir/datasets/__init__.py,
     # iter_emomusic: `row = {k: v.strip() ...}`, "Mediaeval 2013 set", "start of the segment (min.sec)").
     root = ROOT / "emomusic"
     ann = root / "annotations"
@@ -331,8 +334,8 @@ def emomusic() -> None:
 
 
 def mtg_jamendo() -> None:
-    # MTG-Jamendo (github.com/MTG/mtg-jamendo-dataset, data/autotagging_moodtheme.tsv and data/splits): one tag
-    # per extra tab-separated field; layout as read by mirdata's mtg_jamendo_autotagging_moodtheme loader.
+    # MTG-Jamendo (github.com/MTG/mtg-jamendo-dataset, data/autotagging_moodtheme.tsv and data/splits): one
+    # tag per extra tab-separated field; layout as read by mirdata's mtg_jamendo_autotagging_moodtheme loader.
     root = ROOT / "mtg_jamendo_autotagging_moodtheme"
     text(
         root / "data" / "autotagging_moodtheme.tsv",
