@@ -42,3 +42,44 @@ def midlevel_predictor(*, sr=SR, weights=None):
     mids, emos = ["m_rms", "m_peak", "m_bright"], ["valence", "arousal"]
     return CallablePredictor(fn, sample_rate=sr, output_names=mids + emos, midlevel_names=mids,
                              emotion_names=emos, emotion_weights=w)
+
+
+def slot_stems(n_components, *, slot_seconds=0.1, sr=SR, prefix="s"):
+    """Stems that play a constant 1.0 in their own time slot and are silent elsewhere, so a model reading the
+    slot means sees exactly which components are on (the game's coalition)."""
+    length = int(round(slot_seconds * sr))
+    stems = {}
+    for i in range(n_components):
+        x = np.zeros((1, n_components * length), dtype=np.float32)
+        x[0, i * length:(i + 1) * length] = 1.0
+        stems[f"{prefix}{i}"] = x
+    return stems
+
+
+def _slot_means(batch, k):
+    x = batch[:, 0, :].astype(np.float64)
+    return x.reshape(x.shape[0], k, -1).mean(axis=2)
+
+
+def additive_predictor(effects, *, bias=0.0, sr=SR):
+    """f(compose(z)) = bias + z . effects exactly, on :func:`slot_stems` (a component with effect 0 is ignored)."""
+    e = np.asarray(effects, dtype=np.float64)
+
+    def fn(batch):
+        return (_slot_means(batch, len(e)) @ e + bias)[:, None]
+
+    return CallablePredictor(fn, sample_rate=sr, output_names=["y"])
+
+
+def game_predictor(values, *, sr=SR):
+    """A cooperative game on :func:`slot_stems`: ``values`` (2**K, T) indexed by the coalition code
+    ``sum_k z_k 2**k``; output names y0, y1 ..."""
+    table = np.asarray(values, dtype=np.float64)
+    table = table[:, None] if table.ndim == 1 else table
+    k = int(np.log2(table.shape[0]))
+
+    def fn(batch):
+        on = _slot_means(batch, k) > 0.5
+        return table[on.astype(np.int64) @ (1 << np.arange(k))]
+
+    return CallablePredictor(fn, sample_rate=sr, output_names=[f"y{i}" for i in range(table.shape[1])])

@@ -40,18 +40,23 @@ def _weighted_ridge(z, y, w, alpha):
 
 
 @pytest.mark.parametrize("alpha", [1.0, 0.0])
-def test_exhaustive_matches_direct_weighted_solve(rng, alpha):
+@pytest.mark.parametrize("enumeration", ["expected", "plain"])
+def test_exhaustive_matches_direct_weighted_solve(rng, alpha, enumeration):
+    """Enumerated LIME is the closed-form weighted ridge with penalty alpha * 2**K / N ("expected": every
+    coalition counts N / 2**K times) or alpha ("plain": once, audioLIME's exhaustive mode)."""
     stems = make_stems(rng, seconds=1.0)
     mix = _mix(stems)
     model = midlevel_predictor()
     exp = explain(mix, sr=SR, model=model, stems=stems, num_samples=1000, seed=3, alpha=alpha,
-                  show_progress=False)
+                  enumeration=enumeration, show_progress=False)
     assert exp.masks.shape == (32, 5) and exp.settings["exhaustive"]
     assert len(np.unique(exp.masks, axis=0)) == 32
     z = exp.masks.astype(np.float64)
     w = kernel_weights(z, kernel_width=0.25)
+    penalty = alpha * 32 / 1000 if enumeration == "expected" else alpha
+    assert exp.settings["effective_alpha"] == pytest.approx(penalty, rel=1e-12)
     for t, name in enumerate(model.output_names):
-        beta, b0 = _weighted_ridge(z, exp.outputs[:, t], w, alpha)
+        beta, b0 = _weighted_ridge(z, exp.outputs[:, t], w, penalty)
         np.testing.assert_allclose(exp.attributions[name].weights, beta, rtol=0, atol=1e-6)
         assert abs(exp.attributions[name].intercept - b0) < 1e-6
 

@@ -1,9 +1,10 @@
 """Mid-level effects and the explanation chain emotion <- mid-level <- components.
 
 For a bias-free linear head ``e = W m`` the effect of mid-level feature j on emotion i is ``W[i, j] * m[j]``;
-the effects of an emotion sum to its prediction. Because the ridge surrogate's solution is linear in the
-explained outputs, LIME on ``e`` equals ``W @`` (LIME on ``m``) when both are fitted on the same masks: the chain
-forms component attributions of every emotion from those of the mid-level features.
+the effects of an emotion sum to its prediction. Every attribution estimator of the package is linear in the
+explained outputs (the ridge surrogate's solution, Shapley values, occlusion differences), so the estimator on
+``e`` equals ``W @`` (the estimator on ``m``) when both use the same masks: the chain forms component
+attributions of every emotion from those of the mid-level features.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
-from .surrogate import Attribution, kernel_weights
+from .surrogate import Attribution, weighted_r2
 
 __all__ = ["midlevel_effects", "relative_effects", "effects_vs_reference", "chain_attributions"]
 
@@ -102,17 +103,18 @@ def chain_attributions(
     Parameters
     ----------
     midlevel_attributions : mapping of str to Attribution
-        One per mid-level feature (all fitted on the same masks with the same kernel).
+        One per mid-level feature (all from the same estimator on the same masks).
     weights : np.ndarray, shape (E, M)
     midlevel_names, emotion_names : sequence of str
     masks : np.ndarray, shape (N, K), optional
     emotion_outputs : np.ndarray, shape (N, E), optional
-        With ``masks``, used to report each chained surrogate's weighted R² against the model's emotions.
+        With ``masks``, used to report each chained attribution's weighted R² against the model's emotions
+        (:func:`~mer_audiolime.explain.surrogate.weighted_r2`); NaN without them.
 
     Returns
     -------
     dict of str to Attribution
-        ``info["derived"] == "chain"``.
+        ``info["derived"] == "chain"``, ``info["source"] == "chain:<source of the mid-level attributions>"``.
     """
     w = _head(weights, midlevel_names, emotion_names)
     missing = [n for n in midlevel_names if n not in midlevel_attributions]
@@ -128,17 +130,14 @@ def chain_attributions(
     pred = np.array([a.prediction for a in atts])
     chained_w = w @ A
     chained_b = w @ b
+    source = "chain:" + str(atts[0].info.get("source", "lime"))
     out = {}
     for i, emo in enumerate(emotion_names):
         score = float("nan")
         if masks is not None and emotion_outputs is not None:
-            z = np.asarray(masks, dtype=np.float64)
             y = np.asarray(emotion_outputs, dtype=np.float64)[:, i]
-            sw = kernel_weights(z, kernel_width=atts[0].kernel_width)
-            fit = z @ chained_w[i] + chained_b[i]
-            ybar = np.average(y, weights=sw)
-            ss_tot = np.sum(sw * (y - ybar) ** 2)
-            score = float(1.0 - np.sum(sw * (y - fit) ** 2) / ss_tot) if ss_tot > 0 else 1.0
+            score = weighted_r2(masks, y, weights=chained_w[i], intercept=chained_b[i],
+                                kernel_width=atts[0].kernel_width)
         out[emo] = Attribution(
             target=emo,
             component_names=list(names),
@@ -150,6 +149,6 @@ def chain_attributions(
             num_samples=atts[0].num_samples,
             seed=atts[0].seed,
             kernel_width=atts[0].kernel_width,
-            info={"derived": "chain"},
+            info={"derived": "chain", "source": source},
         )
     return out

@@ -1,8 +1,10 @@
 """Perturbation masks and the mask -> prediction cache that every later computation draws from.
 
 Masks are ``Z in {0,1}^(N x K)`` with row 0 all ones (the unperturbed input). When ``2**K <= N`` every
-coalition is enumerated once instead of sampling; otherwise rows are drawn i.i.d. Bernoulli(0.5) from an
-explicit ``numpy.random.Generator``. Duplicate rows are predicted once.
+coalition is enumerated once instead of sampling (:func:`enumerates`); otherwise rows are drawn i.i.d.
+Bernoulli(0.5) from an explicit ``numpy.random.Generator``. An enumerated coalition stands for its expected
+count ``N / 2**K`` among N sampled rows (:func:`expected_multiplicity`), which is how the surrogate weighs it.
+Duplicate rows are predicted once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 
 from ..exceptions import ModelError, ParameterError
 
-__all__ = ["as_generator", "sample_masks", "PredictionCache", "MAX_EXHAUSTIVE_K"]
+__all__ = ["as_generator", "sample_masks", "all_coalitions", "enumerates", "expected_multiplicity",
+           "PredictionCache", "MAX_EXHAUSTIVE_K"]
 
 #: Largest K enumerated exhaustively (2**20 masks); above this sampling is used whatever N is.
 MAX_EXHAUSTIVE_K = 20
@@ -31,6 +34,37 @@ def as_generator(seed) -> np.random.Generator:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer, np.random.SeedSequence)):
         raise ParameterError(f"seed must be an int, a SeedSequence or a numpy Generator, got {seed!r}.")
     return np.random.default_rng(seed)
+
+
+def enumerates(n_components: int, num_samples: int) -> bool:
+    """The default rule: enumerate every coalition when ``2**K <= N`` (and ``K <= MAX_EXHAUSTIVE_K``).
+
+    Examples
+    --------
+    >>> enumerates(5, 1000), enumerates(10, 1000)
+    (True, False)
+    """
+    k = int(n_components)
+    return k <= MAX_EXHAUSTIVE_K and 2**k <= int(num_samples)
+
+
+def expected_multiplicity(n_components: int, num_samples: int) -> float:
+    """``N / 2**K``: how often each coalition appears, in expectation, among N Bernoulli(1/2) rows."""
+    return float(num_samples) / float(2 ** int(n_components))
+
+
+def all_coalitions(n_components: int) -> np.ndarray:
+    """All ``2**K`` masks ``(2**K, K)`` uint8, all-ones first, all-zeros last (``itertools.product`` order).
+
+    Examples
+    --------
+    >>> all_coalitions(2).tolist()
+    [[1, 1], [1, 0], [0, 1], [0, 0]]
+    """
+    k = int(n_components)
+    if k > MAX_EXHAUSTIVE_K:
+        raise ParameterError(f"exhaustive enumeration of 2**{k} masks is too large; use sampling.")
+    return np.array(list(itertools.product((1, 0), repeat=k)), dtype=np.uint8).reshape(2**k, k)
 
 
 def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool | None = None) -> np.ndarray:
@@ -63,11 +97,9 @@ def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool |
         raise ParameterError(f"num_samples must be an integer >= 2, got {num_samples!r}.")
     k = int(n_components)
     if exhaustive is None:
-        exhaustive = k <= MAX_EXHAUSTIVE_K and 2**k <= num_samples
+        exhaustive = enumerates(k, num_samples)
     if exhaustive:
-        if k > MAX_EXHAUSTIVE_K:
-            raise ParameterError(f"exhaustive enumeration of 2**{k} masks is too large; use sampling.")
-        return np.array(list(itertools.product((1, 0), repeat=k)), dtype=np.uint8)
+        return all_coalitions(k)
     gen = as_generator(rng)
     masks = gen.integers(0, 2, size=(int(num_samples), k), dtype=np.uint8)
     masks[0] = 1
@@ -106,6 +138,11 @@ class PredictionCache:
 
     def __contains__(self, mask) -> bool:
         return _keys(np.atleast_2d(mask))[0] in self._store
+
+    def count_missing(self, masks: np.ndarray) -> int:
+        """How many distinct rows of ``masks`` the cache does not hold (what predicting them would cost)."""
+        z = self._check(masks)
+        return len({k for k in _keys(z) if k not in self._store})
 
     def _check(self, masks: np.ndarray) -> np.ndarray:
         z = np.atleast_2d(np.asarray(masks))

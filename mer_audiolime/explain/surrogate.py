@@ -1,8 +1,15 @@
 """The LIME surrogate, fitted through ``lime.lime_base.LimeBase`` with audioLIME's defaults.
 
-Arrays in, attributions out: this module never touches audio. Defaults follow audioLIME: cosine distance of
-each mask to the all-on mask, kernel ``sqrt(exp(-d**2 / w**2))`` with ``w = 0.25``, and ``Ridge(alpha=1)``
-fitted with the kernel values as sample weights on all components (no feature selection).
+Arrays in, attributions out: this module never touches audio. Defaults follow audioLIME's
+``LimeAudioExplainer``: cosine distance of each mask to the all-on mask, kernel ``sqrt(exp(-d**2 / w**2))``
+with ``w = 0.25``, ``feature_selection="auto"`` with ``num_features=100000`` (which keeps every component:
+``"auto"`` resolves to ``"highest_weights"`` above six features, and that keeps the ``num_features`` largest)
+and ``Ridge(alpha=1)`` fitted with the kernel values as sample weights.
+
+A *multiplicity* ``m`` makes every row count ``m`` times. Enumerated coalitions use ``m = N / 2**K``, their
+expected count among N sampled rows: the weighted ridge objective ``sum_rows m pi (y - g)**2 + alpha |beta|**2``
+equals ``m`` times the objective with penalty ``alpha / m``, so the fit uses ``Ridge(alpha / m)``; the weighted
+R² does not change when every weight is multiplied by the same constant.
 """
 
 from __future__ import annotations
@@ -15,9 +22,13 @@ import numpy as np
 
 from ..exceptions import ParameterError
 
-__all__ = ["Attribution", "kernel", "mask_distances", "kernel_weights", "fit_surrogate", "DEFAULT_KERNEL_WIDTH"]
+__all__ = ["Attribution", "kernel", "mask_distances", "kernel_weights", "fit_surrogate", "weighted_r2",
+           "DEFAULT_KERNEL_WIDTH", "AUDIOLIME_FEATURE_SELECTION", "AUDIOLIME_NUM_FEATURES"]
 
 DEFAULT_KERNEL_WIDTH = 0.25
+#: How audioLIME's ``LimeAudioExplainer`` calls ``LimeBase.explain_instance_with_data`` by default.
+AUDIOLIME_FEATURE_SELECTION = "auto"
+AUDIOLIME_NUM_FEATURES = 100000
 
 
 def kernel(d: np.ndarray, kernel_width: float) -> np.ndarray:
@@ -36,6 +47,40 @@ def mask_distances(masks: np.ndarray) -> np.ndarray:
 def kernel_weights(masks: np.ndarray, *, kernel_width: float = DEFAULT_KERNEL_WIDTH) -> np.ndarray:
     """LIME sample weights of each mask row."""
     return kernel(mask_distances(masks), kernel_width)
+
+
+def weighted_r2(masks: np.ndarray, y: np.ndarray, *, weights: np.ndarray, intercept: float,
+                kernel_width: float = DEFAULT_KERNEL_WIDTH) -> float:
+    """Kernel-weighted R² of the additive model ``intercept + z . weights`` against outputs ``y``.
+
+    ``R² = 1 - sum_i pi_i (y_i - g(z_i))**2 / sum_i pi_i (y_i - ybar_pi)**2`` with LIME's kernel weights
+    ``pi`` of the masks. For a LIME fit on the same masks this is exactly the score ``LimeBase`` reports;
+    for any other attribution with an intercept it is the same fidelity number. 1.0 when ``y`` is constant
+    and reproduced exactly, ``-inf`` never: a constant ``y`` fitted with error gives 0.
+
+    Parameters
+    ----------
+    masks : np.ndarray, shape (N, K)
+    y : np.ndarray, shape (N,)
+    weights : np.ndarray, shape (K,)
+    intercept : float
+    kernel_width : float
+
+    Examples
+    --------
+    >>> z = np.array([[1, 1], [1, 0], [0, 1], [0, 0]])
+    >>> weighted_r2(z, z @ np.array([1.0, 2.0]) + 3, weights=np.array([1.0, 2.0]), intercept=3.0)
+    1.0
+    """
+    z = np.asarray(masks, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    pi = kernel_weights(z, kernel_width=kernel_width)
+    fit = z @ np.asarray(weights, dtype=np.float64) + float(intercept)
+    ss_res = float(np.sum(pi * (y - fit) ** 2))
+    ss_tot = float(np.sum(pi * (y - np.average(y, weights=pi)) ** 2))
+    if ss_tot > 0:
+        return 1.0 - ss_res / ss_tot
+    return 1.0 if ss_res == 0 else 0.0
 
 
 @dataclass
@@ -62,7 +107,9 @@ class Attribution:
     seed : int or None
     kernel_width : float
     info : dict
-        Extra provenance (e.g. ``{"derived": "chain"}``).
+        Provenance: ``source`` (how the weights were formed: ``"lime"``, ``"shapley"``, ``"chain:lime"`` ...;
+        see :mod:`mer_audiolime.explain.estimators`), and for LIME ``alpha``, ``multiplicity`` and
+        ``effective_alpha`` (the ridge penalty actually applied, ``alpha / multiplicity``).
     """
 
     target: str
@@ -108,6 +155,7 @@ def fit_surrogate(
     targets: Sequence[str] | None = None,
     kernel_width: float = DEFAULT_KERNEL_WIDTH,
     alpha: float = 1.0,
+    multiplicity: float = 1.0,
     seed=None,
     prediction: np.ndarray | None = None,
 ) -> dict:
@@ -127,6 +175,10 @@ def fit_surrogate(
         Kernel width ``w`` (audioLIME: 0.25).
     alpha : float
         Ridge penalty (audioLIME: 1.0; 0 gives plain weighted least squares).
+    multiplicity : float
+        How many times every row counts (> 0). Enumerated coalitions pass ``N / 2**K`` so the fit equals
+        LIME on N sampled rows in expectation; 1 counts each row once (audioLIME's ``"exhaustive"`` mode).
+        Implemented as the penalty ``alpha / multiplicity`` (see the module docstring).
     seed : int, optional
         Recorded in the attributions and passed to ``LimeBase`` as its random state.
     prediction : np.ndarray, shape (T,), optional
@@ -168,6 +220,8 @@ def fit_surrogate(
         raise ParameterError(f"kernel_width must be a positive number, got {kernel_width!r}.")
     if not (np.isfinite(alpha) and alpha >= 0):
         raise ParameterError(f"alpha must be >= 0, got {alpha!r}.")
+    if not (np.isfinite(multiplicity) and multiplicity > 0):
+        raise ParameterError(f"multiplicity must be a positive number, got {multiplicity!r}.")
     names = list(output_names)
     targets = names if targets is None else list(targets)
     unknown = [t for t in targets if t not in names]
@@ -177,12 +231,15 @@ def fit_surrogate(
     k = z.shape[1]
     distances = mask_distances(z)
     base = LimeBase(partial(kernel, kernel_width=float(kernel_width)), verbose=False, random_state=seed)
+    effective = float(alpha) / float(multiplicity)
     result = {}
     for target in targets:
         col = names.index(target)
-        regressor = LinearRegression() if alpha == 0 else Ridge(alpha=float(alpha), fit_intercept=True)
+        regressor = LinearRegression() if alpha == 0 else Ridge(alpha=effective, fit_intercept=True)
+        # exactly audioLIME's call: "auto" selection with num_features=100000 keeps all K components
         intercept, exp, score, local_pred = base.explain_instance_with_data(
-            z, y, distances, col, k, feature_selection="none", model_regressor=regressor
+            z, y, distances, col, max(AUDIOLIME_NUM_FEATURES, k),
+            feature_selection=AUDIOLIME_FEATURE_SELECTION, model_regressor=regressor
         )
         weights = np.zeros(k)
         for feature, coef in exp:
@@ -198,5 +255,7 @@ def fit_surrogate(
             num_samples=int(z.shape[0]),
             seed=seed,
             kernel_width=float(kernel_width),
+            info={"source": "lime", "alpha": float(alpha), "multiplicity": float(multiplicity),
+                  "effective_alpha": effective},
         )
     return result
