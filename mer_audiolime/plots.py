@@ -7,11 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["run_figures", "bias_figure", "save"]
+__all__ = ["run_figures", "bias_figure", "save", "RUN_FIGURES"]
 
 STABILITY = ("jaccard_topk", "kendall_tau", "vsi", "csi")
-FIDELITY = ("surrogate_r2", "faithfulness_correlation", "aopc_deletion", "aopc_insertion", "normalised_area")
-CURVES = ("deletion_curve", "insertion_curve", "random_deletion_curve", "random_insertion_curve")
+FIDELITY = ("surrogate_r2", "faithfulness_correlation", "norm_aopc_deletion_minus_random",
+            "norm_aopc_insertion_minus_random", "norm_abc_minus_random")
+CURVES = ("norm_deletion_curve", "norm_insertion_curve", "norm_random_deletion_curve", "norm_random_insertion_curve")
+CONVERGENCE = "convergence_rel_error"
+#: Names of the figures :func:`run_figures` may write.
+RUN_FIGURES = ("stem_weights", "fidelity", "stability", "deletion_insertion_curves", "randomisation", "convergence")
 
 
 def _plt():
@@ -45,7 +49,11 @@ def _stem(component: str) -> str:
 
 
 def run_figures(rows: pd.DataFrame, folder) -> list:
-    """Every figure the rows allow: stem weights, fidelity, stability, curves, randomisation."""
+    """Every figure the rows allow: stem weights, fidelity, stability, curves, convergence, randomisation.
+
+    Figures show what the rows hold: pass rows without seed-stability numbers of settings whose masks do
+    not depend on the seed (the evaluation layer filters them), and no stability figure is drawn then.
+    """
     if rows.empty:
         return []
     plt, sns = _plt()
@@ -74,8 +82,17 @@ def run_figures(rows: pd.DataFrame, folder) -> list:
     if len(curves):
         g = sns.relplot(data=curves, x="step", y="value", hue="metric", col="target", col_wrap=3, kind="line",
                         errorbar=("ci", 95), height=2.6, aspect=1.3, facet_kws={"sharey": False})
-        g.set_axis_labels("components removed / inserted", "model output")
+        g.set_axis_labels("components removed / inserted", "(f - f(silence)) / R")
         paths += save(g.figure, folder, "deletion_insertion_curves")
+    conv = rows[(rows["metric"] == CONVERGENCE) & (rows["step"] >= 0)]
+    if len(conv):
+        conv = conv.groupby(["model", "track_id", "step"], as_index=False)["value"].median()
+        fig, ax = plt.subplots(figsize=(4.6, 3.2))
+        sns.lineplot(data=conv, x="step", y="value", hue="model", marker="o", errorbar=("pi", 50), ax=ax)
+        ax.set(xscale="log", yscale="log", xlabel="N sampled rows",
+               ylabel="relative error to the enumerated LIME")
+        ax.set_title("Convergence of LIME weights with N (median, IQR over tracks)")
+        paths += save(fig, folder, "convergence")
     rand = rows[rows["metric"].str.startswith("randomisation") & (rows["step"] >= 0)]
     if len(rand):
         g = sns.relplot(data=rand, x="step", y="value", hue="target", col="metric", kind="line", marker="o",

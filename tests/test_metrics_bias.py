@@ -238,9 +238,13 @@ def test_frames_from_explanations():
         "stem",
         "weight",
         "target",
+        "source",
         "track_id",
     }
-    np.testing.assert_allclose(sf.weight.sum(), exp.attributions["valence"].weights.sum())
+    assert set(sf.source) == {"chain:lime"}  # the default rule: the chain for an emotion
+    np.testing.assert_allclose(sf.weight.sum(), exp.attribution("valence").weights.sum())
+    np.testing.assert_allclose(stem_frame(exp, target="valence", source="shapley").weight.sum(),
+                               exp.predictions["valence"] - exp.attribution("valence", "shapley").intercept)
     ef = effect_frame(exp, emotion="valence", track_id="a", genre="x")
     assert list(ef.feature) == ["m_rms", "m_peak", "m_bright"]
     np.testing.assert_allclose(ef.effect.sum(), exp.predictions["valence"])

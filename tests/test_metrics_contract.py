@@ -20,8 +20,9 @@ from test_metrics_models import STEMS, explain_tones, linear_setup, mix_of, tone
 @pytest.fixture(scope="module")
 def linear():
     exp, model, _ = linear_setup(num_samples=64)
-    others = [linear_setup(num_samples=64, segments=1, explain_seed=s)[0] for s in (1, 2)]
-    return exp, model, [exp, *others]
+    # seed stability needs masks that depend on the seed: 5 stems x 2 segments, 2**10 > N
+    seeds = [linear_setup(num_samples=64, segments=2, explain_seed=s)[0] for s in (0, 1, 2)]
+    return exp, model, seeds
 
 
 @pytest.fixture(scope="module")

@@ -142,6 +142,43 @@ def test_permuted_labels_keep_waveforms_and_shuffle_targets():
     assert dicts[3]["audio"][0] == 3 and dicts[3]["emotion"][0] == view[3][1]["emotion"][0]
 
 
+def test_label_randomisation_never_shows_the_true_labels_to_training(monkeypatch):
+    """The recipe selects the epoch with the best validation loss, so validation targets reach the model: the
+    random-label model must be trained and selected on permuted targets only (training and validation)."""
+    import mer_audiolime.models.training as training
+    from mer_audiolime.models import build_model, to_predictor
+
+    from models_toy import EMOTIONS, ToyDataset
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(train_set, *, valid_set=None, **kwargs):
+        seen["train"], seen["valid"] = train_set, valid_set
+        raise Stop
+
+    monkeypatch.setattr(training, "train", fake_train)
+    data, valid = ToyDataset(12, seed=0), ToyDataset(10, seed=1)
+    model = to_predictor(build_model(backbone_kwargs={"base_channels": 4}, emotion_names=EMOTIONS, seed=0))
+    with pytest.raises(Stop):
+        LabelRandomisation(seed=3).train_random_model(model, train_set=data, valid_set=valid)
+
+    def targets(dataset):
+        return np.array([dataset[i][1]["emotion"] for i in range(len(dataset))])
+
+    for name, true in (("train", data), ("valid", valid)):
+        shown = targets(seen[name])
+        assert shown.shape == targets(true).shape
+        # the same targets, shuffled across items (a seeded permutation, not the true assignment)
+        np.testing.assert_allclose(np.sort(shown, axis=0), np.sort(targets(true), axis=0))
+        moved = ~np.all(np.isclose(shown, targets(true)), axis=1)
+        assert moved.sum() >= len(true) // 2, (name, moved)
+        # and the waveforms are the real ones
+        np.testing.assert_array_equal(seen[name][0][0], true[0][0])
+
+
 @pytest.mark.slow
 def test_label_randomisation_changes_the_attribution():
     """Training is seeded, so retraining the recipe on the *true* labels reproduces the model exactly
@@ -193,7 +230,7 @@ def test_label_randomisation_changes_the_attribution():
         train(data, valid_set=valid, config=cfg, emotion_names=EMOTIONS, progress=False).model
     )
     for exp in exps:
-        b, _ = _reexplain(exp, control, "valence", 32)
+        b, _ = _reexplain(exp, control, "valence", 32, "lime")
         assert spearman_similarity(exp.attributions["valence"].weights, b) == {
             "spearman": 1.0,
             "spearman_abs": 1.0,

@@ -48,13 +48,16 @@ def test_identical_explanations_are_perfectly_stable():
     assert idx["vsi"] == 1.0 and idx["csi"] == 1.0
 
 
-def test_exhaustive_runs_with_different_seeds_are_deterministic():
-    """With 2**K <= N every seed enumerates the same masks: a deterministic case of VSI = CSI = 1."""
+def test_exhaustive_runs_are_exact_and_refuse_a_stability_number():
+    """With 2**K <= N every seed enumerates the same masks: the attributions are identical, so a stability
+    number could not vary -- the metrics say "exact (no sampling)" instead of returning 1."""
     exps = [_nonlinear(seed, num_samples=64)[0] for seed in (0, 1, 2)]
-    assert all(e.settings["exhaustive"] for e in exps)
+    assert all(e.settings["exhaustive"] and not e.seed_dependent for e in exps)
     for target in ("m_rms", "valence"):
-        idx = StabilityIndices(num_features=2)(exps, target=target)
-        assert idx == {"vsi": 1.0, "csi": 1.0, "n_calls": 3}
+        np.testing.assert_array_equal(exps[0].attribution(target).weights, exps[2].attribution(target).weights)
+        for metric in (StabilityIndices(num_features=2), TopKJaccard(k=2), KendallTau()):
+            with pytest.raises(EvaluationError, match="exact \\(no sampling\\)"):
+                metric(exps, target=target)
 
 
 def test_vsi_and_csi_match_hand_computed_values():

@@ -45,11 +45,16 @@ def register(subparsers) -> None:
                     "figures and a manifest.",
         epilog="examples:\n"
                "  mer-audiolime benchmark --preset quick --out demo-out\n"
-               "  mer-audiolime benchmark --preset full --jobs 2 --out evaluation/results",
+               "  mer-audiolime benchmark --preset full --jobs 2 --out evaluation/results\n"
+               "  mer-audiolime benchmark --rebuild-tables evaluation/results/synthetic-v1   # tables from rows",
         formatter_class=_FMT)
     b.add_argument("--preset", choices=("quick", "full"), default="quick",
                    help="quick: 12 test clips per model (minutes); full: every test clip")
-    b.add_argument("--out", required=True, help="output folder (a <benchmark-version>/ folder is created in it)")
+    where = b.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="output folder (a <benchmark-version>/ folder is created in it)")
+    where.add_argument("--rebuild-tables", metavar="FOLDER",
+                       help="rewrite the tables and figures of a finished <benchmark-version>/ folder from its "
+                            "rows with the current table code (nothing is re-run)")
     b.add_argument("--data-home", default=None,
                    help="where the synthetic set is (generated there if missing); default: the user cache")
     b.add_argument("--jobs", type=int, default=1, help="worker processes (joblib); default 1")
@@ -73,8 +78,13 @@ def run_evaluate(args) -> int:
 
 
 def run_benchmark(args) -> int:
+    from .benchmark import rebuild_benchmark
     from .benchmark import run_benchmark as bench
 
+    if args.rebuild_tables:
+        written = rebuild_benchmark(args.rebuild_tables)
+        print(f"rebuilt {len(written)} files in {args.rebuild_tables}")
+        return 0
     out = bench(preset=args.preset, out_dir=args.out, data_home=args.data_home, jobs=args.jobs,
                 progress=not args.no_progress, limit=args.limit)
     print((out / "summary.md").read_text())

@@ -17,7 +17,8 @@ import pandas as pd
 
 from ..exceptions import DatasetError, ParameterError, WeightsError
 
-__all__ = ["BENCHMARK_VERSION", "run_benchmark", "benchmark_models", "default_data_home", "bias_rows", "per_clip"]
+__all__ = ["BENCHMARK_VERSION", "run_benchmark", "rebuild_benchmark", "benchmark_models", "default_data_home",
+           "bias_rows", "per_clip"]
 
 #: Version of the benchmark (data generator settings + suite + shipped models); results are filed under it.
 BENCHMARK_VERSION = "synthetic-v1"
@@ -84,6 +85,43 @@ def per_clip(stems: pd.DataFrame, *, shortcut: str) -> pd.DataFrame:
     return out.drop(columns=["tie"])
 
 
+def rebuild_benchmark(folder) -> list:
+    """Rewrite the tables and figures of a finished benchmark folder (``<out>/<version>``) and of each of its
+    ``runs/<model>`` from the committed rows (``results.csv``, ``bias.csv``, ``bias_per_clip.csv``) with the
+    current table code. No explanation is re-run and no row changes; each manifest notes the rebuild.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from ..plots import bias_figure
+    from .results import _record_rebuild, read_rows, rebuild_outputs, replace_figures, write_tables
+
+    root = Path(folder)
+    if not (root / "manifest.json").is_file() or not (root / "results.csv").is_file():
+        raise ParameterError(f"{root} is not a finished benchmark folder (manifest.json and results.csv).")
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    written = []
+    for run in sorted((root / "runs").glob("*/results.csv")):
+        written += rebuild_outputs(run.parent)
+    rows = read_rows(root / "results.csv")
+    figures = replace_figures(rows, root / "figures")
+    bias_cfg = manifest.get("suite", {}).get("bias", {"target": "valence", "shortcut_stem": "vocals"})
+    if (root / "bias_per_clip.csv").is_file():
+        scores = pd.read_csv(root / "bias_per_clip.csv", dtype={"track_id": str})
+        figures += bias_figure(scores, root / "figures", shortcut_stem=bias_cfg["shortcut_stem"],
+                               target=bias_cfg["target"])
+    extra = {"Planted-bias detection": pd.read_csv(root / "bias.csv")} if (root / "bias.csv").is_file() else {}
+    written += write_tables(rows, root, extra=extra) + figures
+
+    def update(m):
+        m["figures"] = [str(p.relative_to(root)) for p in figures]
+
+    _record_rebuild(root / "manifest.json", update)
+    return written
+
+
 def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int = 1, progress: bool = True,
                   limit: int | None = None) -> Path:
     """Run the benchmark; returns the ``<out>/<BENCHMARK_VERSION>`` folder.
@@ -104,7 +142,7 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
         At most this many test clips per model (a smoke run; the numbers are not the benchmark's).
     """
     from ..plots import bias_figure, run_figures
-    from .results import git_commit, package_versions, summarise, write_tables
+    from .results import drop_exact_stability, git_commit, package_versions, write_tables
     from .runner import _dataset, evaluate
     from .suites import load_suite
 
@@ -132,7 +170,7 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     from .metrics import PlantedBias
 
     stems = bias_rows(rows, vocals=vocals, target=bias_cfg["target"], variants=variants)
-    figures = run_figures(rows, out / "figures")
+    figures = run_figures(drop_exact_stability(rows), out / "figures")
     head = {"target": bias_cfg["target"], "shortcut_stem": bias_cfg["shortcut_stem"], "rule": "top |a|"}
     if stems.empty:  # e.g. a --limit run whose clips all lack the shortcut stem: nothing to score
         bias = pd.DataFrame([{**head, "n_scored": 0, "note": "no evaluated clip holds the shortcut stem"}])
@@ -143,7 +181,7 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
         figures += bias_figure(scores, out / "figures", shortcut_stem=bias_cfg["shortcut_stem"],
                                target=bias_cfg["target"])
     bias.to_csv(out / "bias.csv", index=False)
-    write_tables(summarise(rows), out, extra={"Planted-bias detection": bias})
+    write_tables(rows, out, extra={"Planted-bias detection": bias})
     manifest = {
         "benchmark_version": BENCHMARK_VERSION, "preset": preset, "limit": limit, "suite": suite, "synthetic": _SYNTH,
         "data_home": str(home), "models": variants, "package_versions": package_versions(),

@@ -13,7 +13,15 @@ import pandas as pd
 
 from ..exceptions import EvaluationError
 
-__all__ = ["collect_rows", "summarise", "write_tables", "write_run_outputs", "package_versions", "git_commit"]
+__all__ = ["collect_rows", "summarise", "headline_table", "convergence_table", "stability_setting", "write_tables",
+           "write_run_outputs", "rebuild_outputs", "upgrade_rows", "drop_exact_stability", "seed_independent",
+           "package_versions", "git_commit", "LEGACY_METRIC_NAMES", "HEADLINE", "EXACT"]
+
+
+def read_rows(path) -> pd.DataFrame:
+    """Tidy rows from a CSV written by the harness (empty strings stay empty strings)."""
+    return pd.read_csv(path, dtype={"track_id": str, "component": str, "target": str, "source": str},
+                       keep_default_na=False)
 
 
 def collect_rows(out_dir, track_ids) -> tuple[pd.DataFrame, list]:
@@ -25,8 +33,7 @@ def collect_rows(out_dir, track_ids) -> tuple[pd.DataFrame, list]:
     for tid in sorted(track_ids):
         path = out_dir / "tracks" / f"{tid}.csv"
         if path.exists():
-            frames.append(pd.read_csv(path, dtype={"track_id": str, "component": str, "target": str},
-                                      keep_default_na=False))
+            frames.append(read_rows(path))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ROW_COLUMNS)
     failures = []
     for tid in sorted(track_ids):
@@ -36,47 +43,238 @@ def collect_rows(out_dir, track_ids) -> tuple[pd.DataFrame, list]:
     return rows, failures
 
 
+#: Metric names of rows written before the names said what is computed (benchmark synthetic-v1), and what
+#: the values are: ``infidelity`` held the relative infidelity, ``aopc_*`` and ``normalised_area`` the
+#: baseline-corrected scores over R, the curves ``(f - f(0)) / R``.
+LEGACY_METRIC_NAMES = {
+    "infidelity": "relative_infidelity",
+    "aopc_deletion": "norm_aopc_deletion_minus_random",
+    "aopc_insertion": "norm_aopc_insertion_minus_random",
+    "normalised_area": "norm_abc_minus_random",
+    "deletion_curve": "norm_deletion_curve",
+    "insertion_curve": "norm_insertion_curve",
+    "random_deletion_curve": "norm_random_deletion_curve",
+    "random_insertion_curve": "norm_random_insertion_curve",
+}
+
+#: Per-attribution metrics (rows that carry a ``source``).
+ATTRIBUTION_METRICS = ("weight", "surrogate_r2", "norm_aopc_deletion_minus_random",
+                       "norm_aopc_insertion_minus_random", "norm_abc_minus_random", "faithfulness_correlation",
+                       "relative_infidelity", "jaccard_topk", "kendall_tau", "vsi", "csi")
+STABILITY = ("jaccard_topk", "kendall_tau", "vsi", "csi")
+HEADLINE = ("surrogate_r2", "norm_aopc_deletion_minus_random", "norm_aopc_insertion_minus_random",
+            "norm_abc_minus_random", "faithfulness_correlation", "relative_infidelity", "jaccard_topk",
+            "kendall_tau", "vsi", "csi", "error", "reconstruction_gap")
+#: What a stability cell says when the masks do not depend on the seed.
+EXACT = "exact (no sampling)"
+
+
+def upgrade_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows written before the ``source`` column existed, in today's layout (tables of old runs are rebuilt
+    from their committed rows with today's table code; the rows themselves are never rewritten).
+
+    Legacy metric names are mapped (:data:`LEGACY_METRIC_NAMES`); the ``source`` of per-attribution rows is
+    what the harness used then: the mid-level chain of LIME (``"chain:lime"``) for the emotions of a model
+    with mid-level outputs, LIME (``"lime"``) for every other output. Rows that already have a ``source``
+    column are returned unchanged.
+    """
+    if "source" in rows.columns:
+        return rows
+    from ..names import MIDLEVEL_NAMES
+
+    out = rows.copy()
+    out["metric"] = out["metric"].replace(LEGACY_METRIC_NAMES)
+    has_chain = out.groupby("model")["target"].transform(lambda t: bool(set(t) & set(MIDLEVEL_NAMES)))
+    per_attribution = out["metric"].isin(ATTRIBUTION_METRICS) | out["metric"].str.startswith("norm_")
+    chained = has_chain & ~out["target"].isin(MIDLEVEL_NAMES)
+    out["source"] = np.where(per_attribution, np.where(chained, "chain:lime", "lime"), "")
+    return out
+
+
+def seed_independent(rows: pd.DataFrame) -> pd.Series:
+    """Rows measured on a setting whose masks do not depend on the seed (an enumerated LIME setting,
+    ``2**k_components <= num_samples`` rows used; exact Shapley values; occlusion): there every seed gives
+    the same attribution, so a seed-stability number cannot vary."""
+    direct = rows["source"].astype(str).str.replace("chain:", "", regex=False)
+    k = pd.to_numeric(rows["k_components"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    n = pd.to_numeric(rows["num_samples"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    enumerated = (direct == "lime") & (np.exp2(k) <= n)
+    return enumerated | direct.isin(["shapley", "leave_one_out", "add_one_in"])
+
+
+def drop_exact_stability(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows without seed-stability numbers of seed-independent settings (which cannot vary)."""
+    rows = upgrade_rows(rows)
+    return rows[~(rows["metric"].isin(STABILITY) & seed_independent(rows))]
+
+
 def summarise(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean, standard deviation and count over tracks of every scalar metric (per model, target, metric).
+    """Mean, standard deviation and count over tracks of every scalar metric (per model, target, source,
+    metric).
 
     Component-level rows (weights) are summarised per stem as ``weight[<component>]``; seeds are averaged per
-    track first so every track counts once.
+    track first so every track counts once. Seed-stability rows of seed-independent settings are left out.
     """
     if rows.empty:
-        return pd.DataFrame(columns=["model", "target", "metric", "mean", "std", "n"])
-    data = rows.copy()
+        return pd.DataFrame(columns=["model", "target", "source", "metric", "mean", "std", "n"])
+    data = drop_exact_stability(rows).copy()
+    data["source"] = data["source"].astype(str)
     data["metric"] = np.where(data["component"].astype(str) != "", data["metric"] + "[" + data["component"] + "]",
                               data["metric"])
     data = data[data["step"] < 0]
-    per_track = data.groupby(["model", "target", "metric", "track_id"], sort=True)["value"].mean().reset_index()
-    out = per_track.groupby(["model", "target", "metric"], sort=True)["value"].agg(["mean", "std", "count"])
+    keys = ["model", "target", "source", "metric"]
+    per_track = data.groupby(keys + ["track_id"], sort=True)["value"].mean().reset_index()
+    out = per_track.groupby(keys, sort=True)["value"].agg(["mean", "std", "count"])
     return out.rename(columns={"count": "n"}).reset_index()
 
 
-_HEADLINE = ("surrogate_r2", "aopc_deletion", "aopc_insertion", "normalised_area", "faithfulness_correlation",
-             "infidelity", "jaccard_topk", "kendall_tau", "vsi", "csi", "error", "reconstruction_gap")
+def _cell(mean: float, std: float) -> str:
+    return f"{mean:.3f} ± {std:.3f}" if np.isfinite(std) else f"{mean:.3f}"
 
 
-def write_tables(summary: pd.DataFrame, out_dir, *, extra: dict | None = None) -> list:
-    """``summary.md`` and ``summary.tex`` (headline metrics, mean ± sd), plus ``summary_full.csv``."""
+def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The headline metrics (mean ± sd over tracks) per model, target and attribution source.
+
+    One row per (model, target, source of its attribution); model-level numbers (``error``,
+    ``reconstruction_gap``) are shown on every row of their target. A stability cell reads
+    ``"exact (no sampling)"`` where the explanation setting does not depend on the seed and no sampled
+    setting was measured, so no number that cannot vary is printed.
+    """
+    if rows.empty:
+        return pd.DataFrame()
+    rows = upgrade_rows(rows)
+    summary = summarise(rows)
+    head = summary[summary["metric"].isin(HEADLINE)].copy()
+    if head.empty:
+        return pd.DataFrame()
+    head["value"] = [_cell(m, s) for m, s in zip(head["mean"], head["std"])]
+    attributed = head[head["source"] != ""]
+    plain = head[head["source"] == ""]
+    table = attributed.pivot_table(index=["model", "target", "source"], columns="metric", values="value",
+                                   aggfunc="first").reset_index()
+    weights = rows[(rows["metric"] == "weight") & (rows["source"].astype(str) != "")]
+    keys = weights[["model", "target", "source"]].drop_duplicates()
+    table = keys.merge(table, on=["model", "target", "source"], how="outer") if len(table) else keys.copy()
+    exact = weights.assign(_exact=seed_independent(weights)).groupby(["model", "target", "source"])["_exact"].all()
+    for metric in STABILITY:
+        table[metric] = table[metric].astype(object) if metric in table.columns else pd.Series(
+            np.nan, index=table.index, dtype=object)
+        missing = table[metric].isna()
+        is_exact = [bool(exact.get((m, t, s), False)) for m, t, s in zip(table["model"], table["target"],
+                                                                      table["source"])]
+        table.loc[missing & np.array(is_exact, dtype=bool), metric] = EXACT
+    if len(plain):
+        per_target = plain.pivot_table(index=["model", "target"], columns="metric", values="value",
+                                       aggfunc="first").reset_index()
+        table = table.merge(per_target, on=["model", "target"], how="outer") if len(table) else per_target
+    table["source"] = table.get("source", pd.Series("", index=table.index)).fillna("")
+    table = table.rename(columns={"source": "attribution"}).sort_values(["model", "target", "attribution"])
+    columns = [m for m in HEADLINE if m in table.columns and table[m].notna().any()]
+    return table[["model", "target", "attribution"] + columns].fillna("—").reset_index(drop=True)
+
+
+def stability_setting(rows: pd.DataFrame) -> str:
+    """One sentence naming the setting(s) the stability numbers were measured on, from the rows."""
+    rows = drop_exact_stability(rows)
+    stab = rows[rows["metric"].isin(STABILITY)]
+    if stab.empty:
+        return (f"Stability across seeds: {EXACT} -- the masks do not depend on the seed (every coalition "
+                "enumerated, or a deterministic estimator), so every seed gives the same attribution.")
+    settings = stab[["k_components", "num_samples"]].drop_duplicates().sort_values(["k_components",
+                                                                                    "num_samples"])
+    what = "; ".join(f"K = {int(k)} components, N = {int(n)} sampled rows" for k, n in settings.to_numpy())
+    return (f"Stability across seeds (jaccard_topk, kendall_tau, vsi, csi) is measured on a sampled setting: "
+            f"{what}. Where a cell reads '{EXACT}' the masks do not depend on the seed.")
+
+
+def convergence_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Median (and quartiles) over tracks, targets and seeds of the relative error of N-row LIME weights to
+    the enumerated reference, per model and N (empty without convergence rows)."""
+    from .track_metrics import CONVERGENCE_METRIC
+
+    conv = rows[rows["metric"] == CONVERGENCE_METRIC]
+    if conv.empty:
+        return pd.DataFrame()
+    grouped = conv.groupby(["model", "step"])["value"]
+    out = pd.DataFrame({"median": grouped.median(), "q25": grouped.quantile(0.25), "q75": grouped.quantile(0.75),
+                        "n": grouped.size()}).reset_index().rename(columns={"step": "num_samples"})
+    return out
+
+
+def write_tables(rows: pd.DataFrame, out_dir, *, extra: dict | None = None) -> list:
+    """``summary.md`` and ``summary.tex`` (headline metrics, mean ± sd; convergence), plus
+    ``summary_full.csv`` (every summarised metric), from tidy rows."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary.to_csv(out_dir / "summary_full.csv", index=False)
-    head = summary[summary["metric"].isin(_HEADLINE)].copy()
-    head["value"] = [f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}" for m, s in zip(head["mean"], head["std"])]
-    table = head.pivot_table(index=["model", "target"], columns="metric", values="value", aggfunc="first")
-    table = table.reindex(columns=[m for m in _HEADLINE if m in table.columns])
-    flat = table.reset_index()
-    parts = ["# Summary\n", "Mean ± standard deviation over tracks.\n",
-             flat.to_markdown(index=False) if len(flat) else "(no rows)"]
-    for title, frame in (extra or {}).items():
-        parts += [f"\n\n## {title}\n", frame.to_markdown(index=False)]
+    rows = upgrade_rows(rows)
+    summarise(rows).to_csv(out_dir / "summary_full.csv", index=False)
+    flat = headline_table(rows)
+    note = stability_setting(rows) if len(rows) else ""
+    parts = ["# Summary\n", "Mean ± standard deviation over tracks; `attribution` names the source of the "
+             "attribution each row measures (`chain:lime`: the mid-level chain of LIME; `lime`: LIME on the "
+             "output itself). Metric definitions: docs/metrics.md.\n",
+             flat.to_markdown(index=False) if len(flat) else "(no rows)", "", note]
+    conv = convergence_table(rows)
+    sections = dict(extra or {})
+    if len(conv):
+        sections = {"Convergence of LIME weights with N (relative error to the enumerated reference; median "
+                    "and quartiles over tracks, outputs and seeds)": conv, **sections}
+    for title, frame in sections.items():
+        parts += [f"\n\n## {title}\n", frame.to_markdown(index=False, floatfmt=".4g")]
     (out_dir / "summary.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
     latex = flat.to_latex(index=False, escape=True) if len(flat) else ""
-    for title, frame in (extra or {}).items():
+    if note:
+        latex += f"% {note}\n"
+    for title, frame in sections.items():
         latex += f"\n% {title}\n" + frame.to_latex(index=False, escape=True, float_format="%.3f")
     (out_dir / "summary.tex").write_text(latex, encoding="utf-8")
     return [out_dir / "summary.md", out_dir / "summary.tex", out_dir / "summary_full.csv"]
+
+
+def _record_rebuild(manifest_path: Path, update) -> None:
+    """Note in a manifest that its tables and figures were rebuilt from its rows (and by what code)."""
+    if not manifest_path.is_file():
+        return
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    update(manifest)
+    manifest["tables_rebuilt"] = {
+        "note": "summary tables and figures rebuilt from the committed rows with the table code of the "
+                "version below; no explanation was re-run, the rows are unchanged",
+        "mer_audiolime": package_versions().get("mer_audiolime"), "git_commit": git_commit(),
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+
+
+def replace_figures(rows: pd.DataFrame, folder) -> list:
+    """Delete the harness figures in ``folder`` and draw them again from ``rows`` (seed-stability rows of
+    seed-independent settings left out, so a figure that could only show 1.0 disappears)."""
+    from ..plots import RUN_FIGURES, run_figures
+
+    folder = Path(folder)
+    for name in RUN_FIGURES:
+        for ext in ("png", "pdf"):
+            (folder / f"{name}.{ext}").unlink(missing_ok=True)
+    return run_figures(drop_exact_stability(rows), folder)
+
+
+def rebuild_outputs(folder) -> list:
+    """Rewrite the tables (``summary.md``, ``summary.tex``, ``summary_full.csv``) and figures of a finished
+    evaluation folder from its ``results.csv`` with the current table code (no explanation is re-run; old
+    rows are read through :func:`upgrade_rows`). Returns the files written."""
+    folder = Path(folder)
+    path = folder / "results.csv"
+    if not path.is_file():
+        raise EvaluationError(f"{folder} has no results.csv to rebuild tables from.")
+    rows = read_rows(path)
+    tables = write_tables(rows, folder)
+    figures = replace_figures(rows, folder / "figures")
+
+    def update(manifest):
+        if isinstance(manifest.get("outputs"), dict):
+            manifest["outputs"]["figures"] = [str(p.relative_to(folder)) for p in figures]
+
+    _record_rebuild(folder / "manifest.json", update)
+    return tables + figures
 
 
 def package_versions() -> dict:
@@ -146,9 +344,8 @@ def write_run_outputs(run, *, suite, key, elapsed, outcomes, dataset, jobs, dask
     rows = run.rows
     rows.to_csv(out / "results.csv", index=False)
     rows.to_parquet(out / "results.parquet", index=False)
-    summary = summarise(rows)
-    tables = write_tables(summary, out)
-    figures = run_figures(rows, out / "figures")
+    tables = write_tables(rows, out)
+    figures = run_figures(drop_exact_stability(rows), out / "figures")
     manifest = {
         "created_unix": time.time(),
         "run": key,

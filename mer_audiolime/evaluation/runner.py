@@ -27,9 +27,11 @@ from .suites import load_suite, suite_hash
 
 __all__ = ["ROW_COLUMNS", "EvaluationRun", "evaluate", "resolve_model", "evaluate_track", "load_tracks"]
 
-#: Columns of the tidy per-example rows (one measured number each).
+#: Columns of the tidy per-example rows (one measured number each). ``source`` names the attribution a row
+#: measures (``"lime"``, ``"chain:lime"`` ...; see :meth:`~mer_audiolime.explain.Explanation.attribution`),
+#: empty for rows about the model alone (predictions, errors, reconstruction gap, model calls).
 ROW_COLUMNS = ["track_id", "model", "target", "metric", "value", "component", "step", "seed", "num_samples",
-               "k_components", "suite", "version"]
+               "k_components", "suite", "version", "source"]
 
 
 @lru_cache(maxsize=8)
@@ -85,18 +87,28 @@ def _rows(track_id, model_name, suite, *, k, n_used):
     base = {"track_id": track_id, "model": model_name, "suite": suite["name"], "version": suite["version"],
             "k_components": k, "num_samples": n_used}
 
-    def row(target, metric, value, *, component="", step=-1, seed=-1):
+    def row(target, metric, value, *, component="", step=-1, seed=-1, source="", k=None, n=None):
         value = float(value)
         if not np.isfinite(value):
             raise EvaluationError(f"{metric} of {target!r} on {track_id} is not finite ({value}).")
-        return {**base, "target": target, "metric": metric, "value": value, "component": component,
-                "step": int(step), "seed": int(seed)}
+        out = {**base, "target": target, "metric": metric, "value": value, "component": component,
+               "step": int(step), "seed": int(seed), "source": source}
+        if k is not None:
+            out["k_components"] = int(k)
+        if n is not None:
+            out["num_samples"] = int(n)
+        return out
 
     return row
 
 
 def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dict, model_name: str) -> pd.DataFrame:
-    """All rows of one track: predictions, truth, attributions per seed, fidelity, stability, chain."""
+    """All rows of one track: predictions, truth, attributions, fidelity, stability, convergence, chain.
+
+    The suite's explanation setting is explained with its first seed (and its other seeds too when the masks
+    depend on the seed). Seed stability and convergence are measured on ``suite["stability"]``'s setting
+    (``segments``, ``num_samples``; 0 = the explanation setting), every seed sharing one prediction cache.
+    """
     from ..explain import explain
     from .track_metrics import track_metric_rows
 
@@ -109,15 +121,28 @@ def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dic
     seeds = list(cfg["seeds"])
     kwargs = dict(model=model, sr=int(sr), segments=cfg["segments"], num_samples=cfg["num_samples"],
                   kernel_width=cfg["kernel_width"], alpha=cfg["alpha"], batch_size=cfg["batch_size"],
+                  estimator=cfg["estimator"], occlusion=cfg["occlusion"], enumeration=cfg["enumeration"],
                   show_progress=False)
     if stems is not None:
         kwargs.update(stems=stems, stems_sr=int(sr))
-    first = explain(np.asarray(audio), seed=seeds[0], **kwargs)
-    # later seeds reuse the first explanation's prediction cache: repeated masks are never re-run
-    others = [explain(np.asarray(audio), seed=s, cache=first.cache, **kwargs) for s in seeds[1:]]
+
+    def seeded(**over):
+        """Explanations for every seed; later seeds reuse the first one's prediction cache (repeated masks are
+        never re-run) and are only computed when the masks depend on the seed."""
+        one = explain(np.asarray(audio), seed=seeds[0], **{**kwargs, **over})
+        if not one.seed_dependent:
+            return [one]
+        return [one] + [explain(np.asarray(audio), seed=s, cache=one.cache, **{**kwargs, **over})
+                        for s in seeds[1:]]
+
+    first, *others = seeded()
+    st = suite["stability"]
+    stab_setting = {"segments": st["segments"] or cfg["segments"], "num_samples": st["num_samples"] or cfg["num_samples"]}
+    same = stab_setting == {"segments": cfg["segments"], "num_samples": cfg["num_samples"]}
+    stability = [first, *others] if same else seeded(**stab_setting)
     row = _rows(track_id, model_name, suite, k=len(first.components), n_used=first.masks.shape[0])
     truth = getattr(track, "static_targets", None) or {}
-    rows = track_metric_rows(first, others, model=model, suite=suite, row=row, truth=truth)
+    rows = track_metric_rows(first, others, model=model, suite=suite, row=row, truth=truth, stability=stability)
     return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 

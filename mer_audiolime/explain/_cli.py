@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from ..exceptions import ParameterError
@@ -49,7 +50,16 @@ def register(subparsers) -> None:
     p.add_argument("--no-residual", action="store_true",
                    help="do not add the residual component mix - sum(stems)")
     p.add_argument("--num-samples", type=int, default=1000,
-                   help="surrogate samples N; all 2^K coalitions are used when 2^K <= N (default 1000)")
+                   help="budget N of model evaluations; all 2^K coalitions are used when 2^K <= N, each counting "
+                        "N/2^K times in LIME (default 1000)")
+    p.add_argument("--estimator", choices=("lime", "shapley", "occlusion"), default="lime",
+                   help="lime (audioLIME, default), shapley (exact when enumerated, else a seeded permutation "
+                        "estimate within N), or occlusion (K+1 masks)")
+    p.add_argument("--occlusion", choices=("leave_one_out", "add_one_in"), default="leave_one_out",
+                   help="occlusion effect: f(all) - f(all - k) or f({k}) - f(none) (default leave_one_out)")
+    p.add_argument("--enumeration", choices=("expected", "plain"), default="expected",
+                   help="enumerated LIME: each coalition counts N/2^K times, what sampled LIME converges to "
+                        "(expected, default), or once, audioLIME's exhaustive mode (plain)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (default 0)")
     p.add_argument("--batch-size", type=int, default=16, help="perturbed inputs per model call (default 16)")
     p.add_argument("--kernel-width", type=float, default=0.25, help="LIME kernel width (default 0.25)")
@@ -100,7 +110,8 @@ def run(args) -> int:
         args.audio, model=args.model, separator=separator, stems=stems, stems_sr=stems_sr,
         segments=args.segments, segment_seconds=args.segment_seconds, residual=not args.no_residual,
         num_samples=args.num_samples, seed=args.seed, batch_size=args.batch_size, kernel_width=args.kernel_width,
-        alpha=args.alpha, targets=targets, mode=args.mode, n_bands=args.n_bands, cache_dir=args.cache_dir,
+        alpha=args.alpha, targets=targets, mode=args.mode, estimator=args.estimator, occlusion=args.occlusion,
+        enumeration=args.enumeration, n_bands=args.n_bands, cache_dir=args.cache_dir,
         show_progress=not args.no_progress,
     )
     out = write_explanation(exp, args.out, top_k=args.top_k)
@@ -127,7 +138,10 @@ def write_explanation(exp, out_dir, *, top_k: int = 3) -> Path:
         "settings": exp.settings,
         "predictions": exp.predictions.to_dict(),
         "reconstruction_gap": exp.reconstruction_gap.to_dict(),
-        "scores": {t: a.score for t, a in exp.attributions.items()},
+        # NaN (occlusion's score on its own masks is undefined) becomes null: explanation.json stays valid JSON
+        "scores": {t: (a.score if math.isfinite(a.score) else None)
+                   for t, a in ((t, exp.attribution(t)) for t in exp.targets)},
+        "sources": {t: exp.default_source(t) for t in exp.targets},
         "components": exp.components.names,
         "timings": exp.timings,
     }

@@ -30,7 +30,8 @@ def write_wav(path, audio: np.ndarray, sr: int) -> Path:
     return path
 
 
-def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str] | None = None) -> pd.DataFrame:
+def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str] | None = None,
+                 source: str | None = None) -> pd.DataFrame:
     """Write the mix, the top-k components of each target and their sum as WAV files.
 
     Layout::
@@ -39,8 +40,9 @@ def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str]
         out_dir/<target>/rank01_<component>.wav ... rank<k>_<component>.wav
         out_dir/<target>/top<k>_sum.wav
 
-    Components are ranked by their (signed) weight: the parts that raise the prediction most. Chained
-    attributions (emotion through mid-level) are used for emotions when the model has a linear head.
+    Components are ranked by their (signed) weight: the parts that raise the prediction most. Attributions
+    come from :meth:`~mer_audiolime.explain.Explanation.attribution` (default rule: the chain for emotions of
+    a model with a linear mid-level head, the explanation's estimator otherwise).
 
     Parameters
     ----------
@@ -49,38 +51,42 @@ def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str]
     top_k : int
     targets : sequence of str, optional
         Default: every explained target.
+    source : str, optional
+        Attribution source for every target (default: each target's default source).
 
     Returns
     -------
     pd.DataFrame
-        One row per file: ``target, rank, component, weight, path`` (``component="<sum>"`` for the sum).
+        One row per file: ``target, rank, component, weight, source, path`` (``component="<sum>"`` for the
+        sum).
     """
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ParameterError(f"top_k must be a positive integer, got {top_k!r}.")
     comps = explanation.components
     sr = comps.sample_rate
     out_dir = Path(out_dir)
-    atts = dict(explanation.attributions)
-    atts.update(explanation.chained)
-    targets = list(atts) if targets is None else list(targets)
-    unknown = [t for t in targets if t not in atts]
+    known = explanation.targets
+    targets = known if targets is None else list(targets)
+    unknown = [t for t in targets if t not in known]
     if unknown:
-        raise ParameterError(f"no attribution for {unknown}; explained targets are {list(atts)}.")
-    rows = [{"target": "", "rank": 0, "component": "<mix>", "weight": np.nan,
+        raise ParameterError(f"no attribution for {unknown}; explained targets are {known}.")
+    atts = {t: explanation.attribution(t, source) for t in targets}
+    rows = [{"target": "", "rank": 0, "component": "<mix>", "weight": np.nan, "source": "",
              "path": str(write_wav(out_dir / "mix.wav", comps.mix, sr))}]
     k = min(int(top_k), len(comps))
     for target in targets:
         att = atts[target]
+        src = att.info.get("source", "")
         order = np.argsort(-att.weights, kind="stable")[:k]
         folder = out_dir / safe_name(target)
         for r, idx in enumerate(order, start=1):
             name = comps.names[idx]
             path = write_wav(folder / f"rank{r:02d}_{safe_name(name)}.wav", comps.waveforms[idx], sr)
             rows.append({"target": target, "rank": r, "component": name, "weight": float(att.weights[idx]),
-                         "path": str(path)})
+                         "source": src, "path": str(path)})
         mask = np.zeros(len(comps), dtype=np.float32)
         mask[order] = 1
         path = write_wav(folder / f"top{k}_sum.wav", comps.compose(mask)[0], sr)
         rows.append({"target": target, "rank": 0, "component": "<sum>", "weight": float(att.weights[order].sum()),
-                     "path": str(path)})
+                     "source": src, "path": str(path)})
     return pd.DataFrame(rows)

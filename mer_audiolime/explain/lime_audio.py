@@ -329,14 +329,15 @@ class Explanation:
         return frame.pivot(index="stem", columns="segment", values="weight").reindex(
             self.components.stem_names())
 
-    def export_audio(self, out_dir, *, top_k: int = 3, targets: Sequence[str] | None = None) -> pd.DataFrame:
+    def export_audio(self, out_dir, *, top_k: int = 3, targets: Sequence[str] | None = None,
+                     source: str | None = None) -> pd.DataFrame:
         """Write listenable WAVs: the mix, each top-k component and their sum per target.
 
         See :func:`mer_audiolime.explain.export.export_audio`.
         """
         from .export import export_audio
 
-        return export_audio(self, out_dir, top_k=top_k, targets=targets)
+        return export_audio(self, out_dir, top_k=top_k, targets=targets, source=source)
 
 
 def component_predict_fn(components: Components, model, *, batch_size: int):

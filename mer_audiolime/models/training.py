@@ -195,7 +195,9 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
     train_set : torch.utils.data.Dataset
         Items as described in the module docstring.
     valid_set : Dataset, optional
-        For early stopping and the card's metrics; default: ``config.valid_fraction`` of ``train_set``.
+        For early stopping and the card's metrics; default: ``config.valid_fraction`` of ``train_set``. Its
+        targets choose the epoch that is kept, so they reach the model: a label-randomisation retrain must
+        pass permuted validation targets too (:class:`~mer_audiolime.evaluation.LabelRandomisation` does).
     config : TrainConfig, optional
         Settings; keyword ``overrides`` (e.g. ``epochs=5``) replace single fields.
     midlevel_names, emotion_names : sequence of str

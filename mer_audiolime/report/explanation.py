@@ -71,14 +71,22 @@ def _secs(a: int, b: int, sr: int) -> str:
     return f"{a / sr:.2f}–{b / sr:.2f} s"
 
 
-def _attribution(exp, target):
-    return exp.chained.get(target) or exp.attributions[target]
+_SOURCE_TEXT = {"lime": "LIME", "shapley": "exact Shapley values", "shapley_sampled": "sampled Shapley values",
+                "leave_one_out": "leave-one-out occlusion", "add_one_in": "add-one-in occlusion"}
+
+
+def source_text(source: str) -> str:
+    """A reader's description of an attribution source (``"chain:lime"`` -> mid-level chain of LIME)."""
+    if source.startswith("chain:"):
+        inner = _SOURCE_TEXT.get(source[len("chain:"):], source)
+        return f"mid-level chain (W @ {inner} of the mid-level features)"
+    return _SOURCE_TEXT.get(source, source)
 
 
 def _target_section(exp, target: str, *, top_k: int, emb: _Embedder) -> str:
     comps = exp.components
-    att = _attribution(exp, target)
-    source = "mid-level chain (W @ LIME of the mid-level features)" if target in exp.chained else "LIME"
+    att = exp.attribution(target)
+    source = source_text(att.info.get("source", exp.default_source(target)))
     sr = comps.sample_rate
     order = np.argsort(-att.weights, kind="stable")[: min(top_k, len(comps))]
     rows = []
@@ -87,10 +95,11 @@ def _target_section(exp, target: str, *, top_k: int, emb: _Embedder) -> str:
         rows.append({"rank": r, "component": comps.names[i], "stem": comps.stems[i],
                      "segment": int(comps.segments[i]), "time": _secs(a, b, sr),
                      "weight": float(att.weights[i])})
-    facts = pd.DataFrame([{"source": source, "surrogate R²": float(att.score),
+    facts = pd.DataFrame([{"source": source, "weighted R²": float(att.score),
                            "intercept": float(att.intercept), "local prediction": float(att.local_prediction),
                            "model prediction": float(exp.predictions.get(target, np.nan)),
-                           "samples": int(att.num_samples), "seed": int(att.seed)}])
+                           "samples": int(att.num_samples),
+                           "seed": int(att.seed) if att.seed is not None else ""}])
     players = []
     for row, i in zip(rows, order):
         a, b = _span(comps, [i])
@@ -149,7 +158,7 @@ def explanation_html(exp, *, top_k: int = 3, targets: Sequence[str] | None = Non
     """
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ParameterError(f"top_k must be a positive integer, got {top_k!r}.")
-    known = list(exp.attributions) + [t for t in exp.chained if t not in exp.attributions]
+    known = exp.targets
     if targets is None:
         chosen = primary_targets(exp)
     else:
@@ -173,13 +182,12 @@ def explanation_html(exp, *, top_k: int = 3, targets: Sequence[str] | None = Non
     pred = pd.DataFrame({"output": exp.predictions.index,
                          "prediction": exp.predictions.to_numpy(dtype=float)})
     pred["reconstruction gap"] = [float(exp.reconstruction_gap.get(o, np.nan)) for o in pred["output"]]
-    pred["surrogate R² (LIME)"] = [float(exp.attributions[o].score) if o in exp.attributions else np.nan
-                                   for o in pred["output"]]
-    pred["surrogate R² (chain)"] = [float(exp.chained[o].score) if o in exp.chained else np.nan
-                                    for o in pred["output"]]
+    pred["attribution"] = [exp.default_source(o) if o in known else "" for o in pred["output"]]
+    pred["weighted R²"] = [float(exp.attribution(o).score) if o in known else np.nan for o in pred["output"]]
     parts.append(h.section("Predictions and surrogate fit", h.table(pred)
-                           + '<p class="sub">Reconstruction gap: f(mix) − f(sum of stems); R²: weighted fit '
-                             'of the local linear surrogate.</p>'))
+                           + '<p class="sub">Reconstruction gap: f(mix) − f(sum of stems); attribution: the '
+                             'source each target is explained by (the chain for emotions of a linear head); '
+                             'R²: kernel-weighted fit of intercept + z·w to the model on the masks.</p>'))
 
     stem_players = [emb.player(comps.mix, "original mix", note=f"{duration:.2f} s")]
     for stem in comps.stem_names():

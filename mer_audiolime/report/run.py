@@ -74,24 +74,20 @@ def find_runs(folder) -> tuple[Path, str, dict, dict]:
 
 
 def _rows(root: Path) -> pd.DataFrame:
+    from ..evaluation.results import read_rows, upgrade_rows
+
     path = root / "results.csv"
     if not path.is_file():
         raise ParameterError(f"{root} has no results.csv; was the run finished?")
-    return pd.read_csv(path, dtype={"track_id": str, "component": str, "target": str}, keep_default_na=False)
+    return upgrade_rows(read_rows(path))
 
 
 def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Headline metrics (mean ± sd over tracks) per model and target, as in ``summary.md``."""
-    from ..evaluation.results import _HEADLINE, summarise
+    """Headline metrics (mean ± sd over tracks) per model, target and attribution, as in ``summary.md``
+    (:func:`mer_audiolime.evaluation.results.headline_table`)."""
+    from ..evaluation.results import headline_table as table
 
-    summary = summarise(rows)
-    head = summary[summary["metric"].isin(_HEADLINE)].copy()
-    if head.empty:
-        return pd.DataFrame()
-    head["value"] = [f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}"
-                     for m, s in zip(head["mean"], head["std"])]
-    table = head.pivot_table(index=["model", "target"], columns="metric", values="value", aggfunc="first")
-    return table.reindex(columns=[m for m in _HEADLINE if m in table.columns]).reset_index()
+    return table(rows)
 
 
 def track_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -134,6 +130,9 @@ def track_page(run_dir: Path, track_id: str, path: Path, *, top_k: int, embed_sa
     kwargs = dict(model=model, sr=int(sr), segments=cfg["segments"], num_samples=cfg["num_samples"],
                   kernel_width=cfg["kernel_width"], alpha=cfg["alpha"], batch_size=cfg["batch_size"],
                   seed=int(cfg["seeds"][0]), show_progress=False)
+    kwargs.update({key: cfg[key] for key in ("estimator", "occlusion", "enumeration") if key in cfg})
+    # runs made before the suite named its enumeration counted each enumerated coalition once
+    kwargs.setdefault("enumeration", "plain")
     stems = getattr(track, "stems", None)
     if stems is not None:
         kwargs.update(stems=stems, stems_sr=int(sr))

@@ -147,18 +147,15 @@ def target_index(explanation, target: str) -> int:
     return names.index(target)
 
 
-def resolve_attribution(explanation, target: str, attribution=None) -> np.ndarray:
-    """The weights ``a`` (K,) to evaluate: ``attribution`` if given (array or Attribution), else the
-    explanation's LIME attribution of ``target``, else its chained attribution."""
+def resolve_attribution(explanation, target: str, attribution=None, source: str | None = None) -> np.ndarray:
+    """The weights ``a`` (K,) to evaluate: ``attribution`` if given (array or Attribution), else
+    ``explanation.attribution(target, source)`` -- the package's one attribution rule (default source: the
+    chain for emotions of a linear-head model, the explanation's estimator otherwise)."""
     k = len(explanation.components)
     if attribution is None:
-        att = explanation.attributions.get(target) or explanation.chained.get(target)
-        if att is None:
-            raise ParameterError(
-                f"the explanation has no attribution for {target!r}; explained targets are "
-                f"{sorted(set(explanation.attributions) | set(explanation.chained))}."
-            )
-        attribution = att
+        attribution = explanation.attribution(target, source)
+    elif source is not None:
+        raise ParameterError("pass either attribution=... or source=..., not both.")
     weights = getattr(attribution, "weights", attribution)
     a = np.asarray(weights, dtype=np.float64).ravel()
     if a.shape != (k,):

@@ -74,18 +74,17 @@ def _need(frame: pd.DataFrame, columns, what: str) -> pd.DataFrame:
     return frame
 
 
-def stem_frame(explanation, *, target: str, **labels) -> pd.DataFrame:
-    """Stem-level attribution of ``target``: component weights summed over segments.
+def stem_frame(explanation, *, target: str, source: str | None = None, **labels) -> pd.DataFrame:
+    """Stem-level attribution of ``target`` (``explanation.attribution(target, source)``): component weights
+    summed over segments.
 
-    Returns one row per stem: ``stem, weight`` plus the given ``labels`` (e.g. ``track_id=..., model=...,
-    biased=True, genre=...``) as constant columns.
+    Returns one row per stem: ``stem, weight, target, source`` plus the given ``labels`` (e.g.
+    ``track_id=..., model=..., biased=True, genre=...``) as constant columns.
     """
-    att = explanation.attributions.get(target) or explanation.chained.get(target)
-    if att is None:
-        raise ParameterError(f"the explanation has no attribution for {target!r}.")
+    att = explanation.attribution(target, source)
     frame = pd.DataFrame({"stem": explanation.components.stems, "weight": att.weights})
     frame = frame.groupby("stem", sort=False, as_index=False)["weight"].sum()
-    return frame.assign(target=target, **labels)
+    return frame.assign(target=target, source=att.info["source"], **labels)
 
 
 def effect_frame(explanation, *, emotion: str, **labels) -> pd.DataFrame:

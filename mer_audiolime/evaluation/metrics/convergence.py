@@ -28,10 +28,11 @@ class Convergence(Metric):
 
     * ``reference="matched"`` (default): ridge penalty ``alpha * 2**K / N``. The sampled objective is
       ``sum_rows pi (y - g)² + alpha |beta|²`` and each coalition appears about ``N / 2**K`` times, so its
-      large-N limit is exactly this exhaustive fit: the error goes to 0 as N grows.
-    * ``reference="fixed"``: the exhaustive fit with ``alpha`` itself (what an exhaustive explanation
-      reports); with ``alpha > 0`` a bias remains at large N because the fixed penalty weighs less against
-      more rows.
+      large-N limit is exactly this exhaustive fit -- what an enumerated explanation with budget N reports
+      by default (``enumeration="expected"``): the error goes to 0 as N grows.
+    * ``reference="fixed"``: the exhaustive fit with ``alpha`` itself (plain enumeration,
+      ``enumeration="plain"``, audioLIME's exhaustive mode); with ``alpha > 0`` a bias remains at large N
+      because the fixed penalty weighs less against more rows.
 
     Columns: ``num_samples, seed, rel_error`` (``||a_N - a_ref||_2 / ||a_ref||_2``, primary, lower is better),
     ``kendall_tau`` (to the reference), ``top_k_jaccard``, ``reference_alpha``.
@@ -157,11 +158,12 @@ class MaxSensitivity(Metric):
     * ``separator=...``: noise at ``snr_db`` relative to the mix is added to the mix, which is separated
       again.
 
-    Attributions are compared component by component (by name; by position when the names differ but K
-    agrees). Direction: lower. Cost: ``P`` new explanations, each ``N'`` (unique masks) model calls plus one
-    for the reconstruction gap -- nothing can be reused because the inputs differ.
+    Attributions (``explanation.attribution(target, source)``, the same source for the noisy explanations)
+    are compared component by component (by name; by position when the names differ but K agrees).
+    Direction: lower. Cost: ``P`` new explanations, each ``N'`` (unique masks) model calls plus one for the
+    reconstruction gap -- nothing can be reused because the inputs differ.
 
-    ``__call__(explanation, model, *, target, separator=None)
+    ``__call__(explanation, model, *, target, separator=None, source=None)
     -> {"max_sensitivity", "mean_sensitivity", "snr_db", "model_calls"}``
     """
 
@@ -174,12 +176,13 @@ class MaxSensitivity(Metric):
         self.n_perturbations = _int_option(n_perturbations, "n_perturbations", 1)
         self.seed = _seed_option(seed)
 
-    def compute(self, explanation, model=None, *, target: str, separator=None) -> dict:
+    def compute(self, explanation, model=None, *, target: str, separator=None, source=None) -> dict:
         from ...explain.lime_audio import explain
 
         if model is None:
             raise ParameterError("max-sensitivity recomputes explanations: pass model=... .")
-        a = resolve_attribution(explanation, target)
+        source = explanation.attribution(target, source).info["source"]  # canonical name, reused below
+        a = resolve_attribution(explanation, target, source=source)
         norm = np.linalg.norm(a)
         if norm == 0:
             raise EvaluationError("the attribution is all zero; relative sensitivity is undefined.")
@@ -197,6 +200,9 @@ class MaxSensitivity(Metric):
             alpha=float(st["alpha"]),
             targets=[target],
             exhaustive=bool(st["exhaustive"]),
+            estimator=st.get("estimator", "lime"),
+            occlusion=st.get("occlusion", "leave_one_out"),
+            enumeration=st.get("enumeration", "expected"),
             show_progress=False,
         )
         rng = np.random.default_rng(self.seed)
@@ -213,9 +219,10 @@ class MaxSensitivity(Metric):
                 mix = add_noise(comps.mix, snr_db=self.snr_db, rng=rng)
                 new = explain(mix, separator=separator, residual=bool(st["residual"]), **common)
             calls += new.cache.model_calls
-            b = resolve_attribution(new, target) if list(new.components.names) == list(comps.names) else None
-            if b is None:
-                b = self._align(new, comps.names, target)
+            if list(new.components.names) == list(comps.names):
+                b = resolve_attribution(new, target, source=source)
+            else:
+                b = self._align(new.attribution(target, source), comps.names)
             sens.append(float(np.linalg.norm(b - a) / norm))
         return {
             "max_sensitivity": max(sens),
@@ -225,8 +232,7 @@ class MaxSensitivity(Metric):
         }
 
     @staticmethod
-    def _align(new, names, target):
-        att = new.attributions.get(target) or new.chained.get(target)
+    def _align(att, names):
         lookup = dict(zip(att.component_names, att.weights))
         if all(n in lookup for n in names):
             return np.array([lookup[n] for n in names])

@@ -15,13 +15,15 @@ a random order. The same curves are computed for ``n_random >= 10`` seeded rando
 and seed shares the denominator; dividing by it makes the scores scale-free (invariant to affine rescaling of
 the output). Unlike ``|f(1) - f(0)|`` it does not vanish when positive and negative effects cancel.
 
-Scores (all relative to the random baseline, so an uninformative attribution scores about 0):
+Scores (names say what is computed: ``norm_`` = divided by ``R``, ``_minus_random`` = minus the same score
+of random orders, so an uninformative attribution scores about 0):
 
-* ``aopc_deletion = mean_{j=0..K} (Dbar_rand(j) - D(j)) / R`` (AOPC of Samek et al. 2017 minus its random
-  baseline);
-* ``aopc_insertion = mean_{j=0..K} (I(j) - Ibar_rand(j)) / R``;
-* ``abc = (A - Abar_rand) / R`` with ``A = int_0^1 (I - D) dx`` over ``x = j/K`` (trapezoid): the normalised
-  area between the insertion and deletion curves, minus that of random orders.
+* ``norm_aopc_deletion_minus_random = mean_{j=0..K} (Dbar_rand(j) - D(j)) / R`` (AOPC of Samek et al. 2017
+  minus its random-order baseline, over R);
+* ``norm_aopc_insertion_minus_random = mean_{j=0..K} (I(j) - Ibar_rand(j)) / R``;
+* ``norm_abc_minus_random = (A - Abar_rand) / R`` with ``A = int_0^1 (I - D) dx`` over ``x = j/K``
+  (trapezoid): the area between the insertion and deletion curves minus that of random orders, over R;
+* ``norm_abc = A / R`` (no baseline subtracted).
 
 For an additive model ``f(z) = b + z . e`` and ``a = e``, ``I(j) - D(j) = 2 S_j - sum(e)`` with ``S_j`` the
 sum of the ``j`` largest effects, the maximum over all subsets of size ``j``: the true effects maximise all
@@ -53,8 +55,8 @@ def order_masks(order: np.ndarray) -> tuple:
 class DeletionInsertion(Metric):
     """Deletion / insertion curves against random orders: AOPC and normalised area between curves.
 
-    See the module docstring for the exact definitions. Direction of the primary ``abc``: higher (0 = no
-    better than random).
+    See the module docstring for the exact definitions. Direction of the primary ``norm_abc_minus_random``:
+    higher (0 = no better than random).
 
     Cost: at most ``(n_random + 1) * 2 (K - 1) + 1`` new model calls (the interior coalitions of every curve
     plus the all-off mask); coalitions already in the cache are free -- with an exhaustive explanation
@@ -69,20 +71,21 @@ class DeletionInsertion(Metric):
 
     Notes
     -----
-    ``__call__(explanation, model=None, *, target, attribution=None)
-    -> {"aopc_deletion", "aopc_insertion", "abc", "abc_raw", "scale", "model_calls"}``;
-    :meth:`curves` returns the curves as a tidy frame (no extra model calls after ``__call__``).
+    ``__call__(explanation, model=None, *, target, attribution=None, source=None)
+    -> {"norm_aopc_deletion_minus_random", "norm_aopc_insertion_minus_random", "norm_abc_minus_random",
+    "norm_abc", "scale", "model_calls"}``; :meth:`curves` returns the curves as a tidy frame (no extra model
+    calls after ``__call__``).
     """
 
-    name, primary, direction, category = "deletion_insertion", "abc", "higher", "fidelity"
+    name, primary, direction, category = "deletion_insertion", "norm_abc_minus_random", "higher", "fidelity"
 
     def __init__(self, *, n_random: int = 10, seed: int = 0, batch_size: int = 32):
         self.n_random = _int_option(n_random, "n_random", 10)
         self.seed = _seed_option(seed)
         self.batch_size = batch_size
 
-    def _evaluate(self, explanation, model, target, attribution):
-        a = resolve_attribution(explanation, target, attribution)
+    def _evaluate(self, explanation, model, target, attribution, source=None):
+        a = resolve_attribution(explanation, target, attribution, source)
         k = len(a)
         col = target_index(explanation, target)
         oracle = CachedOracle(explanation, model, batch_size=self.batch_size)
@@ -98,26 +101,26 @@ class DeletionInsertion(Metric):
             )
         return y, scale, oracle.new_calls
 
-    def compute(self, explanation, model=None, *, target: str, attribution=None) -> dict:
-        y, scale, calls = self._evaluate(explanation, model, target, attribution)
+    def compute(self, explanation, model=None, *, target: str, attribution=None, source=None) -> dict:
+        y, scale, calls = self._evaluate(explanation, model, target, attribution, source)
         d, i = y[0, 0], y[0, 1]
         d_rand, i_rand = y[1:, 0].mean(axis=0), y[1:, 1].mean(axis=0)
         x = np.linspace(0.0, 1.0, y.shape[-1])
         area = np.trapezoid(i - d, x)
         area_rand = np.mean([np.trapezoid(yi - yd, x) for yd, yi in y[1:]])
         return {
-            "aopc_deletion": float(np.mean(d_rand - d) / scale),
-            "aopc_insertion": float(np.mean(i - i_rand) / scale),
-            "abc": float((area - area_rand) / scale),
-            "abc_raw": float(area / scale),
+            "norm_aopc_deletion_minus_random": float(np.mean(d_rand - d) / scale),
+            "norm_aopc_insertion_minus_random": float(np.mean(i - i_rand) / scale),
+            "norm_abc_minus_random": float((area - area_rand) / scale),
+            "norm_abc": float(area / scale),
             "scale": scale,
             "model_calls": calls,
         }
 
-    def curves(self, explanation, model=None, *, target: str, attribution=None) -> pd.DataFrame:
-        """Tidy curves: ``curve`` (deletion/insertion), ``order`` (attribution / random mean / random sd),
-        ``step`` j, ``fraction`` j/K, ``value`` f, ``value_norm`` ``(f - f(0)) / R``."""
-        y, scale, _ = self._evaluate(explanation, model, target, attribution)
+    def curves(self, explanation, model=None, *, target: str, attribution=None, source=None) -> pd.DataFrame:
+        """Tidy curves: ``curve`` (deletion/insertion), ``order`` (attribution / random mean), ``step`` j,
+        ``fraction`` j/K, ``value`` f, ``value_norm`` ``(f - f(0)) / R``."""
+        y, scale, _ = self._evaluate(explanation, model, target, attribution, source)
         k = y.shape[-1] - 1
         f0 = y[0, 1, 0]
         rows = []

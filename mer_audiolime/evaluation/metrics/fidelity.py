@@ -40,21 +40,27 @@ def removal_subsets(
 
 @register
 class SurrogateR2(Metric):
-    """Weighted R² of the LIME surrogate on its own samples (audioLIME's only fidelity number).
+    """Weighted R² of the attribution's linear model on its samples (audioLIME's only fidelity number).
 
-    ``R² = 1 - sum_i pi_i (y_i - g(z_i))² / sum_i pi_i (y_i - ybar_pi)²`` with kernel weights ``pi`` and the
-    surrogate ``g``; for chained emotion attributions, ``g = W @`` the mid-level surrogates scored against the
-    model's emotion outputs. Direction: higher. Cost: 0 model calls (read from the Attribution).
+    ``R² = 1 - sum_i pi_i (y_i - g(z_i))² / sum_i pi_i (y_i - ybar_pi)²`` with kernel weights ``pi`` and
+    ``g(z) = intercept + z . a`` of the attribution ``explanation.attribution(target, source)`` (default
+    source: the chain for emotions of a linear-head model, scored against the model's emotion outputs; the
+    LIME surrogate otherwise). For LIME it is the fit's own score. Undefined (EvaluationError) for occlusion
+    on its own ``K + 1`` masks, which it reproduces by construction. Direction: higher. Cost: 0 model calls
+    (read from the Attribution).
 
-    ``__call__(explanation, *, target) -> {"r2"}``
+    ``__call__(explanation, *, target, source=None) -> {"r2"}``
     """
 
     name, primary, direction, category = "surrogate_r2", "r2", "higher", "fidelity"
 
-    def compute(self, explanation, model=None, *, target: str) -> dict:
-        att = explanation.attributions.get(target) or explanation.chained.get(target)
-        if att is None:
-            resolve_attribution(explanation, target)  # raises the informative error
+    def compute(self, explanation, model=None, *, target: str, source: str | None = None) -> dict:
+        att = explanation.attribution(target, source)
+        if not np.isfinite(att.score):
+            raise EvaluationError(
+                f"the weighted R² of source {att.info.get('source')!r} is undefined here: its masks are "
+                "reproduced by construction (occlusion without enumerated coalitions)."
+            )
         return {"r2": float(att.score), "model_calls": 0}
 
 
@@ -113,7 +119,9 @@ class FaithfulnessCorrelation(Metric):
 
     Notes
     -----
-    ``__call__(explanation, model=None, *, target, attribution=None) -> {"faithfulness_corr", "model_calls"}``
+    ``__call__(explanation, model=None, *, target, attribution=None, source=None)
+    -> {"faithfulness_corr", "model_calls"}`` (``source`` picks the explanation's attribution, see
+    :meth:`~mer_audiolime.explain.Explanation.attribution`).
     """
 
     name, primary, direction, category = "faithfulness_correlation", "faithfulness_corr", "higher", "fidelity"
@@ -126,8 +134,8 @@ class FaithfulnessCorrelation(Metric):
         self.seed = _seed_option(seed)
         self.batch_size = batch_size
 
-    def compute(self, explanation, model=None, *, target: str, attribution=None) -> dict:
-        a = resolve_attribution(explanation, target, attribution)
+    def compute(self, explanation, model=None, *, target: str, attribution=None, source=None) -> dict:
+        a = resolve_attribution(explanation, target, attribution, source)
         col = target_index(explanation, target)
         oracle = CachedOracle(explanation, model, batch_size=self.batch_size)
         subsets = removal_subsets(len(a), self.n_subsets, rng=self.seed, subset_size=self.subset_size)
@@ -149,7 +157,7 @@ class Infidelity(Metric):
     ``2**K <= n_perturbations``). With ``d_I = f(1) - f(1 - I)``:
 
     * ``infidelity = E[(I . a - d_I)²]`` (output units squared), Yeh et al.'s definition;
-    * ``infidelity_rel = min_beta E[(beta I . a - d_I)²] / E[d_I²]`` in [0, 1]: the optimally rescaled version
+    * ``relative_infidelity = min_beta E[(beta I . a - d_I)²] / E[d_I²]`` in [0, 1]: the optimally rescaled version
       (Yeh et al. report infidelity after the best scaling of the explanation) made scale-free; 0 when
       ``d_I`` is proportional to ``I . a``, 1 when ``I . a`` carries no linear information about ``d_I``.
 
@@ -157,19 +165,19 @@ class Infidelity(Metric):
     0. Cost: at most ``n_perturbations + 1`` new model calls (0 when the cache holds them; the same seed as
     :class:`FaithfulnessCorrelation` reuses its masks).
 
-    ``__call__(explanation, model=None, *, target, attribution=None)
-    -> {"infidelity", "infidelity_rel", "model_calls"}``
+    ``__call__(explanation, model=None, *, target, attribution=None, source=None)
+    -> {"infidelity", "relative_infidelity", "model_calls"}``
     """
 
-    name, primary, direction, category = "infidelity", "infidelity_rel", "lower", "fidelity"
+    name, primary, direction, category = "infidelity", "relative_infidelity", "lower", "fidelity"
 
     def __init__(self, *, n_perturbations: int = 128, seed: int = 0, batch_size: int = 32):
         self.n_perturbations = _int_option(n_perturbations, "n_perturbations", 2)
         self.seed = _seed_option(seed)
         self.batch_size = batch_size
 
-    def compute(self, explanation, model=None, *, target: str, attribution=None) -> dict:
-        a = resolve_attribution(explanation, target, attribution)
+    def compute(self, explanation, model=None, *, target: str, attribution=None, source=None) -> dict:
+        a = resolve_attribution(explanation, target, attribution, source)
         k = len(a)
         col = target_index(explanation, target)
         oracle = CachedOracle(explanation, model, batch_size=self.batch_size)
@@ -184,4 +192,4 @@ class Infidelity(Metric):
             raise EvaluationError("relative infidelity is undefined: no perturbation changes the output.")
         beta = float(np.mean(explained * drop) / np.mean(explained**2)) if np.any(explained) else 0.0
         rel = float(np.mean((beta * explained - drop) ** 2) / energy)
-        return {"infidelity": infd, "infidelity_rel": rel, "model_calls": oracle.new_calls}
+        return {"infidelity": infd, "relative_infidelity": rel, "model_calls": oracle.new_calls}

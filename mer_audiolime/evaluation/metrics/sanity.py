@@ -1,8 +1,10 @@
 """Sanity checks (Adebayo et al., NeurIPS 2018): attributions must change when the model is destroyed.
 
-Both checks recompute the explanation on the *same components and masks* with a modified model and compare it
-with the original attribution by Spearman rank correlation (signed weights and absolute weights). A
-trustworthy explainer shows similarity falling towards 0 as the model is randomised.
+Both checks recompute the attribution (the same source, on the *same components and masks*) with a modified
+model and compare it with the original attribution by Spearman rank correlation (signed weights and absolute
+weights). A trustworthy explainer shows similarity falling towards 0 as the model is randomised. A chained
+source is recomputed on the modified model's own emotion output, which equals its chain (every estimator is
+linear in the outputs).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import pandas as pd
 from scipy import stats
 
 from ...exceptions import EvaluationError, ParameterError
+from ...explain.estimators import design, estimate, parse_source
 from ...explain.lime_audio import component_predict_fn
 from ...explain.sampling import PredictionCache
-from ...explain.surrogate import fit_surrogate
 from ...models.predictor import as_predictor
 from .base import Metric, _int_option, _seed_option, register, resolve_attribution, target_index
 
@@ -43,28 +45,20 @@ def spearman_similarity(a: np.ndarray, b: np.ndarray) -> dict:
     return out
 
 
-def _reexplain(explanation, predictor, target: str, batch_size: int) -> tuple:
-    """LIME weights of ``target`` for ``predictor`` on the explanation's components and masks (new cache)."""
+def _reexplain(explanation, predictor, target: str, batch_size: int, source: str) -> tuple:
+    """Weights of ``target`` by ``source`` (its direct estimator) for ``predictor``, on the explanation's
+    components and the source's masks (a new cache); returns ``(weights, model calls)``."""
     comps = explanation.components
     names = list(predictor.output_names)
     if target not in names:
         raise ParameterError(f"the modified model has no output {target!r}; its outputs are {names}.")
+    _, direct = parse_source(source)
+    masks = design(direct, len(comps), explanation.settings)
     cache = PredictionCache(len(comps), len(names), key="sanity")
-    outputs = cache.predict(
-        explanation.masks,
-        component_predict_fn(comps, predictor, batch_size=batch_size),
-        batch_size=batch_size,
-    )
-    att = fit_surrogate(
-        explanation.masks,
-        outputs,
-        output_names=names,
-        component_names=comps.names,
-        targets=[target],
-        kernel_width=float(explanation.settings.get("kernel_width", 0.25)),
-        alpha=float(explanation.settings.get("alpha", 1.0)),
-        seed=explanation.settings.get("seed"),
-    )
+    outputs = cache.predict(masks, component_predict_fn(comps, predictor, batch_size=batch_size),
+                            batch_size=batch_size)
+    att = estimate(direct, masks, outputs, output_names=names, component_names=comps.names, targets=[target],
+                   settings=explanation.settings)
     return att[target].weights, cache.model_calls
 
 
@@ -148,7 +142,7 @@ class ParameterRandomisation(Metric):
 
     Notes
     -----
-    ``__call__(explanation, model, *, target) -> DataFrame``
+    ``__call__(explanation, model, *, target, source=None) -> DataFrame``
     """
 
     name, primary, direction, category = "parameter_randomisation", "spearman_abs", "lower", "sanity"
@@ -172,10 +166,11 @@ class ParameterRandomisation(Metric):
         self.seed = _seed_option(seed)
         self.batch_size = _int_option(batch_size, "batch_size", 1)
 
-    def compute(self, explanation, model=None, *, target: str) -> pd.DataFrame:
+    def compute(self, explanation, model=None, *, target: str, source: str | None = None) -> pd.DataFrame:
         pred, module = _torch_parts(model)
         target_index(explanation, target)
-        a = resolve_attribution(explanation, target)
+        source = explanation.attribution(target, source).info["source"]
+        a = resolve_attribution(explanation, target, source=source)
         layers = self.layers or randomisable_layers(module, depth=self.depth)
         if self.max_layers:
             layers = layers[: self.max_layers]
@@ -193,7 +188,7 @@ class ParameterRandomisation(Metric):
             _reinitialise(current, layer, self.seed + i)
             randomised = copy.copy(pred)
             randomised.module = current.eval()
-            b, calls = _reexplain(explanation, randomised, target, self.batch_size)
+            b, calls = _reexplain(explanation, randomised, target, self.batch_size, source)
             rows.append({"step": i, "layer": layer, **spearman_similarity(a, b), "model_calls": calls})
         return pd.DataFrame(rows)
 
@@ -225,7 +220,9 @@ class LabelRandomisation(Metric):
 
     The model is retrained from scratch with the package's training recipe
     (:func:`mer_audiolime.models.training.train`) on ``train_set`` with its targets permuted across items
-    (:class:`PermutedLabels`); each explanation is recomputed for the random-label model on its original masks
+    (:class:`PermutedLabels`). The recipe keeps the epoch with the best validation loss, so the validation
+    targets are permuted too (an independent permutation): the random-label model never sees a true label,
+    not even through the choice of its epoch. Each explanation is recomputed for the random-label model on its original masks
     and compared with the original attribution by Spearman rho (signed and absolute weights). The recipe is
     the ``config`` given, else the one recorded in the model's card, else the default
     :class:`~mer_audiolime.models.training.TrainConfig`; ``train_options`` override single fields.
@@ -238,7 +235,8 @@ class LabelRandomisation(Metric):
     "n_explanations", "model_calls", "train_seconds"}``. Primary ``spearman_abs``; direction: lower. Cost: one
     training run plus ``N'`` (unique masks) model calls per explanation.
 
-    ``__call__(explanations, model, *, target, train_set=None, valid_set=None, random_model=None) -> dict``
+    ``__call__(explanations, model, *, target, train_set=None, valid_set=None, random_model=None,
+    source=None) -> dict``
     """
 
     name, primary, direction, category = "label_randomisation", "spearman_abs", "lower", "sanity"
@@ -271,9 +269,11 @@ class LabelRandomisation(Metric):
                 "label randomisation retrains with the package's recipe, which builds MERModels; "
                 f"got a {type(module).__name__}."
             )
+        # both sets permuted: early stopping on true validation labels would select the epoch that best
+        # fits the true labels, leaking them into the "random-label" model
         result = train(
             PermutedLabels(train_set, seed=self.seed),
-            valid_set=valid_set,
+            valid_set=None if valid_set is None else PermutedLabels(valid_set, seed=self.seed + 1),
             config=self._config(module),
             midlevel_names=module.midlevel_names or MIDLEVEL_NAMES,
             emotion_names=module.emotion_names,
@@ -284,20 +284,22 @@ class LabelRandomisation(Metric):
         return to_predictor(result.model), float(result.seconds)
 
     def compute(
-        self, explanations, model=None, *, target: str, train_set=None, valid_set=None, random_model=None
+        self, explanations, model=None, *, target: str, train_set=None, valid_set=None, random_model=None,
+        source: str | None = None,
     ) -> dict:
         exps = list(explanations) if isinstance(explanations, (list, tuple)) else [explanations]
         if not exps:
             raise ParameterError("give at least one explanation.")
-        originals = [resolve_attribution(e, target) for e in exps]
+        sources = [e.attribution(target, source).info["source"] for e in exps]
+        originals = [resolve_attribution(e, target, source=s) for e, s in zip(exps, sources)]
         seconds = 0.0
         if random_model is None:
             if train_set is None:
                 raise ParameterError("pass train_set=... (the model's training data) or random_model=... .")
             random_model, seconds = self.train_random_model(model, train_set=train_set, valid_set=valid_set)
         sims, calls = [], 0
-        for exp, a in zip(exps, originals):
-            b, n = _reexplain(exp, as_predictor(random_model), target, self.batch_size)
+        for exp, a, src in zip(exps, originals, sources):
+            b, n = _reexplain(exp, as_predictor(random_model), target, self.batch_size, src)
             sims.append(spearman_similarity(a, b))
             calls += n
         return {

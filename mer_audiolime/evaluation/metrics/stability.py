@@ -3,6 +3,11 @@
 Inputs are two or more explanations (or :class:`~mer_audiolime.explain.Attribution` objects) of the same
 components. Pairwise scores are averaged over all ``R (R - 1) / 2`` pairs. None of these metrics calls the
 model: they read attributions, or the masks and outputs stored in each explanation.
+
+Seed stability is only a finding where the masks depend on the seed (sampled LIME, sampled Shapley values):
+for explanations whose masks do not (enumerated coalitions, exact Shapley values, occlusion) every seed gives
+the same numbers, and these metrics raise :class:`~mer_audiolime.exceptions.EvaluationError` ("exact (no
+sampling)") instead of returning a 1 that cannot vary.
 """
 
 from __future__ import annotations
@@ -28,17 +33,25 @@ __all__ = [
 ]
 
 
-def _weights_of(items: Sequence, target: str) -> np.ndarray:
-    """Stack attribution weights ``(R, K)`` of explanations / attributions, checking they share components."""
+def _weights_of(items: Sequence, target: str, source: str | None = None) -> np.ndarray:
+    """Stack attribution weights ``(R, K)`` of explanations / attributions, checking they share components
+    and (for explanations) that their masks depend on the seed."""
     if isinstance(items, (str, bytes)) or len(items) < 2:
         raise ParameterError(
             "stability needs at least two explanations (e.g. the same track with different seeds)."
+        )
+    explanations = [item for item in items if hasattr(item, "components")]
+    if explanations and not any(e.seed_dependent for e in explanations):
+        raise EvaluationError(
+            "seed stability is exact (no sampling) here: these explanations enumerate every coalition or use "
+            "a deterministic estimator, so their masks do not depend on the seed and every seed gives the "
+            "same attribution. Measure stability on a sampled setting (2**K > N, e.g. more segments)."
         )
     names, rows = None, []
     for item in items:
         if hasattr(item, "components"):
             comp = list(item.components.names)
-            rows.append(resolve_attribution(item, target))
+            rows.append(resolve_attribution(item, target, source=source))
         elif hasattr(item, "weights"):
             comp = list(item.component_names)
             rows.append(np.asarray(item.weights, dtype=np.float64))
@@ -143,7 +156,7 @@ class TopKJaccard(Metric):
     (``by="abs"``) or largest signed ``a`` (``by="weight"``). 1 for identical rankings. Direction: higher.
     Cost: 0 model calls.
 
-    ``__call__(explanations, *, target) -> {"jaccard", "jaccard_min", "n_pairs"}``
+    ``__call__(explanations, *, target, source=None) -> {"jaccard", "jaccard_min", "n_pairs"}``
     """
 
     name, primary, direction, category = "top_k_jaccard", "jaccard", "higher", "stability"
@@ -154,8 +167,8 @@ class TopKJaccard(Metric):
             raise ParameterError(f"by must be 'abs' or 'weight', got {by!r}.")
         self.by = by
 
-    def compute(self, explanations, *, target: str, model=None) -> dict:
-        sets = top_k_sets(_weights_of(explanations, target), self.k, by=self.by)
+    def compute(self, explanations, *, target: str, model=None, source: str | None = None) -> dict:
+        sets = top_k_sets(_weights_of(explanations, target, source), self.k, by=self.by)
         scores = [len(a & b) / len(a | b) for a, b in combinations(sets, 2)]
         return {
             "jaccard": float(np.mean(scores)),
@@ -172,13 +185,13 @@ class KendallTau(Metric):
     ones. Undefined (EvaluationError) if an explanation's weights are all equal. Direction: higher. Cost: 0
     calls.
 
-    ``__call__(explanations, *, target) -> {"kendall_tau", "kendall_tau_min", "n_pairs"}``
+    ``__call__(explanations, *, target, source=None) -> {"kendall_tau", "kendall_tau_min", "n_pairs"}``
     """
 
     name, primary, direction, category = "kendall_tau", "kendall_tau", "higher", "stability"
 
-    def compute(self, explanations, *, target: str, model=None) -> dict:
-        w = _weights_of(explanations, target)
+    def compute(self, explanations, *, target: str, model=None, source: str | None = None) -> dict:
+        w = _weights_of(explanations, target, source)
         taus = []
         for r, s in combinations(range(len(w)), 2):
             if np.ptp(w[r]) == 0 or np.ptp(w[s]) == 0:
@@ -207,13 +220,14 @@ class StabilityIndices(Metric):
     * **CSI** (:func:`csi`): every call yields a ``level`` confidence interval for each coefficient
       (:func:`coefficient_intervals`, recomputed from the explanation's masks and outputs, kernel width and
       ridge alpha); CSI is the mean over components of the share of pairs of calls whose intervals overlap.
-      All K components enter every surrogate here, so CSI covers all K.
+      All K components enter every surrogate here, so CSI covers all K. CSI is defined for LIME (direct or
+      chained) only; other sources raise ParameterError.
 
     Both lie in [0, 1] (the paper's percentages / 100); direction: higher (primary ``csi``). Cost: 0 calls.
     For chained (emotion) targets the intervals are those of LIME fitted directly on the emotion output, whose
     coefficients equal the chained ones (linearity of least squares).
 
-    ``__call__(explanations, *, target) -> {"vsi", "csi", "n_calls"}``
+    ``__call__(explanations, *, target, source=None) -> {"vsi", "csi", "n_calls"}``
     """
 
     name, primary, direction, category = "stability_indices", "csi", "higher", "stability"
@@ -224,21 +238,27 @@ class StabilityIndices(Metric):
             raise ParameterError(f"level must be in (0, 1), got {level!r}.")
         self.level = float(level)
 
-    def compute(self, explanations, *, target: str, model=None) -> dict:
-        w = _weights_of(explanations, target)
+    def compute(self, explanations, *, target: str, model=None, source: str | None = None) -> dict:
+        w = _weights_of(explanations, target, source)
         if not all(hasattr(e, "masks") for e in explanations):
             raise ParameterError(
                 "CSI needs Explanation objects (their masks and outputs), not bare Attributions."
             )
         intervals = []
         for e in explanations:
+            used = e.attribution(target, source).info.get("source", "lime")
+            if used not in ("lime", "chain:lime") or e.source != "lime":
+                raise ParameterError(
+                    f"CSI needs the confidence intervals of a LIME fit; source {used!r} has none. Use "
+                    "source='lime' (or 'chain:lime'), or read VSI, Jaccard and Kendall tau."
+                )
             col = target_index(e, target)
             intervals.append(
                 coefficient_intervals(
                     e.masks,
                     e.outputs[:, col],
                     kernel_width=float(e.settings.get("kernel_width", 0.25)),
-                    alpha=float(e.settings.get("alpha", 1.0)),
+                    alpha=float(e.settings.get("effective_alpha", e.settings.get("alpha", 1.0))),
                     level=self.level,
                 )
             )

@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 
 from ...exceptions import ParameterError
+from ...explain.estimators import ENUMERATION_MODES, ESTIMATORS, OCCLUSION_MODES
+from ...validation import check_choice, check_int
 
 __all__ = ["load_suite", "suite_hash", "suites_dir", "list_suites", "DEFAULTS"]
 
@@ -26,9 +28,13 @@ DEFAULTS = {
     "description": "",
     "tracks": {"split": "test", "limit": 0},
     "explain": {"segments": 1, "num_samples": 1000, "kernel_width": 0.25, "alpha": 1.0, "batch_size": 16,
-                "seeds": [0, 1, 2, 3, 4]},
+                "seeds": [0, 1, 2, 3, 4], "estimator": "lime", "occlusion": "leave_one_out",
+                "enumeration": "expected"},
     "fidelity": {"random_orders": 10, "faithfulness_subsets": 200},
-    "stability": {"top_k": 2},
+    # seed stability is measured on this setting (0 = the [explain] value); convergence on [explain]
+    "stability": {"top_k": 2, "segments": 0, "num_samples": 0,
+                  "convergence_sizes": [100, 250, 500, 1000, 2000, 4000], "convergence_seeds": [0, 1, 2],
+                  "convergence_max_components": 12},
     "bias": {"target": "valence", "shortcut_stem": "vocals"},
 }
 
@@ -92,6 +98,16 @@ def load_suite(spec) -> dict:
         v = suite["explain"][key]
         if not isinstance(v, int) or v < 1:
             raise ParameterError(f"explain.{key} must be a positive integer, got {v!r}.")
+    ex = suite["explain"]
+    check_choice(ex["estimator"], "explain.estimator", ESTIMATORS)
+    check_choice(ex["occlusion"], "explain.occlusion", OCCLUSION_MODES)
+    check_choice(ex["enumeration"], "explain.enumeration", ENUMERATION_MODES)
+    st = suite["stability"]
+    for key in ("segments", "num_samples", "convergence_max_components", "top_k"):
+        check_int(st[key], f"stability.{key}", minimum=0)
+    for key in ("convergence_sizes", "convergence_seeds"):
+        if not isinstance(st[key], list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in st[key]):
+            raise ParameterError(f"stability.{key} must be a list of integers, got {st[key]!r}.")
     limit = suite["tracks"]["limit"]
     if not isinstance(limit, int) or limit < 0:
         raise ParameterError(f"tracks.limit must be an integer >= 0 (0 = all), got {limit!r}.")
