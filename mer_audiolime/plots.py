@@ -12,10 +12,12 @@ __all__ = ["run_figures", "bias_figure", "save", "RUN_FIGURES"]
 STABILITY = ("jaccard_topk", "kendall_tau", "vsi", "csi")
 FIDELITY = ("surrogate_r2", "faithfulness_correlation", "norm_aopc_deletion_minus_random",
             "norm_aopc_insertion_minus_random", "norm_abc_minus_random")
-CURVES = ("norm_deletion_curve", "norm_insertion_curve", "norm_random_deletion_curve", "norm_random_insertion_curve")
+CURVES = ("norm_deletion_curve", "norm_insertion_curve", "norm_random_deletion_curve",
+          "norm_random_insertion_curve")
 CONVERGENCE = "convergence_rel_error"
 #: Names of the figures :func:`run_figures` may write.
-RUN_FIGURES = ("stem_weights", "fidelity", "stability", "deletion_insertion_curves", "randomisation", "convergence")
+RUN_FIGURES = ("stem_weights", "fidelity", "stability", "deletion_insertion_curves", "randomisation",
+               "convergence")
 
 
 def _plt():

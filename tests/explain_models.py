@@ -62,7 +62,8 @@ def _slot_means(batch, k):
 
 
 def additive_predictor(effects, *, bias=0.0, sr=SR):
-    """f(compose(z)) = bias + z . effects exactly, on :func:`slot_stems` (a component with effect 0 is ignored)."""
+    """f(compose(z)) = bias + z . effects exactly, on :func:`slot_stems` (effect 0: the component is
+    ignored)."""
     e = np.asarray(effects, dtype=np.float64)
 
     def fn(batch):

@@ -109,8 +109,8 @@ def _game_masks(k):
     return ((codes[:, None] >> np.arange(k)) & 1).astype(np.uint8)
 
 
-GAME3 = {frozenset({0}): 1, frozenset({1}): 2, frozenset({0, 1}): 4, frozenset({0, 2}): 3, frozenset({1, 2}): 2,
-         frozenset({0, 1, 2}): 6}
+GAME3 = {frozenset({0}): 1, frozenset({1}): 2, frozenset({0, 1}): 4, frozenset({0, 2}): 3,
+         frozenset({1, 2}): 2, frozenset({0, 1, 2}): 6}
 # by hand, averaging marginal contributions over the 6 orders: phi = (15/6, 15/6, 6/6)
 GAME3_PHI = [2.5, 2.5, 1.0]
 
@@ -137,8 +137,9 @@ def test_shapley_axioms_symmetry_dummy_additivity():
     assert phi[0] == pytest.approx(phi[1], abs=1e-12)
     # additivity (linearity in the game)
     u, w = rng.standard_normal(16), rng.standard_normal(16)
-    np.testing.assert_allclose(exact_shapley(_game_masks(4), u + 2 * w),
-                               exact_shapley(_game_masks(4), u) + 2 * exact_shapley(_game_masks(4), w), atol=1e-12)
+    z4 = _game_masks(4)
+    np.testing.assert_allclose(exact_shapley(z4, u + 2 * w), exact_shapley(z4, u) + 2 * exact_shapley(z4, w),
+                               atol=1e-12)
 
 
 def test_efficiency_to_1e9_exact_and_sampled():
@@ -226,7 +227,8 @@ def test_sources_needing_new_masks_name_the_fix_and_compute_sources_runs_them():
     before = exp.cache.model_calls
     exp.compute_sources(["leave_one_out", "shapley_sampled"], model=model)
     assert exp.cache.model_calls > before
-    np.testing.assert_allclose(exp.attribution("y", "leave_one_out").weights, np.linspace(-1, 1, 12), atol=1e-12)
+    np.testing.assert_allclose(exp.attribution("y", "leave_one_out").weights, np.linspace(-1, 1, 12),
+                               atol=1e-12)
     np.testing.assert_allclose(exp.attribution("y", "shapley_sampled").weights, np.linspace(-1, 1, 12),
                                atol=1e-12)
     assert np.isnan(exp.attribution("y", "leave_one_out").score)  # 13 masks, reproduced by construction

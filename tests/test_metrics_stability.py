@@ -54,7 +54,8 @@ def test_exhaustive_runs_are_exact_and_refuse_a_stability_number():
     exps = [_nonlinear(seed, num_samples=64)[0] for seed in (0, 1, 2)]
     assert all(e.settings["exhaustive"] and not e.seed_dependent for e in exps)
     for target in ("m_rms", "valence"):
-        np.testing.assert_array_equal(exps[0].attribution(target).weights, exps[2].attribution(target).weights)
+        first, last = exps[0].attribution(target), exps[2].attribution(target)
+        np.testing.assert_array_equal(first.weights, last.weights)
         for metric in (StabilityIndices(num_features=2), TopKJaccard(k=2), KendallTau()):
             with pytest.raises(EvaluationError, match="exact \\(no sampling\\)"):
                 metric(exps, target=target)

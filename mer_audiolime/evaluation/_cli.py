@@ -46,15 +46,15 @@ def register(subparsers) -> None:
         epilog="examples:\n"
                "  mer-audiolime benchmark --preset quick --out demo-out\n"
                "  mer-audiolime benchmark --preset full --jobs 2 --out evaluation/results\n"
-               "  mer-audiolime benchmark --rebuild-tables evaluation/results/synthetic-v1   # tables from rows",
+               "  mer-audiolime benchmark --rebuild-tables evaluation/results/synthetic-v1",
         formatter_class=_FMT)
     b.add_argument("--preset", choices=("quick", "full"), default="quick",
                    help="quick: 12 test clips per model (minutes); full: every test clip")
     where = b.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", help="output folder (a <benchmark-version>/ folder is created in it)")
     where.add_argument("--rebuild-tables", metavar="FOLDER",
-                       help="rewrite the tables and figures of a finished <benchmark-version>/ folder from its "
-                            "rows with the current table code (nothing is re-run)")
+                       help="rewrite the tables and figures of a finished <benchmark-version>/ folder "
+                            "from its rows with the current table code (nothing is re-run)")
     b.add_argument("--data-home", default=None,
                    help="where the synthetic set is (generated there if missing); default: the user cache")
     b.add_argument("--jobs", type=int, default=1, help="worker processes (joblib); default 1")

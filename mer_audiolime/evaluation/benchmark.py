@@ -96,15 +96,17 @@ def rebuild_benchmark(folder) -> list:
         The files written.
     """
     from ..plots import bias_figure
-    from .results import _record_rebuild, read_rows, rebuild_outputs, replace_figures, write_tables
+    from .results import (LEGACY_NOTE, git_commit, read_rows, rebuild_outputs, record_rebuild,
+                          replace_figures, write_tables)
 
     root = Path(folder)
     if not (root / "manifest.json").is_file() or not (root / "results.csv").is_file():
         raise ParameterError(f"{root} is not a finished benchmark folder (manifest.json and results.csv).")
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    commit = git_commit()  # before anything is written
     written = []
     for run in sorted((root / "runs").glob("*/results.csv")):
-        written += rebuild_outputs(run.parent)
+        written += rebuild_outputs(run.parent, commit=commit)
     rows = read_rows(root / "results.csv")
     figures = replace_figures(rows, root / "figures")
     bias_cfg = manifest.get("suite", {}).get("bias", {"target": "valence", "shortcut_stem": "vocals"})
@@ -112,13 +114,16 @@ def rebuild_benchmark(folder) -> list:
         scores = pd.read_csv(root / "bias_per_clip.csv", dtype={"track_id": str})
         figures += bias_figure(scores, root / "figures", shortcut_stem=bias_cfg["shortcut_stem"],
                                target=bias_cfg["target"])
-    extra = {"Planted-bias detection": pd.read_csv(root / "bias.csv")} if (root / "bias.csv").is_file() else {}
-    written += write_tables(rows, root, extra=extra) + figures
+    extra = {}
+    if (root / "bias.csv").is_file():
+        extra["Planted-bias detection"] = pd.read_csv(root / "bias.csv")
+    notes = [LEGACY_NOTE] if "source" not in rows.columns else None
+    written += write_tables(rows, root, extra=extra, notes=notes) + figures
 
     def update(m):
         m["figures"] = [str(p.relative_to(root)) for p in figures]
 
-    _record_rebuild(root / "manifest.json", update)
+    record_rebuild(root / "manifest.json", update, commit)
     return written
 
 

@@ -13,9 +13,10 @@ import pandas as pd
 
 from ..exceptions import EvaluationError
 
-__all__ = ["collect_rows", "summarise", "headline_table", "convergence_table", "stability_setting", "write_tables",
-           "write_run_outputs", "rebuild_outputs", "upgrade_rows", "drop_exact_stability", "seed_independent",
-           "package_versions", "git_commit", "LEGACY_METRIC_NAMES", "HEADLINE", "EXACT"]
+__all__ = ["collect_rows", "summarise", "headline_table", "convergence_table", "stability_setting",
+           "write_tables", "write_run_outputs", "rebuild_outputs", "upgrade_rows", "drop_exact_stability",
+           "seed_independent", "package_versions", "git_commit", "record_rebuild", "replace_figures",
+           "read_rows", "LEGACY_METRIC_NAMES", "LEGACY_NOTE", "HEADLINE", "EXACT"]
 
 
 def read_rows(path) -> pd.DataFrame:
@@ -59,8 +60,9 @@ LEGACY_METRIC_NAMES = {
 
 #: Per-attribution metrics (rows that carry a ``source``).
 ATTRIBUTION_METRICS = ("weight", "surrogate_r2", "norm_aopc_deletion_minus_random",
-                       "norm_aopc_insertion_minus_random", "norm_abc_minus_random", "faithfulness_correlation",
-                       "relative_infidelity", "jaccard_topk", "kendall_tau", "vsi", "csi")
+                       "norm_aopc_insertion_minus_random", "norm_abc_minus_random",
+                       "faithfulness_correlation", "relative_infidelity", "jaccard_topk", "kendall_tau", "vsi",
+                       "csi")
 STABILITY = ("jaccard_topk", "kendall_tau", "vsi", "csi")
 HEADLINE = ("surrogate_r2", "norm_aopc_deletion_minus_random", "norm_aopc_insertion_minus_random",
             "norm_abc_minus_random", "faithfulness_correlation", "relative_infidelity", "jaccard_topk",
@@ -155,7 +157,8 @@ def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
     weights = rows[(rows["metric"] == "weight") & (rows["source"].astype(str) != "")]
     keys = weights[["model", "target", "source"]].drop_duplicates()
     table = keys.merge(table, on=["model", "target", "source"], how="outer") if len(table) else keys.copy()
-    exact = weights.assign(_exact=seed_independent(weights)).groupby(["model", "target", "source"])["_exact"].all()
+    exact = weights.assign(_exact=seed_independent(weights)).groupby(["model", "target", "source"])["_exact"]
+    exact = exact.all()
     for metric in STABILITY:
         table[metric] = table[metric].astype(object) if metric in table.columns else pd.Series(
             np.nan, index=table.index, dtype=object)
@@ -196,20 +199,21 @@ def convergence_table(rows: pd.DataFrame) -> pd.DataFrame:
     if conv.empty:
         return pd.DataFrame()
     grouped = conv.groupby(["model", "step"])["value"]
-    out = pd.DataFrame({"median": grouped.median(), "q25": grouped.quantile(0.25), "q75": grouped.quantile(0.75),
-                        "n": grouped.size()}).reset_index().rename(columns={"step": "num_samples"})
+    out = pd.DataFrame({"median": grouped.median(), "q25": grouped.quantile(0.25),
+                        "q75": grouped.quantile(0.75), "n": grouped.size()}).reset_index().rename(columns={"step": "num_samples"})
     return out
 
 
-def write_tables(rows: pd.DataFrame, out_dir, *, extra: dict | None = None) -> list:
+def write_tables(rows: pd.DataFrame, out_dir, *, extra: dict | None = None, notes=None) -> list:
     """``summary.md`` and ``summary.tex`` (headline metrics, mean ± sd; convergence), plus
-    ``summary_full.csv`` (every summarised metric), from tidy rows."""
+    ``summary_full.csv`` (every summarised metric), from tidy rows; ``notes`` are paragraphs printed under
+    the headline table."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = upgrade_rows(rows)
     summarise(rows).to_csv(out_dir / "summary_full.csv", index=False)
     flat = headline_table(rows)
-    note = stability_setting(rows) if len(rows) else ""
+    note = " ".join(([stability_setting(rows)] if len(rows) else []) + list(notes or []))
     parts = ["# Summary\n", "Mean ± standard deviation over tracks; `attribution` names the source of the "
              "attribution each row measures (`chain:lime`: the mid-level chain of LIME; `lime`: LIME on the "
              "output itself). Metric definitions: docs/metrics.md.\n",
@@ -231,7 +235,14 @@ def write_tables(rows: pd.DataFrame, out_dir, *, extra: dict | None = None) -> l
     return [out_dir / "summary.md", out_dir / "summary.tex", out_dir / "summary_full.csv"]
 
 
-def _record_rebuild(manifest_path: Path, update) -> None:
+#: Said under the tables of rows written before enumerated coalitions were weighted (no ``source`` column).
+LEGACY_NOTE = ("These rows were computed before enumerated coalitions counted their expected multiplicity: "
+               "their enumerated LIME is plain enumeration (each coalition once with ridge alpha = 1, "
+               "audioLIME's exhaustive mode), more shrunk than what N sampled rows converge to. Tables and "
+               "figures were rebuilt from the rows with today's metric names; no explanation was re-run.")
+
+
+def record_rebuild(manifest_path: Path, update, commit: str | None) -> None:
     """Note in a manifest that its tables and figures were rebuilt from its rows (and by what code)."""
     if not manifest_path.is_file():
         return
@@ -240,7 +251,7 @@ def _record_rebuild(manifest_path: Path, update) -> None:
     manifest["tables_rebuilt"] = {
         "note": "summary tables and figures rebuilt from the committed rows with the table code of the "
                 "version below; no explanation was re-run, the rows are unchanged",
-        "mer_audiolime": package_versions().get("mer_audiolime"), "git_commit": git_commit(),
+        "mer_audiolime": package_versions().get("mer_audiolime"), "git_commit": commit,
     }
     manifest_path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
@@ -257,7 +268,7 @@ def replace_figures(rows: pd.DataFrame, folder) -> list:
     return run_figures(drop_exact_stability(rows), folder)
 
 
-def rebuild_outputs(folder) -> list:
+def rebuild_outputs(folder, *, commit: str | None = None) -> list:
     """Rewrite the tables (``summary.md``, ``summary.tex``, ``summary_full.csv``) and figures of a finished
     evaluation folder from its ``results.csv`` with the current table code (no explanation is re-run; old
     rows are read through :func:`upgrade_rows`). Returns the files written."""
@@ -265,15 +276,16 @@ def rebuild_outputs(folder) -> list:
     path = folder / "results.csv"
     if not path.is_file():
         raise EvaluationError(f"{folder} has no results.csv to rebuild tables from.")
+    commit = commit or git_commit()  # before anything is written (the checkout is clean now, or never was)
     rows = read_rows(path)
-    tables = write_tables(rows, folder)
+    tables = write_tables(rows, folder, notes=[LEGACY_NOTE] if "source" not in rows.columns else None)
     figures = replace_figures(rows, folder / "figures")
 
     def update(manifest):
         if isinstance(manifest.get("outputs"), dict):
             manifest["outputs"]["figures"] = [str(p.relative_to(folder)) for p in figures]
 
-    _record_rebuild(folder / "manifest.json", update)
+    record_rebuild(folder / "manifest.json", update, commit)
     return tables + figures
 
 

@@ -137,12 +137,14 @@ def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dic
 
     first, *others = seeded()
     st = suite["stability"]
-    stab_setting = {"segments": st["segments"] or cfg["segments"], "num_samples": st["num_samples"] or cfg["num_samples"]}
+    stab_setting = {"segments": st["segments"] or cfg["segments"],
+                    "num_samples": st["num_samples"] or cfg["num_samples"]}
     same = stab_setting == {"segments": cfg["segments"], "num_samples": cfg["num_samples"]}
     stability = [first, *others] if same else seeded(**stab_setting)
     row = _rows(track_id, model_name, suite, k=len(first.components), n_used=first.masks.shape[0])
     truth = getattr(track, "static_targets", None) or {}
-    rows = track_metric_rows(first, others, model=model, suite=suite, row=row, truth=truth, stability=stability)
+    rows = track_metric_rows(first, others, model=model, suite=suite, row=row, truth=truth,
+                             stability=stability)
     return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 

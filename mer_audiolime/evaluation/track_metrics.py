@@ -69,7 +69,9 @@ def track_metric_rows(first, others, *, model, suite: dict, row, truth: dict, st
     stability = [first] + list(others) if stability is None else list(stability)
     rows.extend(_stability_rows(stability, suite=suite, row=row))
     rows.extend(_convergence_rows(first, model=model, suite=suite, row=row))
-    calls = first.cache.model_calls + (0 if stability[0].cache is first.cache else stability[0].cache.model_calls)
+    calls = first.cache.model_calls
+    if stability[0].cache is not first.cache:
+        calls += stability[0].cache.model_calls
     rows.append(row("", "model_calls", calls))
     return rows
 
@@ -103,7 +105,8 @@ def _fidelity_rows(first, *, model, suite, row) -> list:
         if target in emotions:
             frame = curves.curves(first, model, target=target, attribution=att)
             for rec in frame.itertuples():
-                name = f"norm_{rec.curve}_curve" if rec.order == "attribution" else f"norm_random_{rec.curve}_curve"
+                kind = rec.curve if rec.order == "attribution" else f"random_{rec.curve}"
+                name = f"norm_{kind}_curve"
                 rows.append(row(target, name, rec.value_norm, step=rec.step, seed=seed, source=src))
     return rows
 

@@ -1,5 +1,5 @@
-"""Explanations: components (stems x segments, TF grid), separation, sampling, the LIME surrogate and the other
-estimators (Shapley values, occlusion), mid-level effects and the chain, and listenable exports."""
+"""Explanations: components (stems x segments, TF grid), separation, sampling, the LIME surrogate and the
+other estimators (Shapley values, occlusion), mid-level effects and the chain, and listenable exports."""
 
 from .components import Components, build_components, segment_bounds, tf_grid_components
 from .estimators import ESTIMATORS, exact_shapley, sampled_shapley

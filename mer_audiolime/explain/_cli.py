@@ -50,11 +50,11 @@ def register(subparsers) -> None:
     p.add_argument("--no-residual", action="store_true",
                    help="do not add the residual component mix - sum(stems)")
     p.add_argument("--num-samples", type=int, default=1000,
-                   help="budget N of model evaluations; all 2^K coalitions are used when 2^K <= N, each counting "
-                        "N/2^K times in LIME (default 1000)")
+                   help="budget N of model evaluations; all 2^K coalitions are used when 2^K <= N, each "
+                        "counting N/2^K times in LIME (default 1000)")
     p.add_argument("--estimator", choices=("lime", "shapley", "occlusion"), default="lime",
-                   help="lime (audioLIME, default), shapley (exact when enumerated, else a seeded permutation "
-                        "estimate within N), or occlusion (K+1 masks)")
+                   help="lime (audioLIME, default), shapley (exact when enumerated, else a seeded "
+                        "permutation estimate within N), or occlusion (K+1 masks)")
     p.add_argument("--occlusion", choices=("leave_one_out", "add_one_in"), default="leave_one_out",
                    help="occlusion effect: f(all) - f(all - k) or f({k}) - f(none) (default leave_one_out)")
     p.add_argument("--enumeration", choices=("expected", "plain"), default="expected",
@@ -138,7 +138,7 @@ def write_explanation(exp, out_dir, *, top_k: int = 3) -> Path:
         "settings": exp.settings,
         "predictions": exp.predictions.to_dict(),
         "reconstruction_gap": exp.reconstruction_gap.to_dict(),
-        # NaN (occlusion's score on its own masks is undefined) becomes null: explanation.json stays valid JSON
+        # NaN (occlusion's score on its own masks is undefined) becomes null: valid JSON
         "scores": {t: (a.score if math.isfinite(a.score) else None)
                    for t, a in ((t, exp.attribution(t)) for t in exp.targets)},
         "sources": {t: exp.default_source(t) for t in exp.targets},

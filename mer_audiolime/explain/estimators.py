@@ -22,8 +22,8 @@ Sources (``f(S)`` is the model output with the components in ``S`` playing, ``N`
   ``P = 2 floor((N - 2) / (2 (K - 1)))`` orders (at least 2), ``P (K - 1) + 2 <= N`` distinct coalitions.
 * ``"leave_one_out"`` -- ``f(all) - f(all - k)`` (``K + 1`` masks).
 * ``"add_one_in"`` -- ``f({k}) - f(none)`` (``K + 2`` masks).
-* ``"chain:<source>"`` -- for a model with a linear head ``e = W m``: ``W @`` (the source's attributions of the
-  mid-level features). Every source above is linear in the outputs (least squares, Shapley values, differences
+* ``"chain:<source>"`` -- for a model with a linear head ``e = W m``: ``W @`` (the source's attributions of
+  the mid-level features). Every source above is linear in the outputs (least squares, Shapley values, differences
   of outputs), so this equals the source applied to the emotion outputs directly.
 
 Every attribution has an ``intercept`` (LIME: the ridge intercept; Shapley values and add-one-in: ``f(none)``;
@@ -46,8 +46,8 @@ from .surrogate import DEFAULT_KERNEL_WIDTH, Attribution, fit_surrogate, weighte
 
 __all__ = [
     "ESTIMATORS", "OCCLUSION_MODES", "ENUMERATION_MODES", "DIRECT_SOURCES", "CHAIN", "source_for",
-    "parse_source", "seed_dependent", "design", "estimate", "chain_source", "exact_shapley", "sampled_shapley",
-    "shapley_permutations", "permutation_masks", "occlusion_masks", "occlusion_effects",
+    "parse_source", "seed_dependent", "design", "estimate", "chain_source", "exact_shapley",
+    "sampled_shapley", "shapley_permutations", "permutation_masks", "occlusion_masks", "occlusion_effects",
 ]
 
 #: Values of ``explain(estimator=...)``.
@@ -67,8 +67,10 @@ def source_for(estimator: str, *, occlusion: str = "leave_one_out", exhaustive: 
 
     Examples
     --------
-    >>> source_for("shapley", exhaustive=False), source_for("occlusion", occlusion="add_one_in", exhaustive=True)
-    ('shapley_sampled', 'add_one_in')
+    >>> source_for("shapley", exhaustive=False)
+    'shapley_sampled'
+    >>> source_for("occlusion", occlusion="add_one_in", exhaustive=True)
+    'add_one_in'
     """
     check_choice(estimator, "estimator", ESTIMATORS)
     if estimator == "lime":
@@ -97,7 +99,8 @@ def chain_source(source: str) -> str:
     return source if source.startswith(CHAIN) else CHAIN + source
 
 
-def seed_dependent(source: str, *, n_components: int, num_samples: int, exhaustive: bool | None = None) -> bool:
+def seed_dependent(source: str, *, n_components: int, num_samples: int,
+                   exhaustive: bool | None = None) -> bool:
     """Whether the masks of ``source`` (direct or chained) depend on the seed.
 
     Only sampled LIME and the sampled Shapley estimate do; exact Shapley values, occlusion and enumerated
@@ -230,7 +233,8 @@ def sampled_shapley(masks: np.ndarray, outputs: np.ndarray) -> np.ndarray:
     y2 = y[:, None] if y.ndim == 1 else y
     k = z.shape[1]
     if (z.shape[0] - 1) % (k + 1) or z.shape[0] < k + 2:
-        raise ParameterError("masks are not a permutation design (1 + P (K + 1) rows, see permutation_masks).")
+        raise ParameterError(
+            "masks are not a permutation design (1 + P (K + 1) rows, see permutation_masks).")
     zp = z[1:].reshape(-1, k + 1, k)
     yp = y2[1:].reshape(zp.shape[0], k + 1, -1)
     step = np.diff(zp, axis=1)  # (P, K, K): one +1 per step
@@ -345,8 +349,10 @@ def estimate(
         col = names.index(target)
         w = effects[:, col]
         b = float(intercept[col])
-        score = (float("nan") if score_rows is None else
-                 weighted_r2(score_rows[0], score_rows[1][:, col], weights=w, intercept=b, kernel_width=width))
+        score = float("nan")
+        if score_rows is not None:
+            score = weighted_r2(score_rows[0], score_rows[1][:, col], weights=w, intercept=b,
+                                kernel_width=width)
         out[target] = Attribution(
             target=target, component_names=list(component_names), weights=np.array(w, dtype=np.float64),
             intercept=b, score=score, local_prediction=float(b + w.sum()), prediction=float(y[0, col]),

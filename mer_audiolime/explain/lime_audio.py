@@ -67,7 +67,8 @@ class Explanation:
     head : dict
         The linear head (``weights`` (E, M), ``midlevel_names``, ``emotion_names``); empty without one.
     sources : dict
-        Every attribution computed so far: ``{source: {target: Attribution}}`` (filled by :meth:`attribution`).
+        Every attribution computed so far: ``{source: {target: Attribution}}`` (filled by
+        :meth:`attribution`).
     """
 
     components: Components
@@ -223,7 +224,8 @@ class Explanation:
         for s in sources:
             src = self._canonical("", s)
             chained, direct = parse_source(src)
-            targets = list(self.chained) if chained else list(self.settings.get("targets") or self.output_names)
+            targets = (list(self.chained) if chained
+                       else list(self.settings.get("targets") or self.output_names))
             self._compute(src, targets, fn)
             out[src] = {t: self.sources[src][t] for t in targets}
         return out
@@ -257,10 +259,12 @@ class Explanation:
         if chained:
             if not self.head:
                 raise ParameterError(
-                    f"source {src!r} needs a linear mid-level -> emotion head, which this model does not declare.")
+                    f"source {src!r} needs a linear mid-level -> emotion head, which this model does not "
+                    "declare.")
             unknown = [t for t in targets if t not in self.head["emotion_names"]]
             if unknown:
-                raise ParameterError(f"the chain covers the emotions {self.head['emotion_names']}, not {unknown}.")
+                raise ParameterError(
+                    f"the chain covers the emotions {self.head['emotion_names']}, not {unknown}.")
             mids = list(self.head["midlevel_names"])
             missing = [m for m in mids if m not in self.sources.get(direct, {})]
             if missing:
@@ -437,8 +441,8 @@ def explain(
     residual : bool
         Add ``mix - sum(stems)`` as a component so the all-on mask reproduces the mix exactly.
     num_samples : int
-        Budget N of model evaluations. When ``2**K <= N`` all ``2**K`` coalitions are enumerated instead (fewer
-        calls, no sampling error); see ``enumeration``.
+        Budget N of model evaluations. When ``2**K <= N`` all ``2**K`` coalitions are enumerated instead
+        (fewer calls, no sampling error); see ``enumeration``.
     seed : int
         Seeds the masks (same seed, same numbers).
     batch_size : int
@@ -516,9 +520,9 @@ def explain(
         "model": getattr(model, "name", type(model).__name__), "sample_rate": model.sample_rate,
         "separator": sep_identity, "segments": segments if not isinstance(segments, np.ndarray) else segments.tolist(),
         "segment_seconds": segment_seconds, "residual": bool(comps.residual), "num_samples": num_samples,
-        "exhaustive": exhaustive, "seed": int(seed), "batch_size": batch_size, "kernel_width": float(kernel_width),
-        "alpha": float(alpha), "mode": mode, "n_components": k, "estimator": estimator, "occlusion": occlusion,
-        "enumeration": enumeration, "source": source,
+        "exhaustive": exhaustive, "seed": int(seed), "batch_size": batch_size,
+        "kernel_width": float(kernel_width), "alpha": float(alpha), "mode": mode, "n_components": k,
+        "estimator": estimator, "occlusion": occlusion, "enumeration": enumeration, "source": source,
     }
     if source == "lime":
         m = expected_multiplicity(k, num_samples) if exhaustive and enumeration == "expected" else 1.0

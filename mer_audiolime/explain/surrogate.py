@@ -7,9 +7,10 @@ with ``w = 0.25``, ``feature_selection="auto"`` with ``num_features=100000`` (wh
 and ``Ridge(alpha=1)`` fitted with the kernel values as sample weights.
 
 A *multiplicity* ``m`` makes every row count ``m`` times. Enumerated coalitions use ``m = N / 2**K``, their
-expected count among N sampled rows: the weighted ridge objective ``sum_rows m pi (y - g)**2 + alpha |beta|**2``
-equals ``m`` times the objective with penalty ``alpha / m``, so the fit uses ``Ridge(alpha / m)``; the weighted
-R² does not change when every weight is multiplied by the same constant.
+expected count among N sampled rows: the weighted ridge objective
+``sum_rows m pi (y - g)**2 + alpha |beta|**2`` equals ``m`` times the objective with penalty ``alpha / m``, so
+the fit uses ``Ridge(alpha / m)``; the weighted R² does not change when every weight is multiplied by the same
+constant.
 """
 
 from __future__ import annotations

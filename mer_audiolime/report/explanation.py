@@ -71,8 +71,9 @@ def _secs(a: int, b: int, sr: int) -> str:
     return f"{a / sr:.2f}–{b / sr:.2f} s"
 
 
-_SOURCE_TEXT = {"lime": "LIME", "shapley": "exact Shapley values", "shapley_sampled": "sampled Shapley values",
-                "leave_one_out": "leave-one-out occlusion", "add_one_in": "add-one-in occlusion"}
+_SOURCE_TEXT = {"lime": "LIME", "shapley": "exact Shapley values",
+                "shapley_sampled": "sampled Shapley values", "leave_one_out": "leave-one-out occlusion",
+                "add_one_in": "add-one-in occlusion"}
 
 
 def source_text(source: str) -> str:

@@ -157,7 +157,8 @@ class Infidelity(Metric):
     ``2**K <= n_perturbations``). With ``d_I = f(1) - f(1 - I)``:
 
     * ``infidelity = E[(I . a - d_I)²]`` (output units squared), Yeh et al.'s definition;
-    * ``relative_infidelity = min_beta E[(beta I . a - d_I)²] / E[d_I²]`` in [0, 1]: the optimally rescaled version
+    * ``relative_infidelity = min_beta E[(beta I . a - d_I)²] / E[d_I²]`` in [0, 1]: the optimally rescaled
+      version
       (Yeh et al. report infidelity after the best scaling of the explanation) made scale-free; 0 when
       ``d_I`` is proportional to ``I . a``, 1 when ``I . a`` carries no linear information about ``d_I``.
 

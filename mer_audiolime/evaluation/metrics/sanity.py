@@ -222,9 +222,9 @@ class LabelRandomisation(Metric):
     (:func:`mer_audiolime.models.training.train`) on ``train_set`` with its targets permuted across items
     (:class:`PermutedLabels`). The recipe keeps the epoch with the best validation loss, so the validation
     targets are permuted too (an independent permutation): the random-label model never sees a true label,
-    not even through the choice of its epoch. Each explanation is recomputed for the random-label model on its original masks
-    and compared with the original attribution by Spearman rho (signed and absolute weights). The recipe is
-    the ``config`` given, else the one recorded in the model's card, else the default
+    not even through the choice of its epoch. Each explanation is recomputed for the random-label model on
+    its original masks and compared with the original attribution by Spearman rho (signed and absolute
+    weights). The recipe is the ``config`` given, else the one recorded in the model's card, else the default
     :class:`~mer_audiolime.models.training.TrainConfig`; ``train_options`` override single fields.
 
     Label randomisation is a property of the *model*, so one call retrains once and evaluates any number of

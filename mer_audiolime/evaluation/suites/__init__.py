@@ -106,7 +106,9 @@ def load_suite(spec) -> dict:
     for key in ("segments", "num_samples", "convergence_max_components", "top_k"):
         check_int(st[key], f"stability.{key}", minimum=0)
     for key in ("convergence_sizes", "convergence_seeds"):
-        if not isinstance(st[key], list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in st[key]):
+        values = st[key]
+        if not isinstance(values, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in values):
             raise ParameterError(f"stability.{key} must be a list of integers, got {st[key]!r}.")
     limit = suite["tracks"]["limit"]
     if not isinstance(limit, int) or limit < 0:
