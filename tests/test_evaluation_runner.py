@@ -52,6 +52,36 @@ def test_rows_files_and_manifest(synth, tmp_path):
     assert manifest["seeds"] == [0, 1] and manifest["n_tracks"] == 4
     assert {"torch", "numpy", "lime", "mirdata"} <= set(manifest["package_versions"])
     assert manifest["run"]["suite_hash"] and manifest["dataset"]["index_sha256"]
+    # every row names the attribution it measures (one rule: the chain for emotions), none for model rows
+    attributed = rows[rows.metric.isin(["weight", "surrogate_r2", "faithfulness_correlation",
+                                        "relative_infidelity", "norm_abc_minus_random"])]
+    assert set(attributed.loc[attributed.target == "valence", "source"]) == {"chain:lime"}
+    assert set(attributed.loc[attributed.target == "loudness", "source"]) == {"lime"}
+    assert set(rows.loc[rows.metric.isin(["prediction", "error", "model_calls"]), "source"]) == {""}
+    # 2**5 <= N: enumerated, every seed gives the same attribution -> no stability number anywhere
+    assert not rows.metric.isin(["jaccard_topk", "kendall_tau", "vsi", "csi"]).any()
+    assert set(w.seed) == {0}
+    summary = (tmp_path / "r" / "summary.md").read_text()
+    assert "exact (no sampling)" in summary and "1.000 ± 0.000 | 1.000 ± 0.000" not in summary
+    assert not (tmp_path / "r" / "figures" / "stability.png").exists()
+    # convergence of N-row LIME to the enumerated answer, free from the 32 cached coalitions
+    conv = rows[rows.metric == "convergence_rel_error"]
+    assert set(conv.step) == {100, 250, 500, 1000, 2000, 4000} and set(conv.source) == {"lime"}
+    assert (tmp_path / "r" / "figures" / "convergence.png").exists()
+
+
+def test_stability_is_measured_on_a_sampled_setting(synth, tmp_path):
+    suite = {**SUITE, "tracks": {"split": "all", "limit": 2}, "stability": {"segments": 2}}
+    rows = _run(synth, tmp_path / "r", suite=suite).rows
+    stab = rows[rows.metric.isin(["jaccard_topk", "kendall_tau", "vsi", "csi"])]
+    # 5 stems x 2 segments: 2**10 > N = 64, the masks depend on the seed
+    assert len(stab) and set(stab.k_components) == {10} and set(stab.num_samples) == {64}
+    assert set(stab.loc[stab.target == "valence", "source"]) == {"chain:lime"}
+    assert stab.groupby("metric")["value"].min().loc["kendall_tau"] < 1.0  # it varies
+    assert set(rows.loc[rows.metric == "weight", "k_components"]) == {5}
+    summary = (tmp_path / "r" / "summary.md").read_text()
+    assert "K = 10 components, N = 64 sampled rows" in summary
+    assert (tmp_path / "r" / "figures" / "stability.png").exists()
 
 
 def test_resume_reuses_finished_tracks(synth, tmp_path):
