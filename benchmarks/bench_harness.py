@@ -1,9 +1,9 @@
 """Cost of the evaluation harness, printed as JSON.
 
 1. ``suite_vs_explain``: model calls and wall time of the full per-track suite (explanation + fidelity +
-   5-seed stability + chain, i.e. ``evaluate_track``) relative to one explanation of the same track, for the
-   standard suite (5 stems, exhaustive) and the ``segments`` suite (5 stems x 4 segments, sampled).
-   Target: <= 2x for the standard suite.
+   5-seed stability + convergence + chain, i.e. ``evaluate_track``) relative to one explanation of the same
+   track, for the standard suite (5 stems, enumerated; stability on a sampled 5 stems x 2 segments setting,
+   which adds up to 2**10 model calls) and the ``segments`` suite (5 stems x 4 segments, sampled).
 2. ``workers``: wall time of ``evaluate`` over the same tracks with 1 and with 2 worker processes (tables and
    figures off, so only the per-track work is timed); ``speedup_2_vs_1``, in steady state (after a warm-up
    run on other clips with the same pool, as in a long run) and cold (a fresh pool on 4 clips, where process
