@@ -181,7 +181,7 @@ class Explanation:
         out = []
         k = len(self.components)
         for direct in DIRECT_SOURCES:
-            if direct == "shapley" and k > MAX_EXHAUSTIVE_K:
+            if direct == "shapley" and (k > MAX_EXHAUSTIVE_K or len(self.cache) < 2**k):
                 continue
             if self.cache.count_missing(design(direct, k, self.settings)) == 0:
                 if target is None or target in self.output_names:

@@ -9,7 +9,6 @@ Duplicate rows are predicted once.
 
 from __future__ import annotations
 
-import itertools
 import os
 import tempfile
 from pathlib import Path
@@ -64,7 +63,8 @@ def all_coalitions(n_components: int) -> np.ndarray:
     k = int(n_components)
     if k > MAX_EXHAUSTIVE_K:
         raise ParameterError(f"exhaustive enumeration of 2**{k} masks is too large; use sampling.")
-    return np.array(list(itertools.product((1, 0), repeat=k)), dtype=np.uint8).reshape(2**k, k)
+    codes = (2**k - 1 - np.arange(2**k, dtype=np.int64))[:, None]  # itertools.product((1, 0), repeat=k) order
+    return ((codes >> np.arange(k - 1, -1, -1)) & 1).astype(np.uint8)
 
 
 def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool | None = None) -> np.ndarray:
