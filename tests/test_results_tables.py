@@ -1,8 +1,6 @@
 """Published tables print no number that cannot vary: seed stability of enumerated settings reads "exact (no
 sampling)"; committed tables are what today's table code makes of their committed rows."""
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
