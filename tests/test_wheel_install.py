@@ -19,7 +19,13 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
+def _clean_env() -> dict:
+    """The environment without anything that points Python or pip at the checkout."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+
+
 def _run(cmd, *, cwd, env=None, timeout=600):
+    env = _clean_env() if env is None else env
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, f"{cmd} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
@@ -59,7 +65,7 @@ def test_wheel_holds_runtime_data(wheel_venv):
 def test_installed_wheel_runs_the_benchmark_outside_the_checkout(wheel_venv, tmp_path):
     env_dir, _ = wheel_venv
     py = env_dir / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = _clean_env()
     env["MER_AUDIOLIME_CACHE"] = str(tmp_path / "cache")
     where = _run([str(py), "-c", "import mer_audiolime, sys; print(mer_audiolime.__file__)"], cwd=tmp_path,
                  env=env).stdout.strip()
