@@ -17,6 +17,7 @@ import numpy as np
 
 from ..audio import as_channels_first, audio_fingerprint, conform
 from ..exceptions import ParameterError, SeparationError, WeightsError
+from .separators import CARD_NAME, list_separators, separator_card, separator_dir, verify_separator_dir
 
 __all__ = [
     "Separator",
@@ -95,8 +96,12 @@ class OpenUnmixSeparator:
     Parameters
     ----------
     model : str
-        ``"umxhq"``, ``"umxl"``, ``"umx"`` (pretrained weights from ``$TORCH_HOME/hub/checkpoints``), or a path
-        to a local directory holding ``separator.json``, ``<target>.json`` and ``<target>.pth`` files.
+        ``"umxhq"``, ``"umxl"``, ``"umx"`` (pretrained weights from ``$TORCH_HOME/hub/checkpoints``), a
+        separator shipped with the package (``"umx-synth"``, see
+        :func:`~mer_audiolime.explain.separators.list_separators`; its files are sha256-checked against its
+        card before loading), or a path to a local directory holding ``separator.json``, ``<target>.json``
+        and ``<target>.pth`` files (checked the same way when it holds a ``card.json``). A shipped name wins
+        over a folder of the same name in the working directory; write ``./name`` for the folder.
     pretrained : bool
         ``False`` builds the architecture with random weights (real compute, meaningless stems: tests only).
     targets : sequence of str, optional
@@ -138,6 +143,8 @@ class OpenUnmixSeparator:
         self.chunk_seconds = float(chunk_seconds)
         self._separator = None
         self._identity = None
+        if self.model in list_separators():  # declare the true rate before the weights are loaded
+            self.sample_rate = int(separator_card(self.model)["sample_rate"])
 
     # -- construction -------------------------------------------------------------------------------
     def _build(self):
@@ -154,14 +161,25 @@ class OpenUnmixSeparator:
                 f"release as torch (installed: torch {torch.__version__}); install the pair from the project's "
                 "requirements/lock.txt, e.g. pip install torch==2.11.0 torchaudio==2.11.0."
             ) from err
-        local = Path(self.model)
+        local, card = Path(self.model), None
+        if self.model in list_separators():
+            local = separator_dir(self.model)  # sha256 of every file checked against the card first
+            card = separator_card(self.model)
+        elif local.is_dir() and (local / CARD_NAME).is_file():
+            card = verify_separator_dir(local)
         if local.is_dir():
             if not (local / "separator.json").exists():
                 raise WeightsError(
                     f"{str(local)!r} is not an open-unmix model directory: it needs separator.json plus "
                     "<target>.json and <target>.pth for each target."
                 )
-            sep = umx_utils.load_separator(str(local), targets=self.targets, niter=self.niter, device=self.device,
+            targets = self.targets or (card["targets"] if card else None)
+            if not targets:
+                raise ParameterError(
+                    f"open-unmix cannot tell the targets of {str(local)!r}: pass targets=[...] (the names of "
+                    "its <target>.pth files), or add a card.json listing them."
+                )
+            sep = umx_utils.load_separator(str(local), targets=targets, niter=self.niter, device=self.device,
                                            pretrained=True)
         elif self.model in _UMX_MODELS:
             if self.pretrained:
@@ -178,7 +196,8 @@ class OpenUnmixSeparator:
                 torch.random.set_rng_state(gen_state)
         else:
             raise ParameterError(
-                f"unknown open-unmix model {self.model!r}; use one of {list(_UMX_MODELS)} or a local model dir."
+                f"unknown open-unmix model {self.model!r}; use one of {list(_UMX_MODELS)}, a shipped separator "
+                f"{list_separators()} or a local model dir."
             )
         sep.freeze()
         sep.eval()
@@ -241,15 +260,20 @@ class OpenUnmixSeparator:
     def separate(self, audio: np.ndarray, *, sr: int) -> dict:
         """Separate ``audio (C, L)`` at ``sr`` into stems of the same shape and rate.
 
-        The audio is resampled to 44.1 kHz stereo for open-unmix and the stems are brought back; both
-        conversions are linear, so the residual of the explainer stays exact.
+        The audio is resampled to the model's rate (:attr:`sample_rate`: 44.1 kHz for umxhq/umxl, 22.05 kHz
+        for ``umx-synth``) and the model's channel count (stereo, or mono for a mono model such as
+        ``umx-synth``) for open-unmix, and the stems are brought back; these conversions are linear, so the
+        residual of the explainer stays exact.
         """
         import torch
         from tqdm.auto import tqdm
 
         audio = as_channels_first(audio)
         sep = self.separator
-        x = conform(audio, sr=sr, target_sr=self.sample_rate, channels=2)
+        # a mono model (open-unmix nb_channels=1, e.g. umx-synth) gets mono audio: fed two identical channels,
+        # its Wiener EM step inverts a singular 2x2 spatial covariance and returns NaN
+        channels = 1 if getattr(sep.complexnorm, "mono", False) else 2
+        x = conform(audio, sr=sr, target_sr=self.sample_rate, channels=channels)
         chunk = int(self.chunk_seconds * self.sample_rate)
         starts = list(range(0, x.shape[1], chunk))
         pieces = []
@@ -348,8 +372,8 @@ def get_separator(spec, *, cache_dir=None, use_cache: bool = True, **kwargs):
     Parameters
     ----------
     spec : str, path or Separator
-        ``"umxhq"``, ``"umxl"``, ``"umx"``, a local open-unmix model directory, or a separator object
-        (e.g. :class:`OracleSeparator`).
+        ``"umxhq"``, ``"umxl"``, ``"umx"``, a shipped separator (``"umx-synth"``), a local open-unmix model
+        directory, or a separator object (e.g. :class:`OracleSeparator`).
     cache_dir : path, optional
     use_cache : bool
         Oracle separators are never cached (their stems are already in memory).
@@ -362,7 +386,8 @@ def get_separator(spec, *, cache_dir=None, use_cache: bool = True, **kwargs):
         sep = spec
     else:
         raise ParameterError(
-            f"separator must be 'umxhq', 'umxl', a model directory or a Separator object, got {spec!r}."
+            f"separator must be 'umxhq', 'umxl', a shipped name {list_separators()}, a model directory or a "
+            f"Separator object, got {spec!r}."
         )
     if use_cache and not isinstance(sep, (OracleSeparator, CachedSeparator)):
         sep = CachedSeparator(sep, cache_dir=cache_dir)
