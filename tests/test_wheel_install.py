@@ -57,7 +57,10 @@ def test_wheel_holds_runtime_data(wheel_venv):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("mer_audiolime/evaluation/suites/quick.toml", "mer_audiolime/evaluation/suites/standard.toml",
                    "mer_audiolime/models/cards/a2mid2e_synth_clean.json",
-                   "mer_audiolime/models/weights/a2mid2e_synth_clean.pt"):
+                   "mer_audiolime/models/weights/a2mid2e_synth_clean.pt",
+                   "mer_audiolime/explain/separators/umx-synth/card.json",
+                   "mer_audiolime/explain/separators/umx-synth/separator.json",
+                   "mer_audiolime/explain/separators/umx-synth/vocals.pth"):
         assert needed in names, f"{needed} missing from the wheel"
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
 

@@ -8,6 +8,8 @@ from .lime_audio import Explanation, explain
 from .midlevel import chain_attributions, effects_vs_reference, midlevel_effects, relative_effects
 from .sampling import PredictionCache, all_coalitions, sample_masks
 from .separation import CachedSeparator, OpenUnmixSeparator, OracleSeparator, Separator, get_separator
+from .separators import list_separators, separator_card
+from .separators.sdr import separation_sdr, signal_sdr, signal_si_sdr, summarize_sdr
 from .surrogate import Attribution, fit_surrogate, kernel_weights
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "effects_vs_reference", "PredictionCache", "sample_masks", "Separator", "OracleSeparator",
     "OpenUnmixSeparator", "CachedSeparator", "get_separator", "fit_surrogate", "kernel_weights", "ESTIMATORS",
     "exact_shapley", "sampled_shapley", "all_coalitions",
+    "list_separators", "separator_card", "separation_sdr", "signal_sdr", "signal_si_sdr", "summarize_sdr",
 ]
 
 

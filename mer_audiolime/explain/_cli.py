@@ -14,6 +14,8 @@ EXAMPLE = """examples:
   mer-audiolime explain song.wav --model my_model.py:build --separator umxl --segments 10 --num-samples 2000 \\
       --seed 1 --targets valence,arousal --top-k 3 --out out/
   mer-audiolime explain song.wav --model my_model.py:build --stems stems_dir/ --out out/   # oracle stems
+  mer-audiolime explain synth/tracks/synth0003/mix.wav --model mer_audiolime.models.zoo:a2mid2e_synth_clean \
+      --separator umx-synth --out out/   # estimated stems on synthetic-benchmark audio
   mer-audiolime explain song.wav --model my_model.py:build --separator tf-grid --segments 8 --out out/
   mer-audiolime explain song.wav --model my_model.py:build --stems stems_dir/ --out out/ --html   # + report
 
@@ -38,7 +40,8 @@ def register(subparsers) -> None:
                         "a Predictor, a torch.nn.Module with sample_rate/output_names attributes, or a callable)")
     p.add_argument("--out", required=True, help="output directory (created if missing)")
     p.add_argument("--separator", default=None,
-                   help="'umxhq' (default), 'umxl', 'umx', a local open-unmix model directory, or 'tf-grid' "
+                   help="'umxhq' (default), 'umxl', 'umx', 'umx-synth' (shipped, trained on the synthetic "
+                        "benchmark's stems), a local open-unmix model directory, or 'tf-grid' "
                         "(no separation: time x frequency cells)")
     p.add_argument("--no-pretrained", action="store_true",
                    help="open-unmix with random weights (for testing the pipeline offline; stems are meaningless)")

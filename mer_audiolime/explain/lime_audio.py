@@ -428,8 +428,9 @@ def explain(
     model : Predictor, torch.nn.Module, callable or ``"module:factory"``
         See :mod:`mer_audiolime.models.predictor`; the audio is resampled to ``model.sample_rate``.
     separator : str or Separator, optional
-        ``"umxhq"`` (default), ``"umxl"``, a local open-unmix directory, a separator object, or ``"tf-grid"`` for a
-        SoundLIME-style time x frequency grid without separation.
+        ``"umxhq"`` (default), ``"umxl"``, ``"umx-synth"`` (shipped: open-unmix trained on the synthetic
+        benchmark, see :mod:`mer_audiolime.explain.separators`), a local open-unmix directory, a separator
+        object, or ``"tf-grid"`` for a SoundLIME-style time x frequency grid without separation.
     stems : mapping of str to np.ndarray, optional
         Known sources (oracle separation), at ``stems_sr`` (default: the audio's rate).
     sr : int, optional
