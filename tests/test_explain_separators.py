@@ -107,10 +107,10 @@ def test_get_separator_and_explain_use_the_oracle_stem_names(offline, tiny_set, 
     est = explain(mix, separator=NAME, cache_dir=tmp_path / "cache", **kw)
     oracle = explain(mix, stems=track.stems, **kw)
     assert oracle.components.names == list(synthetic.STEMS), "oracle stems sum to the mix: no residual"
-    assert est.components.names[:5] == list(synthetic.STEMS)
-    if est.components.residual:  # added when the estimates do not sum to the mix: then all-on is the mix
-        assert est.components.names[5:] == ["residual"]
-        np.testing.assert_allclose(est.components.waveforms.sum(axis=0), mix, atol=1e-5)
+    # the Wiener EM step (niter=1) leaves estimates that do not quite sum to the mix: a residual is added and
+    # the all-on mask is the mix again
+    assert est.components.names == [*synthetic.STEMS, "residual"] and est.components.residual
+    np.testing.assert_allclose(est.components.waveforms.sum(axis=0), mix, atol=1e-5)
 
 
 def test_cli_explain_with_the_shipped_separator(offline, tiny_set, tmp_path):
@@ -288,7 +288,7 @@ class LookupOracle:
 
 
 def test_separation_sdr_no_separation_equals_the_mix_baseline(tiny_set):
-    rows = separation_sdr(ScaledMix(), tiny_set, split=None, show_progress=False)
+    rows = separation_sdr(ScaledMix(), tiny_set, split=None, stems=["vocals", "drums"], show_progress=False)
     wide = rows.pivot_table(index=["track_id", "stem"], columns="metric", values="value")
     scored = wide.dropna(subset=["sdr"])
     np.testing.assert_allclose(scored["sdr"], scored["sdr_mix"], atol=1e-9)       # SDR ignores the gain
