@@ -78,6 +78,11 @@ def test_installed_wheel_runs_the_benchmark_outside_the_checkout(wheel_venv, tmp
     broken = [line for line in check.stdout.splitlines()
               if line and "No broken" not in line and "requires pyaudio" not in line]
     assert not broken, f"the wheel's requirements are not met by the locked set: {broken}"
+    # the shipped separator is checked against its card and loads from the installed package, offline
+    env["TORCH_HOME"] = str(tmp_path / "torch_home")
+    ident = _run([str(py), "-c", "from mer_audiolime.explain import OpenUnmixSeparator as U; "
+                  "print(U('umx-synth').identity)"], cwd=tmp_path, env=env).stdout.strip()
+    assert ident.startswith("openunmix:umx-synth:"), ident
     out = tmp_path / "out"
     proc = _run([str(env_dir / "bin" / "mer-audiolime"), "benchmark", "--preset", "quick", "--limit", "2",
                  "--no-progress", "--out", str(out)], cwd=tmp_path, env=env, timeout=900)
