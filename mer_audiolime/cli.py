@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 # Modules that contribute subcommands, in the order they appear in --help.
 _SUBCOMMAND_MODULES = (
     "mer_audiolime.explain._cli",
+    "mer_audiolime.explain._separators_cli",
     "mer_audiolime.datasets._cli",
     "mer_audiolime.models._cli",
     "mer_audiolime.evaluation._cli",

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..audio import as_channels_first, audio_fingerprint, conform
 from ..exceptions import ParameterError, SeparationError, WeightsError
+from .fetch import PRETRAINED_SEPARATORS
 from .separators import CARD_NAME, list_separators, separator_card, separator_dir, verify_separator_dir
 
 __all__ = [
@@ -87,7 +88,7 @@ class OracleSeparator:
         return out
 
 
-_UMX_MODELS = ("umxhq", "umxl", "umx", "umxse")
+_UMX_MODELS = PRETRAINED_SEPARATORS
 
 
 class OpenUnmixSeparator:
@@ -204,36 +205,26 @@ class OpenUnmixSeparator:
         self.sample_rate = int(round(float(sep.sample_rate)))
         self._separator = sep
 
-    def _weight_urls(self) -> list:
-        import inspect
-
-        import openunmix
-
-        spec_fn = getattr(openunmix, f"{self.model}_spec", None)
-        if spec_fn is None:
-            return []
-        src = inspect.getsource(spec_fn)
-        urls = [part.split('"')[0] for part in src.split('"https://')[1:]]
-        targets = self.targets or ["vocals", "drums", "bass", "other"]
-        return ["https://" + u for u in urls if any(f"/{t}" in u for t in targets)]
-
-    def _checkpoint_dir(self) -> Path:
-        import torch
-
-        return Path(torch.hub.get_dir()) / "checkpoints"
-
     def _check_weights_present(self) -> None:
-        ckpt = self._checkpoint_dir()
-        missing = [u.rsplit("/", 1)[-1] for u in self._weight_urls() if not (ckpt / u.rsplit("/", 1)[-1]).exists()]
+        from .fetch import weight_paths
+
+        missing = [p.name for p in weight_paths(self.model, targets=self.targets).values() if not p.is_file()]
+        # MER_AUDIOLIME_ALLOW_DOWNLOAD=1 lets torch.hub fetch them silently (kept for old scripts; the
+        # documented way is `mer-audiolime separators fetch <name>`)
         if missing and os.environ.get("MER_AUDIOLIME_ALLOW_DOWNLOAD", "0") != "1":
-            raise WeightsError(self._missing_message(f"missing {', '.join(missing)}"))
+            raise WeightsError(self._missing_message(f"missing: {', '.join(missing)}"))
 
     def _missing_message(self, detail: str) -> str:
+        from .fetch import FETCH_COMMAND, checkpoint_dir
+
         return (
-            f"open-unmix '{self.model}' weights are not available offline ({detail}). Put the .pth files in "
-            f"{self._checkpoint_dir()} (that is $TORCH_HOME/hub/checkpoints), or pass a local model directory "
-            "holding separator.json, <target>.json and <target>.pth (OpenUnmixSeparator('path/to/dir')), or set "
-            "MER_AUDIOLIME_ALLOW_DOWNLOAD=1 to let torch.hub fetch them."
+            f"open-unmix '{self.model}' weights are not on this machine ({detail}; looked in "
+            f"{checkpoint_dir()}, i.e. $TORCH_HOME/hub/checkpoints). Nothing is downloaded without asking. "
+            f"Fetch them once with:\n    {FETCH_COMMAND.format(name=self.model)}\n"
+            "or use a local open-unmix model directory (separator.json, <target>.json, <target>.pth): "
+            "--separator path/to/dir (Python: separator='path/to/dir').\n"
+            "Offline alternatives: --stems DIR (oracle stems, one audio file per stem) or --separator tf-grid "
+            "(time x frequency cells, no separation)."
         )
 
     @property
