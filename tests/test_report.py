@@ -59,7 +59,7 @@ def players(html: str) -> list:
 
 
 def decode(uri: str):
-    assert uri.startswith("data:audio/wav;base64,")
+    assert uri.startswith(("data:audio/flac;base64,", "data:audio/wav;base64,"))
     data = base64.b64decode(uri.split(",", 1)[1])
     info = sf.info(io.BytesIO(data))
     y, sr = sf.read(io.BytesIO(data), dtype="float64", always_2d=True)
@@ -92,10 +92,10 @@ def test_page_plays_mix_stems_and_topk_per_target(exp, page):
     for (y, _, _), stem in zip(decoded[1:], stems):
         idx = [i for i, s in enumerate(comps.stems) if s == stem]
         np.testing.assert_allclose(y, comps.waveforms[idx].sum(axis=0), atol=lsb)
-    # per target: the two best components, cropped to their segments, then their sum
+    # per target: the two largest components by |weight|, cropped to their segments, then their sum
     for t, target in enumerate(targets):
         att = exp.chained[target]
-        order = np.argsort(-att.weights, kind="stable")[:2]
+        order = np.argsort(-np.abs(att.weights), kind="stable")[:2]
         block = decoded[1 + len(stems) + 3 * t: 1 + len(stems) + 3 * (t + 1)]
         for (y, _, _), k in zip(block, order):
             a, b = comps.bounds[comps.segments[k]]
@@ -120,7 +120,7 @@ def test_page_shows_r2_heatmaps_effects_and_settings(exp, page):
     assert all(a["src"].startswith("data:image/png;base64,iVBOR") for a in images)
     settings = json.dumps(exp.settings, indent=2, default=str)
     assert '"num_samples": 64' in settings and "&quot;num_samples&quot;: 64" in page
-    assert re.search(r"\d+ audio clips embedded as 16-bit PCM WAV at 22050 Hz \(\d+\.\d MB", text)
+    assert re.search(r"\d+ audio clips embedded as 16-bit PCM FLAC at 22050 Hz \(\d+\.\d MB", text)
 
 
 def test_names_and_metadata_are_escaped(page):

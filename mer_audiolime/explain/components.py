@@ -126,6 +126,24 @@ class Components:
             self._layout = (idx, sources)
         return self._layout
 
+    @property
+    def bands(self) -> dict:
+        """Frequency range of each band of a time x frequency grid: ``{"f0": (0.0, 324.0), ...}`` in Hz (the
+        top band ends at the Nyquist frequency); empty for stems.
+
+        Examples
+        --------
+        >>> grid = tf_grid_components(np.random.default_rng(0).standard_normal(22050) * 0.1, sr=22050,
+        ...                           segments=1, n_bands=2)
+        >>> {k: (round(a), round(b)) for k, (a, b) in grid.bands.items()}
+        {'f0': (0, 1050), 'f1': (1050, 11025)}
+        """
+        edges = self.info.get("band_edges_hz")
+        if edges is None:
+            return {}
+        top = self.sample_rate / 2.0
+        return {f"f{i}": (float(lo), float(min(hi, top))) for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))}
+
     def stem_names(self) -> list:
         """Distinct stems in order of appearance."""
         return list(dict.fromkeys(self.stems))

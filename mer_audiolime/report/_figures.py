@@ -16,15 +16,19 @@ def _plt():
     return plots_plt()
 
 
-def heatmap_uri(matrix: pd.DataFrame, *, title: str) -> str:
+def heatmap_uri(matrix: pd.DataFrame, *, title: str, row_label: str = "stem") -> str:
     """Stem x segment attribution heatmap (diverging, centred on 0) as a PNG data URI.
 
     Parameters
     ----------
     matrix : pd.DataFrame, shape (stems, segments)
-        :meth:`Explanation.stem_segment_matrix` of one target.
+        :meth:`Explanation.stem_segment_matrix` of one target (a component without a segment, such as a
+        time x frequency grid's residual, sits in column ``-1``, shown as "all").
     title : str
+    row_label : str
+        Axis label of the rows (``"stem"``, or ``"band"`` for a time x frequency grid).
     """
+    matrix = matrix.rename(columns={-1: "all"})
     plt, sns = _plt()
     n_stems, n_seg = matrix.shape
     fig, ax = plt.subplots(figsize=(min(1.4 + 0.62 * n_seg, 12), 0.9 + 0.42 * n_stems))
@@ -36,7 +40,7 @@ def heatmap_uri(matrix: pd.DataFrame, *, title: str) -> str:
                 fmt=".2g", annot_kws={"size": 7}, linewidths=0.5, linecolor="white",
                 cbar_kws={"label": "attribution"})
     ax.set_xlabel("time segment")
-    ax.set_ylabel("stem")
+    ax.set_ylabel(row_label)
     ax.set_title(title)
     ax.tick_params(axis="y", rotation=0)
     return png_data_uri(fig)

@@ -1,4 +1,5 @@
-"""Embedding media in a page: 16-bit PCM WAV and PNG as base64 ``data:`` URIs (nothing is fetched)."""
+"""Embedding media in a page: 16-bit PCM audio (FLAC, lossless, or WAV) and PNG as base64 ``data:`` URIs
+(nothing is fetched)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,21 @@ import numpy as np
 
 from ..exceptions import ParameterError
 
-__all__ = ["wav_bytes", "wav_data_uri", "png_data_uri", "file_data_uri"]
+__all__ = ["wav_bytes", "wav_data_uri", "audio_bytes", "audio_data_uri", "AUDIO_FORMATS", "png_data_uri",
+           "file_data_uri"]
+
+#: Embeddable audio containers -> (soundfile format, MIME type). Both hold the same 16-bit PCM samples; FLAC
+#: compresses them losslessly (every browser plays it in <audio>).
+AUDIO_FORMATS = {"flac": ("FLAC", "audio/flac"), "wav": ("WAV", "audio/wav")}
 
 
 def wav_bytes(audio: np.ndarray, sr: int) -> tuple[bytes, float]:
-    """Encode ``(C, L)`` or ``(L,)`` float audio as a 16-bit PCM WAV file.
+    """:func:`audio_bytes` as a WAV file."""
+    return audio_bytes(audio, sr, fmt="wav")
+
+
+def audio_bytes(audio: np.ndarray, sr: int, *, fmt: str = "flac") -> tuple[bytes, float]:
+    """Encode ``(C, L)`` or ``(L,)`` float audio as a 16-bit PCM file (FLAC or WAV).
 
     Audio whose peak exceeds full scale is attenuated (the whole clip by one factor) instead of clipped.
 
@@ -23,22 +34,28 @@ def wav_bytes(audio: np.ndarray, sr: int) -> tuple[bytes, float]:
         Float samples, nominally in [-1, 1].
     sr : int
         Sample rate in Hz.
+    fmt : {"flac", "wav"}
+        Container; both hold the same 16-bit samples (FLAC compresses them losslessly).
 
     Returns
     -------
     data : bytes
-        The WAV file.
+        The file.
     gain_db : float
         Gain applied (0.0, or negative when the clip was attenuated to avoid clipping).
 
     Examples
     --------
-    >>> data, gain = wav_bytes(np.zeros((1, 800)), 8000)
+    >>> data, gain = audio_bytes(np.zeros((1, 800)), 8000, fmt="wav")
     >>> data[:4], gain
     (b'RIFF', 0.0)
+    >>> audio_bytes(np.zeros((1, 800)), 8000)[0][:4]
+    b'fLaC'
     """
     import soundfile as sf
 
+    if fmt not in AUDIO_FORMATS:
+        raise ParameterError(f"audio format must be one of {sorted(AUDIO_FORMATS)}, got {fmt!r}.")
     y = np.asarray(audio, dtype=np.float64)
     if y.ndim == 1:
         y = y[np.newaxis]
@@ -54,14 +71,19 @@ def wav_bytes(audio: np.ndarray, sr: int) -> tuple[bytes, float]:
         y = y * (0.999 / peak)
         gain_db = float(20 * np.log10(0.999 / peak))
     buf = io.BytesIO()
-    sf.write(buf, y.T, int(sr), format="WAV", subtype="PCM_16")
+    sf.write(buf, y.T, int(sr), format=AUDIO_FORMATS[fmt][0], subtype="PCM_16")
     return buf.getvalue(), gain_db
 
 
 def wav_data_uri(audio: np.ndarray, sr: int) -> tuple[str, float]:
     """``data:audio/wav;base64,...`` of :func:`wav_bytes`; returns ``(uri, gain_db)``."""
-    data, gain = wav_bytes(audio, sr)
-    return "data:audio/wav;base64," + base64.b64encode(data).decode("ascii"), gain
+    return audio_data_uri(audio, sr, fmt="wav")
+
+
+def audio_data_uri(audio: np.ndarray, sr: int, *, fmt: str = "flac") -> tuple[str, float]:
+    """``data:audio/flac;base64,...`` (or WAV) of :func:`audio_bytes`; returns ``(uri, gain_db)``."""
+    data, gain = audio_bytes(audio, sr, fmt=fmt)
+    return f"data:{AUDIO_FORMATS[fmt][1]};base64," + base64.b64encode(data).decode("ascii"), gain
 
 
 def png_data_uri(fig, *, dpi: int = 110) -> str:
