@@ -31,6 +31,7 @@ __all__ = [
     "resample",
     "conform",
     "audio_fingerprint",
+    "audio_duration",
 ]
 
 AudioSource = Union[str, os.PathLike, np.ndarray]
@@ -291,3 +292,36 @@ def audio_fingerprint(audio: np.ndarray, sr: int) -> str:
     h.update(f"{arr.shape}|{int(sr)}|float32".encode())
     h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()
+
+
+def audio_duration(path) -> float:
+    """Length of an audio file in seconds, read from its header (nothing is decoded when soundfile knows the
+    format; librosa's decoder measures the others).
+
+    Examples
+    --------
+    >>> audio_duration("song.wav")                                  # doctest: +SKIP
+    61.3
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioDecodeError(f"no such audio file: {str(path)!r}; check the path.")
+    try:
+        import soundfile as sf
+
+        info = sf.info(str(path))
+        if info.frames > 0 and info.samplerate > 0:
+            return info.frames / info.samplerate
+    except Exception:  # not a format libsndfile reads: let librosa measure it
+        pass
+    import warnings
+
+    import librosa
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(librosa.get_duration(path=str(path)))
+    except Exception as err:
+        raise AudioDecodeError(f"could not read the length of {str(path)!r} ({type(err).__name__}: {err}); "
+                               "convert it to WAV, FLAC or OGG.") from err

@@ -25,7 +25,8 @@ import pandas as pd
 from ..exceptions import DatasetError, EvaluationError, MerAudioLimeError, ParameterError
 from .suites import load_suite, suite_hash
 
-__all__ = ["ROW_COLUMNS", "EvaluationRun", "evaluate", "resolve_model", "evaluate_track", "load_tracks"]
+__all__ = ["ROW_COLUMNS", "EvaluationRun", "evaluate", "resolve_model", "resolved_model", "evaluate_track",
+           "load_tracks"]
 
 #: Columns of the tidy per-example rows (one measured number each). ``source`` names the attribution a row
 #: measures (``"lime"``, ``"chain:lime"`` ...; see :meth:`~mer_audiolime.explain.Explanation.attribution`),
@@ -35,24 +36,17 @@ ROW_COLUMNS = ["track_id", "model", "target", "metric", "value", "component", "s
 
 
 @lru_cache(maxsize=8)
+def resolved_model(spec: str):
+    """The :class:`~mer_audiolime.models.spec.ResolvedModel` of any model spec (zoo name, checkpoint,
+    ``module:factory``, ``file.py:factory``), built once per process."""
+    from ..models.spec import resolve_model as resolve
+
+    return resolve(spec)
+
+
 def resolve_model(spec: str):
-    """A predictor from a zoo name, a checkpoint file (``.pt``) or a ``module:factory`` string (cached)."""
-    from ..models import load_predictor
-    from ..models.zoo import list_models, pretrained_predictor
-
-    if spec in list_models():
-        predictor = pretrained_predictor(spec, download=False)
-        predictor.target_scaling = dict(predictor.module.card.target_scaling)
-        return predictor
-    if spec.endswith((".pt", ".pth")) and Path(spec).is_file():
-        from ..models.checkpoint import load_checkpoint
-        from ..models.heads import to_predictor
-
-        model, card = load_checkpoint(spec)
-        predictor = to_predictor(model.eval(), name=Path(spec).stem)
-        predictor.target_scaling = dict(getattr(card, "target_scaling", {}) or {})
-        return predictor
-    return load_predictor(spec)
+    """The predictor of any model spec (see :func:`resolved_model`), cached per process."""
+    return resolved_model(spec).predictor
 
 
 @lru_cache(maxsize=8)
@@ -224,7 +218,8 @@ def evaluate(
     Parameters
     ----------
     model : str
-        Zoo name, checkpoint path or ``module:factory`` (a string, so workers can load it themselves).
+        Any model spec: zoo name, checkpoint path, ``module:factory`` or ``file.py:factory`` (a string, so
+        workers can load it themselves); stored resolved (absolute paths) in ``run.json`` and the manifest.
     dataset : str
         Registered dataset name (e.g. ``"synthetic"``).
     suite : str, path or dict
@@ -238,7 +233,8 @@ def evaluate(
     dask_scheduler : str, optional
         Address of a dask.distributed scheduler; tasks then run on its workers.
     model_name : str, optional
-        Name used in the rows (default: ``model``).
+        Name used in the rows (default: the model's display name -- the zoo name, a checkpoint card's name,
+        or ``<file>:<factory>``).
     progress : bool
         tqdm over tracks.
     write_reports : bool
@@ -258,9 +254,12 @@ def evaluate(
     suite = load_suite(suite)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_name = model_name or _short_name(model)
+    from ..models.spec import parse_model_spec
+
+    model = parse_model_spec(model).spec  # absolute: the run can be resumed and reported from anywhere
+    # fail early (missing weights, bad spec) before any work is scheduled; rows carry the display name
+    model_name = model_name or resolved_model(model).name
     dataset_key = (dataset, None if data_home is None else str(Path(data_home).resolve()), version)
-    resolve_model(model)  # fail early (missing weights, bad spec) before any work is scheduled
     ids = load_tracks(dataset, data_home=dataset_key[1], version=version, split=suite["tracks"]["split"],
                       limit=suite["tracks"]["limit"])
     key = {"model": model_name, "model_spec": model, "dataset": dataset, "version": version,
@@ -301,14 +300,6 @@ def evaluate(
         run.manifest = write_run_outputs(run, suite=suite, key=key, elapsed=elapsed, outcomes=outcomes,
                                          dataset=dataset_key, jobs=jobs, dask_scheduler=dask_scheduler)
     return run
-
-
-def _short_name(spec: str) -> str:
-    """``path/to/file.py:build`` -> ``file:build``; zoo names and module specs stay as they are."""
-    target, sep, attr = spec.rpartition(":")
-    if sep and (target.endswith(".py") or "/" in target):
-        return f"{Path(target).stem}:{attr}"
-    return Path(spec).stem if spec.endswith((".pt", ".pth")) else spec
 
 
 def _run_dask(todo, args, address, bar):

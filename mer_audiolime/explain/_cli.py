@@ -18,6 +18,8 @@ EXAMPLE = """examples:
       --separator umx-synth --out out/   # estimated stems on synthetic-benchmark audio
   mer-audiolime explain song.wav --model my_model.py:build --separator tf-grid --segments 8 --out out/
   mer-audiolime explain song.wav --model my_model.py:build --stems stems_dir/ --out out/ --html   # + report
+  mer-audiolime explain song.mp3 --model a2mid2e_synth_clean --separator tf-grid --offset 60 --duration 30 \
+      --segments 6 --out out/ --html                 # a zoo model on a 30-s excerpt
 
 writes: out/attributions.csv (tidy: target, component, weight, rank, ...), out/predictions.csv,
         out/midlevel_effects.csv (models with a linear emotion head), out/explanation.json (settings, seed,
@@ -36,9 +38,14 @@ def register(subparsers) -> None:
     )
     p.add_argument("audio", help="audio file (anything soundfile or librosa can read)")
     p.add_argument("--model", required=True,
-                   help="predictor as 'package.module:factory' or 'path/to/file.py:factory' (the factory returns "
-                        "a Predictor, a torch.nn.Module with sample_rate/output_names attributes, or a callable)")
+                   help="a zoo model name (mer-audiolime models list), a checkpoint .pt written by `train`, or "
+                        "'package.module:factory' / 'path/to/file.py:factory' (the factory returns a Predictor, a "
+                        "torch.nn.Module with sample_rate/output_names attributes, or a callable)")
     p.add_argument("--out", required=True, help="output directory (created if missing)")
+    p.add_argument("--offset", type=float, default=0.0, metavar="SECONDS",
+                   help="explain an excerpt starting this many seconds into the file (default 0)")
+    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                   help="length of the excerpt in seconds (default: to the end); only the excerpt is decoded")
     p.add_argument("--separator", default=None,
                    help="'umxhq' (default), 'umxl', 'umx', 'umx-synth' (shipped, trained on the synthetic "
                         "benchmark's stems), a local open-unmix model directory, or 'tf-grid' "
@@ -115,7 +122,7 @@ def run(args) -> int:
         num_samples=args.num_samples, seed=args.seed, batch_size=args.batch_size, kernel_width=args.kernel_width,
         alpha=args.alpha, targets=targets, mode=args.mode, estimator=args.estimator, occlusion=args.occlusion,
         enumeration=args.enumeration, n_bands=args.n_bands, cache_dir=args.cache_dir,
-        show_progress=not args.no_progress,
+        show_progress=not args.no_progress, offset=args.offset, duration=args.duration,
     )
     out = write_explanation(exp, args.out, top_k=args.top_k)
     if args.html:

@@ -8,9 +8,13 @@ __all__ = ["register"]
 
 _FMT = argparse.RawDescriptionHelpFormatter
 
-LIST_EPILOG = """Every separator below can be passed to `explain --separator NAME`; oracle stems go to
-`explain --stems DIR`. open-unmix's pretrained models need their weights once (about 35 MB per stem, from
-Zenodo): `mer-audiolime separators fetch umxhq`. Nothing downloads without that command."""
+LIST_EPILOG = """examples:
+  mer-audiolime separators list
+  mer-audiolime separators fetch umxhq
+
+Every separator listed can be passed to `explain --separator NAME`; oracle stems go to `explain --stems DIR`.
+open-unmix's pretrained models need their weights once, from Zenodo: `mer-audiolime separators fetch umxhq`.
+Nothing downloads without that command."""
 
 FETCH_EPILOG = """examples:
   mer-audiolime separators fetch umxhq                   # the four stems of UMX-HQ (MUSDB18-HQ)

@@ -10,13 +10,15 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..audio import conform, load_audio
+from ..audio import conform
 from ..exceptions import ModelError, ParameterError
 from ..models.predictor import as_predictor, predict_batched
+from ..models.spec import describe_model, resolve_model
 from ..validation import check_choice
 from .components import RESIDUAL, Components, build_components, tf_grid_components
 from .estimators import (CHAIN, DIRECT_SOURCES, ENUMERATION_MODES, ESTIMATORS, OCCLUSION_MODES, chain_source,
                          design, estimate, parse_source, seed_dependent, source_for)
+from .excerpt import check_excerpt, cut, load_excerpt
 from .midlevel import chain_attributions, midlevel_effects, relative_effects
 from .sampling import MAX_EXHAUSTIVE_K, PredictionCache, all_coalitions, enumerates, expected_multiplicity
 from .separation import OracleSeparator, get_separator
@@ -366,8 +368,8 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 
 def _build(audio, *, model, separator, stems, stems_sr, sr, segments, segment_seconds, residual, n_bands,
-           cache_dir, show_progress):
-    mix_native, native_sr = load_audio(audio, sr=sr)
+           cache_dir, show_progress, offset=0.0, duration=None):
+    mix_native, native_sr = load_excerpt(audio, sr=sr, offset=offset, duration=duration)
     t0 = time.perf_counter()
     channels = int(getattr(model, "channels", 1) or 1)
     mix = conform(mix_native, sr=native_sr, target_sr=model.sample_rate, channels=channels)
@@ -380,7 +382,9 @@ def _build(audio, *, model, separator, stems, stems_sr, sr, segments, segment_se
     if stems is not None:
         if separator is not None:
             raise ParameterError("pass either stems (oracle separation) or a separator, not both.")
-        sep = OracleSeparator(stems, sr=stems_sr or native_sr)
+        rate = stems_sr or native_sr
+        sep = OracleSeparator({k: cut(v, sr=rate, offset=offset, duration=duration) for k, v in stems.items()},
+                              sr=rate)
     else:
         sep = get_separator("umxhq" if separator is None else separator, cache_dir=cache_dir,
                             **({"show_progress": show_progress} if isinstance(separator, (str, type(None))) else {}))
@@ -415,6 +419,8 @@ def explain(
     enumeration: str = "expected",
     exhaustive: bool | None = None,
     n_bands: int = 4,
+    offset: float = 0.0,
+    duration: float | None = None,
     cache: PredictionCache | None = None,
     cache_dir=None,
     show_progress: bool = True,
@@ -469,6 +475,10 @@ def explain(
         Force (True) or forbid (False) enumeration; default ``2**K <= N``.
     n_bands : int
         Frequency bands of the ``"tf-grid"`` components.
+    offset, duration : float, optional
+        Explain an excerpt: ``duration`` seconds (default: to the end) from ``offset`` seconds on. Only that
+        part of a file is decoded; both are checked against the recording's length before the model is loaded.
+        Oracle ``stems`` must be given for the whole recording and are cut the same way.
     cache : PredictionCache, optional
         Reuse predictions of an earlier run on the same (track, model, components).
     cache_dir : path, optional
@@ -488,7 +498,9 @@ def explain(
     """
     from tqdm.auto import tqdm
 
-    model = as_predictor(model)
+    offset, duration = check_excerpt(audio, sr=sr, offset=offset, duration=duration)
+    resolved = resolve_model(model) if isinstance(model, (str, os.PathLike)) else None
+    model = resolved.predictor if resolved is not None else as_predictor(model)
     num_samples = _check_int(num_samples, "num_samples", 2)
     batch_size = _check_int(batch_size, "batch_size", 1)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -510,7 +522,7 @@ def explain(
     comps, sep_identity, t_sep = _build(
         audio, model=model, separator=separator, stems=stems, stems_sr=stems_sr, sr=sr, segments=segments,
         segment_seconds=segment_seconds, residual=residual, n_bands=n_bands, cache_dir=cache_dir,
-        show_progress=show_progress)
+        show_progress=show_progress, offset=offset, duration=duration)
     k = len(comps)
     exhaustive = bool(enumerates(k, num_samples) if exhaustive is None else exhaustive)
     if exhaustive and k > MAX_EXHAUSTIVE_K:
@@ -518,12 +530,15 @@ def explain(
     source = source_for(estimator, occlusion=occlusion, exhaustive=exhaustive)
     settings = {
         "audio": str(audio) if isinstance(audio, (str, os.PathLike)) else "<array>",
-        "model": getattr(model, "name", type(model).__name__), "sample_rate": model.sample_rate,
+        "offset": offset, "duration": duration,
+        "model": resolved.name if resolved is not None else getattr(model, "name", type(model).__name__),
+        "model_spec": resolved.spec if resolved is not None else None, "sample_rate": model.sample_rate,
         "separator": sep_identity, "segments": segments if not isinstance(segments, np.ndarray) else segments.tolist(),
         "segment_seconds": segment_seconds, "residual": bool(comps.residual), "num_samples": num_samples,
         "exhaustive": exhaustive, "seed": int(seed), "batch_size": batch_size,
         "kernel_width": float(kernel_width), "alpha": float(alpha), "mode": mode, "n_components": k,
         "estimator": estimator, "occlusion": occlusion, "enumeration": enumeration, "source": source,
+        "model_info": describe_model(model),  # output scaling and training domain, for readers of reports
     }
     if source == "lime":
         m = expected_multiplicity(k, num_samples) if exhaustive and enumeration == "expected" else 1.0

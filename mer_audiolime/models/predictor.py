@@ -239,11 +239,14 @@ def as_predictor(model, **kwargs):
     """Return ``model`` as a :class:`Predictor`.
 
     A predictor is returned as is; a ``torch.nn.Module`` or a plain callable is wrapped (then ``sample_rate``
-    and ``output_names`` must be given, or be attributes of the object); a ``"module:factory"`` or
-    ``"path/file.py:factory"`` string is loaded with :func:`load_predictor`.
+    and ``output_names`` must be given, or be attributes of the object); a string is any model spec --
+    zoo name, checkpoint, ``"module:factory"`` or ``"path/file.py:factory"`` -- resolved by
+    :func:`~mer_audiolime.models.spec.resolve_model`.
     """
     if isinstance(model, (str, Path)):
-        return load_predictor(str(model), **kwargs)
+        from .spec import resolve_model  # spec builds on this module
+
+        return resolve_model(model, **kwargs).predictor
     if hasattr(model, "sample_rate") and hasattr(model, "output_names") and callable(model) and not kwargs:
         check_predictor(model)
         return model
@@ -301,11 +304,26 @@ def import_object(spec: str, *, what: str = "model"):
         except ImportError as err:
             raise ModelError(
                 f"cannot import module {target!r} from {spec!r} ({err}); is it installed or on PYTHONPATH?"
+                + (_file_hint(target, attr) if getattr(err, "name", None) in _prefixes(target) else "")
             ) from err
     obj = getattr(module, attr, None)
     if obj is None:
         raise ModelError(f"{target!r} has no attribute {attr!r} (from {spec!r}).")
     return obj
+
+
+def _prefixes(module: str) -> list:
+    parts = module.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _file_hint(target: str, attr: str) -> str:
+    """For a ``module:attr`` that does not import: the ``file.py:attr`` form (naming the file if it exists)."""
+    candidate = Path(*target.split(".")).with_suffix(".py")
+    if candidate.is_file():
+        return f" There is a file {str(candidate)!r} here: write '{candidate.as_posix()}:{attr}' to load it."
+    return (f" If {target!r} is a file of yours, write 'path/to/{target.split('.')[-1]}.py:{attr}' (a module "
+            "name is looked up on PYTHONPATH, a .py path is loaded from the file).")
 
 
 def load_predictor(spec: str, **kwargs):
