@@ -145,7 +145,6 @@ def test_default_embed_rate_keeps_the_page_within_its_budget(planted, grid):
     budget = (sizes[16000] + sizes[11025]) / 2 / 1e6  # only 11025 Hz and lower fit: the highest is chosen
     small = explanation_html(grid, max_page_mb=budget)
     assert "at 11025 Hz" in small and "down-sampled from 22050 Hz to keep the page within" in small
-    assert len(small.encode()) == sizes[11025] + len(small) - len(explanation_html(grid, embed_sample_rate=11025))
     assert len(small.encode()) <= budget * 1e6
     pinned = explanation_html(planted, embed_sample_rate=8000, max_page_mb=1e-6)  # explicit: used as is
     assert "at 8000 Hz" in pinned
