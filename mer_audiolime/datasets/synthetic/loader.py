@@ -17,6 +17,7 @@ from mirdata import core
 
 from ...exceptions import DatasetError, IndexMissingError
 from .._base import EmotionDataset, EmotionTrack, LocalIndex, index_filename, load_audio
+from .citation import METHOD_BIBTEX, benchmark_bibtex
 from .generate import NAME
 from .score import QUALITY_PARAMS, STEMS
 from .truth import EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, SHORTCUT, relevance_table
@@ -24,18 +25,9 @@ from .truth import EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, SHORTCUT, relevance_tabl
 __all__ = ["Dataset", "Track", "load_audio", "load_stems", "load_midi", "BIBTEX", "LICENSE_INFO",
            "DOWNLOAD_INFO", "INDEXES", "REMOTES"]
 
-BIBTEX = """@inproceedings{chowdhury2021tracing,
-  title     = {Tracing Back Music Emotion Predictions to Sound Sources and Intuitive Perceptual Qualities},
-  author    = {Chowdhury, Shreyan and Praher, Verena and Widmer, Gerhard},
-  booktitle = {Proceedings of the 18th Sound and Music Computing Conference (SMC)},
-  year      = {2021}
-}
-@software{mer_audiolime_synthetic,
-  title  = {mer\\_audiolime synthetic multitrack benchmark with known relevance},
-  author = {{mer\\_audiolime contributors}},
-  note   = {Generated with mer\\_audiolime.datasets.synthetic.generate; cite the seed, n, duration and sr},
-  year   = {2026}
-}"""
+#: What ``cite()`` prints: the method paper and the benchmark version these clips belong to (the same entry as
+#: docs/cite.md; the generator's settings of a set of your own go in your text).
+BIBTEX = METHOD_BIBTEX + "\n" + benchmark_bibtex("synthetic-v1")
 
 LICENSE_INFO = (
     "Generated data: the clips are produced on your machine from seeded random scores by mer_audiolime "
