@@ -46,6 +46,29 @@ def save(fig, folder, name) -> list:
     return paths
 
 
+#: Panels per row of a faceted figure: three 2.6-inch panels are about 11 inches (1650 px at 150 dpi), the
+#: width a report page shows without shrinking the text out of reach.
+MAX_PANELS_PER_ROW = 3
+
+
+def _wrap(n_panels: int) -> int:
+    """Panels per row: at most :data:`MAX_PANELS_PER_ROW`, balanced (4 panels -> 2 x 2, 5 -> 3 + 2)."""
+    if n_panels <= MAX_PANELS_PER_ROW:
+        return max(1, n_panels)
+    rows = -(-n_panels // MAX_PANELS_PER_ROW)
+    return -(-n_panels // rows)
+
+
+def _legend_on_top(g) -> None:
+    """Move a facet grid's legend above the panels, so it adds no width (figures fit a report page)."""
+    import seaborn as sns
+
+    if g.legend is not None:
+        n = len(g.legend.get_texts())
+        sns.move_legend(g, "lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(n, 4), frameon=False,
+                        title=None)
+
+
 def _stem(component: str) -> str:
     return component.split("@", 1)[0]
 
@@ -65,26 +88,36 @@ def run_figures(rows: pd.DataFrame, folder) -> list:
         weights["stem"] = weights["component"].map(_stem)
         per = weights.groupby(["model", "target", "track_id", "stem", "seed"], as_index=False)["value"].sum()
         targets = list(dict.fromkeys(per["target"]))
-        g = sns.catplot(data=per, x="stem", y="value", hue="model", col="target", col_wrap=min(3, len(targets)),
+        g = sns.catplot(data=per, x="stem", y="value", hue="model", col="target", col_wrap=_wrap(len(targets)),
                         kind="box", sharey=False, height=2.6, aspect=1.3, showfliers=False)
         g.set_axis_labels("stem", "attribution")
-        g.figure.suptitle("Attribution per stem (summed over segments)", y=1.02)
+        _legend_on_top(g)
+        g.figure.suptitle("Attribution per stem (summed over segments)", y=1.08)
         paths += save(g.figure, folder, "stem_weights")
     for title, names, fname in (("Fidelity", FIDELITY, "fidelity"), ("Stability across seeds", STABILITY,
                                                                       "stability")):
         sub = rows[rows["metric"].isin(names) & (rows["step"] < 0)]
         if len(sub):
             sub = sub.groupby(["model", "target", "metric", "track_id"], as_index=False)["value"].mean()
+            n = sub["metric"].nunique()
             g = sns.catplot(data=sub, x="target", y="value", hue="model", col="metric", kind="box", sharey=False,
-                            height=2.6, aspect=1.4, showfliers=False)
-            g.set_xticklabels(rotation=45, ha="right")
-            g.figure.suptitle(title, y=1.03)
+                            col_wrap=_wrap(n), height=2.6, aspect=1.4, showfliers=False)
+            for ax in g.axes.flat:  # every panel names its targets (wrapped grids hide inner tick labels)
+                ax.tick_params(axis="x", labelbottom=True, labelrotation=45)
+                for label in ax.get_xticklabels():
+                    label.set_horizontalalignment("right")
+            g.set_titles("{col_name}")
+            g.tight_layout()
+            _legend_on_top(g)
+            g.figure.suptitle(title, y=1.08)
             paths += save(g.figure, folder, fname)
     curves = rows[rows["metric"].isin(CURVES) & (rows["step"] >= 0)]
     if len(curves):
-        g = sns.relplot(data=curves, x="step", y="value", hue="metric", col="target", col_wrap=3, kind="line",
+        g = sns.relplot(data=curves, x="step", y="value", hue="metric", col="target",
+                        col_wrap=_wrap(curves["target"].nunique()), kind="line",
                         errorbar=("ci", 95), height=2.6, aspect=1.3, facet_kws={"sharey": False})
-        g.set_axis_labels("components removed / inserted", "(f - f(silence)) / R")
+        g.set_axis_labels("components removed / inserted", "normalised output (f - f(silence)) / R")
+        _legend_on_top(g)
         paths += save(g.figure, folder, "deletion_insertion_curves")
     conv = rows[(rows["metric"] == CONVERGENCE) & (rows["step"] >= 0)]
     if len(conv):
@@ -98,8 +131,9 @@ def run_figures(rows: pd.DataFrame, folder) -> list:
     rand = rows[rows["metric"].str.startswith("randomisation") & (rows["step"] >= 0)]
     if len(rand):
         g = sns.relplot(data=rand, x="step", y="value", hue="target", col="metric", kind="line", marker="o",
-                        height=2.6, aspect=1.3)
+                        col_wrap=_wrap(rand["metric"].nunique()), height=2.6, aspect=1.3)
         g.set_axis_labels("layers randomised (from the top)", "Spearman similarity")
+        _legend_on_top(g)
         paths += save(g.figure, folder, "randomisation")
     return paths
 

@@ -36,8 +36,10 @@ def register(subparsers) -> None:
     p.add_argument("--top-k", type=int, default=3, help="listenable components per target on track pages "
                                                         "(default 3)")
     p.add_argument("--embed-rate", type=int, default=None, metavar="HZ",
-                   help="down-sample embedded audio to HZ for smaller pages (default: the model's rate)")
+                   help="embed audio at HZ (default: the model's rate, or the highest of 16000/11025/8000 Hz "
+                        "that keeps a page within 5 MB)")
     p.add_argument("--regenerate", action="store_true", help="re-compute track pages that already exist")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar over track pages")
     p.set_defaults(func=run)
 
 
@@ -45,7 +47,8 @@ def run(args) -> int:
     from .run import write_run_report
 
     report = write_run_report(args.folder, out=args.out, tracks=args.tracks, top_k=args.top_k,
-                              embed_sample_rate=args.embed_rate, regenerate=args.regenerate)
+                              embed_sample_rate=args.embed_rate, regenerate=args.regenerate,
+                              progress=not args.no_progress)
     print(f"wrote {report.path}: {len(report.track_pages)} track page(s) linked ({len(report.computed)} computed, "
           f"{len(report.reused)} found already)")
     if report.failures:

@@ -18,6 +18,7 @@ import pandas as pd
 from ..exceptions import ParameterError
 from . import _html as h
 from ._media import file_data_uri
+from ._summary import summary_tables
 
 __all__ = ["RunReport", "write_run_report", "find_runs"]
 
@@ -91,7 +92,8 @@ def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def track_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per track: mean absolute error over targets and the top stem (first seed) per target.
+    """One row per track: mean absolute error over targets and the top stem (first seed) per target: the stem
+    with the largest ``|attribution|`` summed over segments, its signed value in brackets.
 
     Sorted by decreasing error (tracks without error rows last, by id).
     """
@@ -106,8 +108,10 @@ def track_table(rows: pd.DataFrame) -> pd.DataFrame:
         w = w[w["seed"] == w["seed"].min()].assign(stem=lambda f: f["component"].str.split("@").str[0])
         per = w.groupby(["target", "track_id", "stem"], as_index=False)["value"].sum()
         for target, grp in per.groupby("target", sort=False):
-            top = grp.loc[grp.groupby("track_id")["value"].idxmax()].set_index("track_id")["stem"]
-            out[f"top stem: {target}"] = out["track_id"].map(top).fillna("")
+            # the largest influence whatever its sign (as the bias metrics rank stems), the sign shown
+            top = grp.loc[grp["value"].abs().groupby(grp["track_id"]).idxmax()].set_index("track_id")
+            label = top["stem"] + " (" + top["value"].map("{:+.3g}".format) + ")"
+            out[f"top stem: {target}"] = out["track_id"].map(label).fillna("")
     if "mean |error|" in out:
         out = out.sort_values(["mean |error|", "track_id"], ascending=[False, True], na_position="last")
     return out.reset_index(drop=True)
@@ -152,7 +156,8 @@ def _pick(table: pd.DataFrame, n: int) -> list:
 
 
 def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
-                     embed_sample_rate: int | None = None, regenerate: bool = False) -> RunReport:
+                     embed_sample_rate: int | None = None, regenerate: bool = False,
+                     progress: bool = True) -> RunReport:
     """Write the summary page of an evaluation or benchmark folder, with per-track explanation pages.
 
     Parameters
@@ -170,6 +175,8 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
         Down-sample embedded audio of track pages (smaller files).
     regenerate : bool
         Re-compute pages that already exist.
+    progress : bool
+        A tqdm bar over the pages being (re-)computed.
 
     Returns
     -------
@@ -189,10 +196,16 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
     assets = path.parent / f"{path.stem}_files"
     report = RunReport(path=path)
     rows = _rows(root)
+    from tqdm.auto import tqdm
+
     sections = []
+    tables = {model: track_table(rows[rows["model"] == model] if kind == "benchmark" else rows)
+              for model in runs}
+    todo = sum(1 for model, table in tables.items() for tid in _pick(table, int(tracks))
+               if regenerate or not (assets / _safe(model) / f"{_safe(tid)}.html").is_file())
+    bar = tqdm(total=todo, desc="track pages", unit="page", disable=not progress or todo == 0)
     for model, run_dir in runs.items():
-        model_rows = rows[rows["model"] == model] if kind == "benchmark" else rows
-        table = track_table(model_rows)
+        table = tables[model]
         links = {}
         for tid in table["track_id"]:
             page_path = assets / _safe(model) / f"{_safe(tid)}.html"
@@ -200,20 +213,25 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
             if page_path.is_file() and not (regenerate and wanted):
                 report.reused.append(str(page_path))
             elif wanted:
+                bar.set_postfix_str(f"{model}/{tid}", refresh=False)
                 try:
                     track_page(run_dir, tid, page_path, top_k=top_k, embed_sample_rate=embed_sample_rate)
                     report.computed.append(str(page_path))
                 except Exception as err:  # recorded on the page (like failed tracks of a run); others go on
                     report.failures[f"{model}/{tid}"] = f"{type(err).__name__}: {err}"
                     continue
+                finally:
+                    bar.update(1)
             if page_path.is_file():
                 links[tid] = quote(Path(os.path.relpath(page_path, path.parent)).as_posix())
                 report.track_pages[f"{model}/{tid}"] = page_path
         table["page"] = [links.get(t, "") for t in table["track_id"]]
         body = h.table(table, links={"track_id": links, "page": {v: v for v in links.values()}})
         note = (f'<p class="sub">{len(links)} track page(s); sorted by mean absolute error. Top stem = stem '
-                "with the largest attribution summed over segments (first seed).</p>")
+                "with the largest |attribution| summed over segments (first seed), its sign and size in "
+                "brackets.</p>")
         sections.append(h.section(f"Tracks: {model}", body + note, anchor=f"tracks-{_safe(model)}"))
+    bar.close()
     page = _summary_page(root, kind, manifest, rows, sections, report)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
@@ -242,9 +260,7 @@ def _summary_page(root: Path, kind: str, manifest: dict, rows: pd.DataFrame, tra
                  "tracks": manifest.get("n_tracks"), "failed tracks": len(manifest.get("failures", []))}
     facts.update({"git commit": manifest.get("git_commit"), "folder": str(root)})
     parts = [h.table(pd.DataFrame({"": list(facts), "value": [str(v) for v in facts.values()]}))]
-    head = headline_table(rows)
-    parts.append(h.section("Summary (mean ± sd over tracks)",
-                           h.table(head) if len(head) else "<p>(no rows)</p>"))
+    parts.append(h.section("Summary (mean ± sd over tracks)", summary_tables(headline_table(rows))))
     bias = root / "bias.csv"
     if bias.is_file():
         parts.append(h.section("Planted-bias detection", h.table(pd.read_csv(bias))))
