@@ -1,12 +1,15 @@
 """Shared test fixtures: paths to the read-only real recordings and tiny generated signals."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_AUDIO = REPO.parent / "shared" / "audio"
+#: Real recordings beside the checkout (``../shared/audio``), or where $MER_AUDIOLIME_TEST_AUDIO points (e.g. from
+#: a second working tree of the same repository).
+SHARED_AUDIO = Path(os.environ.get("MER_AUDIOLIME_TEST_AUDIO") or REPO.parent / "shared" / "audio")
 RESOURCES = Path(__file__).resolve().parent / "resources"
 
 

@@ -122,19 +122,6 @@ def test_tutorial_3_bias_analysis_runs_with_a_model_trained_here(tmp_path):
     assert len(listen) == 1
 
 
-@pytest.mark.slow
-def test_tutorial_3_with_the_shipped_biased_zoo_model(tmp_path):
-    from mer_audiolime.models.zoo import list_models
-
-    if "a2mid2e_synth_biased" not in list_models():
-        pytest.skip("the shipped zoo model a2mid2e_synth_biased is not installed")
-    res = _load("bias_debugging.py")["main"](["--model", "zoo", "--work-dir", str(tmp_path),
-                                              "--data-home", str(tmp_path / "synthetic-v1")])
-    err = res["analysis"]["error"].set_index("subgroup")
-    # the planted shortcut: held-out clips with vocals are over-estimated relative to those without
-    assert err.loc["vocals", "mean_error"] > err.loc["no vocals", "mean_error"]
-
-
 def test_recipe_factory_mixes_midlevel_and_deam_items_and_trains(tmp_path):
     """docs/tutorials/midlevel_deam.py:make (the anchored A2Mid2E recipe): each item carries one target group,
     and the training function z-scores each target only on the items that have it."""
