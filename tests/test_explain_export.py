@@ -14,9 +14,11 @@ def test_export_top_k_and_sum(tmp_path, rng):
     exp = explain(mix, sr=SR, model=midlevel_predictor(), stems=stems, segments=2, num_samples=100, seed=0,
                   show_progress=False)
     files = exp.export_audio(tmp_path, top_k=2, targets=["valence"])
-    top = exp.chain("valence").top(2)
+    top = exp.chain("valence").top(2, by="abs")  # the largest influences, as on the report page
     ranked = files[(files.target == "valence") & (files["rank"] > 0)]
     assert list(ranked.component) == top
+    signed = exp.export_audio(tmp_path / "signed", top_k=2, targets=["valence"], absolute_feature_sort=False)
+    assert list(signed[signed["rank"] > 0].component) == exp.chain("valence").top(2)
     for _, row in ranked.iterrows():
         assert row.component in row.path
     parts = [sf.read(p, dtype="float32")[0] for p in ranked.path]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
+from .ranking import ranked
 
 __all__ = ["export_audio", "safe_name", "write_wav"]
 
@@ -31,7 +32,7 @@ def write_wav(path, audio: np.ndarray, sr: int) -> Path:
 
 
 def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str] | None = None,
-                 source: str | None = None) -> pd.DataFrame:
+                 source: str | None = None, absolute_feature_sort: bool = True) -> pd.DataFrame:
     """Write the mix, the top-k components of each target and their sum as WAV files.
 
     Layout::
@@ -40,9 +41,10 @@ def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str]
         out_dir/<target>/rank01_<component>.wav ... rank<k>_<component>.wav
         out_dir/<target>/top<k>_sum.wav
 
-    Components are ranked by their (signed) weight: the parts that raise the prediction most. Attributions
-    come from :meth:`~mer_audiolime.explain.Explanation.attribution` (default rule: the chain for emotions of
-    a model with a linear mid-level head, the explanation's estimator otherwise).
+    Components are ranked by ``|weight|``: the largest influences, raising or lowering the prediction (the
+    order of the report pages; ``absolute_feature_sort=False`` ranks by signed weight, audioLIME's default).
+    Attributions come from :meth:`~mer_audiolime.explain.Explanation.attribution` (default rule: the chain for
+    emotions of a model with a linear mid-level head, the explanation's estimator otherwise).
 
     Parameters
     ----------
@@ -53,6 +55,8 @@ def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str]
         Default: every explained target.
     source : str, optional
         Attribution source for every target (default: each target's default source).
+    absolute_feature_sort : bool
+        Rank by ``|weight|`` (default) or by signed weight.
 
     Returns
     -------
@@ -77,7 +81,7 @@ def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str]
     for target in targets:
         att = atts[target]
         src = att.info.get("source", "")
-        order = np.argsort(-att.weights, kind="stable")[:k]
+        order = ranked(att.weights, k, absolute_feature_sort=absolute_feature_sort)
         folder = out_dir / safe_name(target)
         for r, idx in enumerate(order, start=1):
             name = comps.names[idx]

@@ -336,14 +336,14 @@ class Explanation:
             self.components.stem_names())
 
     def export_audio(self, out_dir, *, top_k: int = 3, targets: Sequence[str] | None = None,
-                     source: str | None = None) -> pd.DataFrame:
-        """Write listenable WAVs: the mix, each top-k component and their sum per target.
+                     source: str | None = None, **options) -> pd.DataFrame:
+        """Write listenable WAVs: the mix, each top-k component (by ``|weight|``) and their sum per target.
 
-        See :func:`mer_audiolime.explain.export.export_audio`.
+        See :func:`mer_audiolime.explain.export.export_audio` (``options``: ``absolute_feature_sort``).
         """
         from .export import export_audio
 
-        return export_audio(self, out_dir, top_k=top_k, targets=targets, source=source)
+        return export_audio(self, out_dir, top_k=top_k, targets=targets, source=source, **options)
 
 
 def component_predict_fn(components: Components, model, *, batch_size: int):

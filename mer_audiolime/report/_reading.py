@@ -7,40 +7,10 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
+from ..explain.ranking import ranked, signed_lists
 
 __all__ = ["ranked", "signed_lists", "span", "stem_label", "time_text", "output_scale", "scale_note",
            "domain_text"]
-
-
-def ranked(weights, k: int, *, absolute_feature_sort: bool = True) -> np.ndarray:
-    """Indices of the ``k`` components with the largest ``|weight|`` (``absolute_feature_sort=True``, the
-    default) or the largest signed weight (``False``: audioLIME's default ordering), ties broken by index.
-
-    Examples
-    --------
-    >>> ranked([0.2, -1.0, 0.5], 2).tolist()
-    [1, 2]
-    >>> ranked([0.2, -1.0, 0.5], 2, absolute_feature_sort=False).tolist()
-    [2, 0]
-    """
-    w = np.asarray(weights, dtype=float)
-    key = -np.abs(w) if absolute_feature_sort else -w
-    return np.argsort(key, kind="stable")[: min(int(k), w.size)]
-
-
-def signed_lists(weights, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(positive, negative)``: up to ``k`` indices of the largest positive weights (descending) and of the
-    most negative ones (ascending); zero weights are in neither.
-
-    Examples
-    --------
-    >>> [a.tolist() for a in signed_lists([0.2, -1.0, 0.5, 0.0, -0.1], 2)]
-    [[2, 0], [1, 4]]
-    """
-    w = np.asarray(weights, dtype=float)
-    pos = [i for i in np.argsort(-w, kind="stable") if w[i] > 0][:k]
-    neg = [i for i in np.argsort(w, kind="stable") if w[i] < 0][:k]
-    return np.asarray(pos, dtype=int), np.asarray(neg, dtype=int)
 
 
 def span(comps, idxs) -> tuple[int, int]:
