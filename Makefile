@@ -10,7 +10,7 @@ PIP_INSTALL := $(BIN)/python -m pip install $(PIP_QUIET) --no-deps --require-has
 # uv resolves the lock (fast, and it resolves for every platform at once with --universal); pip installs it.
 UV_VERSION := 0.13.9
 
-.PHONY: venv lock demo test test-fast bench docs clean
+.PHONY: venv lock demo test test-fast bench docs docs-outputs clean
 
 venv: $(STAMP)
 
@@ -56,6 +56,10 @@ lock:
 	  --no-emit-package pyaudio --no-emit-package mer-audiolime --upgrade -o requirements/lock.txt
 	$(VENV)-lock/bin/uv pip compile requirements/build.in --universal --python-version 3.11 --generate-hashes \
 	  -c requirements/lock.txt --upgrade -o requirements/build.txt
+
+# Rewrite the output blocks of the tutorial pages with what their scripts print today (tests/doc_outputs.py).
+docs-outputs: $(STAMP)
+	$(BIN)/python tests/doc_outputs.py --update
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_explain.py
