@@ -15,15 +15,15 @@ from mer_audiolime.report.run import headline_table, track_table
 from report_helpers import evaluation_run
 
 #: Row names that are the primary number of the metric computing them (same direction by definition).
-PRIMARY = {"surrogate_r2": "r2", "normalised_area": "abc", "faithfulness_correlation": "faithfulness_corr",
-           "infidelity": "infidelity_rel", "jaccard_topk": "jaccard", "kendall_tau": "kendall_tau",
-           "csi": "csi"}
+PRIMARY = {"surrogate_r2": "r2", "norm_abc_minus_random": "norm_abc_minus_random",
+           "faithfulness_correlation": "faithfulness_corr", "relative_infidelity": "relative_infidelity",
+           "jaccard_topk": "jaccard", "kendall_tau": "kendall_tau", "csi": "csi"}
 
 
 def test_directions_agree_with_the_metrics_that_compute_them():
-    from mer_audiolime.evaluation.results import _HEADLINE
+    from mer_audiolime.evaluation.results import HEADLINE, LEGACY_METRIC_NAMES
 
-    assert set(_HEADLINE) <= set(ROW_METRICS)  # every headline column says which way is better
+    assert set(HEADLINE) <= set(ROW_METRICS)  # every headline column says which way is better
     for name, (direction, category, metric) in ROW_METRICS.items():
         if metric is None:
             continue
@@ -32,17 +32,20 @@ def test_directions_agree_with_the_metrics_that_compute_them():
         if name in PRIMARY:
             assert cls.primary == PRIMARY[name] and direction == cls.direction, name
     assert metric_direction("error") is None and arrow("error") == ""
-    assert (arrow("surrogate_r2"), arrow("infidelity")) == ("↑", "↓")
+    assert (arrow("surrogate_r2"), arrow("relative_infidelity")) == ("↑", "↓")
+    for old, new in LEGACY_METRIC_NAMES.items():  # rows of older runs read the same
+        assert metric_direction(old) == metric_direction(new)
     assert metric_direction("max_sensitivity") == "lower"  # unlisted names fall back to the registry
     assert metric_category("nonsense") == "other" and arrow("nonsense") == ""
 
 
 def test_summary_tables_split_by_kind_with_arrows():
-    head = pd.DataFrame([{"model": "m", "target": "valence", "surrogate_r2": "0.9 ± 0.1", "infidelity": "0.2",
+    head = pd.DataFrame([{"model": "m", "target": "valence", "surrogate_r2": "0.9 ± 0.1",
+                          "relative_infidelity": "0.2",
                           "jaccard_topk": "1.0", "kendall_tau": "0.8", "error": "0.1", "unknown_col": "x"}])
     html = summary_tables(head)
     assert html.count("<table>") == 4  # fidelity, stability, the model's accuracy, other
-    for text in ("surrogate_r2 ↑", "infidelity ↓", "jaccard_topk ↑", "kendall_tau ↑", "<th>error</th>",
+    for text in ("surrogate_r2 ↑", "relative_infidelity ↓", "jaccard_topk ↑", "kendall_tau ↑", "<th>error</th>",
                  "Stability across seeds", "↑ higher is better"):
         assert text in html, text
     assert html.count("<th>model</th>") == 4  # every table keeps the row keys
@@ -102,7 +105,7 @@ def test_summary_page_and_progress(run_dir, capsys):
     err = capsys.readouterr().err
     assert "track pages" in err and "1/1" in err
     html = rep.path.read_text()
-    assert "surrogate_r2 ↑" in html and "infidelity ↓" in html and "Fidelity" in html
+    assert "surrogate_r2 ↑" in html and "relative_infidelity ↓" in html and "Fidelity" in html
     write_run_report(run_dir, tracks=1, top_k=1, progress=False, regenerate=True)
     assert "track pages" not in capsys.readouterr().err
     head = headline_table(pd.read_csv(run_dir / "results.csv", dtype={"track_id": str, "component": str},

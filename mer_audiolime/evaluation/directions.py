@@ -7,7 +7,7 @@ it against the registry.
 
 Examples
 --------
->>> metric_direction("infidelity"), arrow("surrogate_r2"), arrow("error")
+>>> metric_direction("relative_infidelity"), arrow("surrogate_r2"), arrow("error")
 ('lower', '↑', '')
 """
 
@@ -19,11 +19,11 @@ __all__ = ["ROW_METRICS", "metric_direction", "metric_category", "arrow"]
 #: of None marks a signed number whose ideal is 0 (an error, a gap): neither larger nor smaller is better.
 ROW_METRICS = {
     "surrogate_r2": ("higher", "fidelity", "surrogate_r2"),
-    "aopc_deletion": ("higher", "fidelity", "deletion_insertion"),
-    "aopc_insertion": ("higher", "fidelity", "deletion_insertion"),
-    "normalised_area": ("higher", "fidelity", "deletion_insertion"),
+    "norm_aopc_deletion_minus_random": ("higher", "fidelity", "deletion_insertion"),
+    "norm_aopc_insertion_minus_random": ("higher", "fidelity", "deletion_insertion"),
+    "norm_abc_minus_random": ("higher", "fidelity", "deletion_insertion"),
     "faithfulness_correlation": ("higher", "fidelity", "faithfulness_correlation"),
-    "infidelity": ("lower", "fidelity", "infidelity"),
+    "relative_infidelity": ("lower", "fidelity", "infidelity"),
     "jaccard_topk": ("higher", "stability", "top_k_jaccard"),
     "kendall_tau": ("higher", "stability", "kendall_tau"),
     "vsi": ("higher", "stability", "stability_indices"),
@@ -41,8 +41,15 @@ def _registry() -> dict:
     return METRICS
 
 
+def _today(name: str) -> str:
+    from .results import LEGACY_METRIC_NAMES
+
+    return LEGACY_METRIC_NAMES.get(name, name)  # rows of older runs carry older names
+
+
 def metric_direction(name: str) -> str | None:
     """``"higher"``, ``"lower"`` or None (a signed number, best at 0, or unknown) for a row or metric name."""
+    name = _today(name)
     if name in ROW_METRICS:
         return ROW_METRICS[name][0]
     for cls in _registry().values():
@@ -53,6 +60,7 @@ def metric_direction(name: str) -> str | None:
 
 def metric_category(name: str) -> str:
     """``fidelity``, ``stability``, ``model`` (accuracy of the model itself) or ``other``."""
+    name = _today(name)
     if name in ROW_METRICS:
         return ROW_METRICS[name][1]
     for cls in _registry().values():
