@@ -88,8 +88,9 @@ def run_figures(rows: pd.DataFrame, folder) -> list:
         weights["stem"] = weights["component"].map(_stem)
         per = weights.groupby(["model", "target", "track_id", "stem", "seed"], as_index=False)["value"].sum()
         targets = list(dict.fromkeys(per["target"]))
-        g = sns.catplot(data=per, x="stem", y="value", hue="model", col="target", col_wrap=_wrap(len(targets)),
-                        kind="box", sharey=False, height=2.6, aspect=1.3, showfliers=False)
+        g = sns.catplot(data=per, x="stem", y="value", hue="model", col="target",
+                        col_wrap=_wrap(len(targets)), kind="box", sharey=False, height=2.6, aspect=1.3,
+                        showfliers=False)
         g.set_axis_labels("stem", "attribution")
         _legend_on_top(g)
         g.figure.suptitle("Attribution per stem (summed over segments)", y=1.08)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-#: Real recordings beside the checkout (``../shared/audio``), or where $MER_AUDIOLIME_TEST_AUDIO points (e.g. from
-#: a second working tree of the same repository).
+#: Real recordings beside the checkout (``../shared/audio``), or where $MER_AUDIOLIME_TEST_AUDIO points (e.g.
+#: from a second working tree of the same repository).
 SHARED_AUDIO = Path(os.environ.get("MER_AUDIOLIME_TEST_AUDIO") or REPO.parent / "shared" / "audio")
 RESOURCES = Path(__file__).resolve().parent / "resources"
 

@@ -1,6 +1,6 @@
-"""Citations agree everywhere: CITATION.cff and docs/cite.md carry the package version, each benchmark version
-has one BibTeX entry and key (loader cite(), docs/cite.md, evaluation/results/README.md), and no page invents a
-repository address."""
+"""Citations agree everywhere: CITATION.cff and docs/cite.md carry the package version, each benchmark
+version has one BibTeX entry and key (loader cite(), docs/cite.md, evaluation/results/README.md), and no page
+invents a repository address."""
 
 import re
 

@@ -1,5 +1,5 @@
-"""Every output a tutorial page shows is what its script prints today (tests/doc_outputs.py), and no page shows
-output-like text outside such a block."""
+"""Every output a tutorial page shows is what its script prints today (tests/doc_outputs.py), and no page
+shows output-like text outside such a block."""
 
 import re
 
@@ -46,7 +46,7 @@ def test_the_comparison_can_fail_and_update_rewrites(tmp_path):
     assert not matches("valence clean / biased: -0.154 / 0.146\n", "valence clean / biased: -0.154 / 0.446\n")
     assert matches("a\n...\nd 4\n", "a\nb 2\nc 3\nd 4\n") and not matches("a\n...\nd 5\n", "a\nb\nd 4\n")
     script = tmp_path / "prints.py"
-    script.write_text("import sys, warnings\nprint('value', 41 + 1)\nwarnings.warn('careful')\nprint('end')\n")
+    script.write_text("import warnings\nprint('value', 41 + 1)\nwarnings.warn('careful')\nprint('end')\n")
     page = tmp_path / "page.md"
     page.write_text(f"Intro.\n\n<!-- output-of: {script} -->\n```\nvalue 41\n...\n```\n<!-- end-output -->\n"
                     "\nOutro.\n")

@@ -143,8 +143,15 @@ def test_explain_and_evaluate_accept_the_same_specs(tmp_path, monkeypatch, capsy
         import pandas as pd
 
         assert set(pd.read_csv(run / "results.csv")["model"]) == {name}
+    # the stored spec is absolute: the report re-explains a track from any working directory
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["report", str(tmp_path / "eval-mymodel_build"), "--tracks", "1", "--regenerate",
+                 "--no-progress"]) == 0
     capsys.readouterr()
-    for command in (["explain", str(wav), "--out", "x"], ["evaluate", "--dataset", "synthetic", "--out", "y"]):
+    for command in (["explain", str(wav), "--out", "x"],
+                    ["evaluate", "--dataset", "synthetic", "--out", "y"]):
         assert main(command + ["--model", "a2mid2e_synth_clen"]) == 1
         assert "did you mean 'a2mid2e_synth_clean'" in capsys.readouterr().err
 

@@ -144,7 +144,8 @@ def _band_stems(path, folder: Path):
 def test_a_real_recording_explained_and_opened_like_a_new_user(chromium, shared_audio, tmp_path, how):
     """README's command on a real 60-s excerpt, with --separator tf-grid and with --stems: the page is at most
     5 MB, every player loads, the mix lasts 60 s and each top-k player only its segment, the top components
-    are ranked by size with their sign, bands read in Hz, and the model's scale and training data are named."""
+    are ranked by size with their sign, bands read in Hz, and the model's scale and training data are
+    named."""
     import re
 
     from mer_audiolime.cli import main

@@ -33,7 +33,8 @@ def blocks(seconds=3.0):
 
 
 def planted_model(stems):
-    """f(x) = sum_k EFFECTS[k] * <x, c_k> / <c_k, c_k>: linear, so LIME's weights keep every sign and order."""
+    """f(x) = sum_k EFFECTS[k] * <x, c_k> / <c_k, c_k>: linear, so LIME's weights keep every sign and
+    order."""
     basis = np.stack([stems[k] / np.dot(stems[k], stems[k]) for k in EFFECTS])
     gains = np.array(list(EFFECTS.values()))
 
@@ -140,7 +141,8 @@ def test_default_embed_rate_keeps_the_page_within_its_budget(planted, grid):
     assert "at 8000 Hz" in full and "down-sampled" not in full  # small: the model's rate, exact samples
     with pytest.raises(ParameterError, match="max_page_mb"):
         explanation_html(planted, max_page_mb=0)
-    sizes = {r: len(explanation_html(grid, embed_sample_rate=r).encode()) for r in (22050, 16000, 11025, 8000)}
+    sizes = {r: len(explanation_html(grid, embed_sample_rate=r).encode())
+             for r in (22050, 16000, 11025, 8000)}
     assert sizes[22050] > sizes[16000] > sizes[11025] > sizes[8000]
     budget = (sizes[16000] + sizes[11025]) / 2 / 1e6  # only 11025 Hz and lower fit: the highest is chosen
     small = explanation_html(grid, max_page_mb=budget)
@@ -195,8 +197,8 @@ def test_excerpt_on_the_command_line(tmp_path, capsys):
     rng = np.random.default_rng(2)
     sf.write(tmp_path / "song.wav", (0.1 * rng.standard_normal(4 * 22050)).astype(np.float32), 22050)
     model = f"{RESOURCES / 'models' / 'analytic_model.py'}:build"
-    args = ["explain", str(tmp_path / "song.wav"), "--model", model, "--separator", "tf-grid", "--n-bands", "2",
-            "--num-samples", "8", "--no-progress"]
+    args = ["explain", str(tmp_path / "song.wav"), "--model", model, "--separator", "tf-grid",
+            "--n-bands", "2", "--num-samples", "8", "--no-progress"]
     assert main(args + ["--offset", "1", "--duration", "2", "--out", str(tmp_path / "out")]) == 0
     settings = json.loads((tmp_path / "out" / "explanation.json").read_text())["settings"]
     assert (settings["offset"], settings["duration"]) == (1.0, 2.0)

@@ -1,5 +1,6 @@
-"""The run summary reads right: metrics in tables that fit, each marked ↑/↓ as its metric declares, figures
-sized for the page, track tables naming the largest influence with its sign, and progress while pages are made."""
+"""The run summary reads right: metrics in tables that fit, each marked ↑/↓ as its metric declares,
+figures sized for the page, track tables naming the largest influence with its sign, and progress while pages
+are made."""
 
 import struct
 
@@ -45,8 +46,8 @@ def test_summary_tables_split_by_kind_with_arrows():
                           "jaccard_topk": "1.0", "kendall_tau": "0.8", "error": "0.1", "unknown_col": "x"}])
     html = summary_tables(head)
     assert html.count("<table>") == 4  # fidelity, stability, the model's accuracy, other
-    for text in ("surrogate_r2 ↑", "relative_infidelity ↓", "jaccard_topk ↑", "kendall_tau ↑", "<th>error</th>",
-                 "Stability across seeds", "↑ higher is better"):
+    for text in ("surrogate_r2 ↑", "relative_infidelity ↓", "jaccard_topk ↑", "kendall_tau ↑",
+                 "<th>error</th>", "Stability across seeds", "↑ higher is better"):
         assert text in html, text
     assert html.count("<th>model</th>") == 4  # every table keeps the row keys
     assert summary_tables(pd.DataFrame()) == "<p>(no rows)</p>"

@@ -89,8 +89,8 @@ def served_weights(server, monkeypatch):
 
 
 def test_weight_urls_are_the_ones_openunmix_requests(monkeypatch):
-    """The URL table read from openunmix equals what openunmix itself asks torch.hub for (recorded by a stand-in
-    that returns an empty state dict, so nothing is downloaded)."""
+    """The URL table read from openunmix equals what openunmix itself asks torch.hub for (recorded by a
+    stand-in that returns an empty state dict, so nothing is downloaded)."""
     import openunmix
 
     requested = []

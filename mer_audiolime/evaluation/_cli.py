@@ -22,8 +22,8 @@ def register(subparsers) -> None:
                "      --dask-scheduler tcp://127.0.0.1:8786 --out results/dask",
         formatter_class=_FMT)
     p.add_argument("--model", required=True,
-                   help="a zoo model name (mer-audiolime models list), a checkpoint .pt written by `train`, or "
-                        "'package.module:factory' / 'path/to/file.py:factory' (the same forms `explain` takes)")
+                   help="a zoo model name (mer-audiolime models list), a checkpoint .pt written by `train`, "
+                        "or 'package.module:factory' / 'path/to/file.py:factory' (the forms `explain` takes)")
     p.add_argument("--dataset", required=True, help="dataset name (mer-audiolime datasets list)")
     p.add_argument("--data-home", default=None, help="the dataset's folder")
     p.add_argument("--variant", "--version", dest="version", default="default", metavar="VARIANT",
@@ -35,8 +35,8 @@ def register(subparsers) -> None:
     p.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
                    help="run the tracks on a dask.distributed scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--name", default=None,
-                   help="model name used in the result rows (default: the zoo name, the checkpoint card's name, "
-                        "or <file>:<factory>)")
+                   help="model name used in the result rows (default: the zoo name, the checkpoint card's "
+                        "name, or <file>:<factory>)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run_evaluate)
 

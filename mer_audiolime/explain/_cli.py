@@ -38,9 +38,10 @@ def register(subparsers) -> None:
     )
     p.add_argument("audio", help="audio file (anything soundfile or librosa can read)")
     p.add_argument("--model", required=True,
-                   help="a zoo model name (mer-audiolime models list), a checkpoint .pt written by `train`, or "
-                        "'package.module:factory' / 'path/to/file.py:factory' (the factory returns a Predictor, a "
-                        "torch.nn.Module with sample_rate/output_names attributes, or a callable)")
+                   help="a zoo model name (mer-audiolime models list), a checkpoint .pt written by `train`, "
+                        "or 'package.module:factory' / 'path/to/file.py:factory' (the factory returns a "
+                        "Predictor, a torch.nn.Module with sample_rate/output_names attributes, or a "
+                        "callable)")
     p.add_argument("--out", required=True, help="output directory (created if missing)")
     p.add_argument("--offset", type=float, default=0.0, metavar="SECONDS",
                    help="explain an excerpt starting this many seconds into the file (default 0)")

@@ -23,15 +23,16 @@ FETCH_EPILOG = """examples:
 
 The files go to $TORCH_HOME/hub/checkpoints (default ~/.cache/torch/hub/checkpoints), where open-unmix looks
 for them. Each is checked (not empty, sha256 matching the hash prefix in its name, loadable by
-torch.load(weights_only=True)) before it is put in place, and its sha256 is written beside it (<file>.sha256)."""
+torch.load(weights_only=True)) before it is put in place, and its sha256 is written beside it
+(<file>.sha256)."""
 
 
 def register(subparsers) -> None:
     """Add the ``separators`` command group (``list``, ``fetch``)."""
     p = subparsers.add_parser(
         "separators", help="list source separators (offline or not) and fetch open-unmix weights",
-        description="Source separators for `explain --separator`: what is available offline, and fetching the "
-                    "pretrained open-unmix weights on request.",
+        description="Source separators for `explain --separator`: what is available offline, and fetching "
+                    "the pretrained open-unmix weights on request.",
         epilog=LIST_EPILOG, formatter_class=_FMT)
     sub = p.add_subparsers(dest="separators_command", metavar="ACTION")
     p_list = sub.add_parser("list", help="every separator and whether it works offline",
@@ -39,15 +40,16 @@ def register(subparsers) -> None:
                             epilog=LIST_EPILOG, formatter_class=_FMT)
     p_list.set_defaults(func=run_list)
     p_fetch = sub.add_parser("fetch", help="download and verify an open-unmix model's weights",
-                             description="Download the pretrained weights of an open-unmix separator from the "
-                                         "URLs the openunmix package uses, verify them and put them where "
-                                         "open-unmix finds them offline.",
+                             description="Download the pretrained weights of an open-unmix separator from "
+                                         "the URLs the openunmix package uses, verify them and put them "
+                                         "where open-unmix finds them offline.",
                              epilog=FETCH_EPILOG, formatter_class=_FMT)
     p_fetch.add_argument("name", help="umxhq, umxl, umx or umxse")
     p_fetch.add_argument("--targets", default=None, metavar="STEMS",
                          help="comma-separated stems to fetch (default: all of the model's)")
     p_fetch.add_argument("--base-url", default=None, metavar="URL",
-                         help="fetch the same file names from this location instead (a mirror or file:///dir/)")
+                         help="fetch the same file names from this location instead (a mirror or "
+                              "file:///dir/)")
     p_fetch.add_argument("--force", action="store_true", help="download again even if verified files exist")
     p_fetch.add_argument("--no-progress", action="store_true", help="hide the download progress bars")
     p_fetch.set_defaults(func=run_fetch)
@@ -69,7 +71,8 @@ def separator_table():
         offline = "yes" if not missing else f"no ({len(missing)} of {len(status)} files missing)"
         how = "ready" if not missing else FETCH_COMMAND.format(name=name)
         rows.append((name, kinds.get(name, "open-unmix"), offline, how))
-    rows.append(("tf-grid", "time x frequency cells of the mix (no separation)", "yes", "--separator tf-grid"))
+    rows.append(("tf-grid", "time x frequency cells of the mix (no separation)", "yes",
+                 "--separator tf-grid"))
     rows.append(("DIR", "a local open-unmix model directory (separator.json, <target>.json/.pth)", "yes",
                  "--separator path/to/dir"))
     rows.append(("stems", "oracle stems you supply (one audio file per stem)", "yes", "--stems DIR"))

@@ -142,7 +142,8 @@ class Components:
         if edges is None:
             return {}
         top = self.sample_rate / 2.0
-        return {f"f{i}": (float(lo), float(min(hi, top))) for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))}
+        return {f"f{i}": (float(lo), float(min(hi, top)))
+                for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))}
 
     def stem_names(self) -> list:
         """Distinct stems in order of appearance."""

@@ -57,8 +57,8 @@ def check_excerpt(audio, *, sr=None, offset=0.0, duration=None) -> tuple[float, 
         return offset, duration
     total, name = _length(audio, sr)
     if offset >= total:
-        raise ParameterError(f"offset {offset:g} s is at or after the end of {name}, which lasts {total:.2f} s; "
-                             f"use an offset below {total:.2f} s.")
+        raise ParameterError(f"offset {offset:g} s is at or after the end of {name}, which lasts "
+                             f"{total:.2f} s; use an offset below {total:.2f} s.")
     tolerance = 1e-3  # one millisecond: header lengths and rounding to whole samples
     if duration is not None and offset + duration > total + tolerance:
         raise ParameterError(

@@ -1,5 +1,5 @@
-"""Pretrained open-unmix weights, fetched on request (``mer-audiolime separators fetch umxhq``), never behind the
-user's back.
+"""Pretrained open-unmix weights, fetched on request (``mer-audiolime separators fetch umxhq``), never behind
+the user's back.
 
 The weights of open-unmix's pretrained separators live on Zenodo; the URLs are the ones the installed
 ``openunmix`` package itself uses (its ``<model>_spec`` functions). :func:`fetch_weights` downloads them into
@@ -176,8 +176,8 @@ def verify_weights_file(path, *, sha256: str | None = None) -> str:
     prefix = _hash_prefix(path.name)
     if prefix and not digest.startswith(prefix):
         raise ChecksumError(
-            f"{path.name} has sha256 {digest}, but its name says it starts with {prefix}: the file is corrupted "
-            "or was replaced."
+            f"{path.name} has sha256 {digest}, but its name says it starts with {prefix}: the file is "
+            "corrupted or was replaced."
         )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -185,8 +185,8 @@ def verify_weights_file(path, *, sha256: str | None = None) -> str:
         raise WeightsError(f"{path.name} does not load as torch weights (weights_only=True): "
                            f"{type(err).__name__}: {err}") from err
     if not isinstance(state, dict) or not state or not all(torch.is_tensor(v) for v in state.values()):
-        raise WeightsError(f"{path.name} is not a state dict of tensors (got {type(state).__name__}); it is not "
-                           "an open-unmix weights file.")
+        raise WeightsError(f"{path.name} is not a state dict of tensors (got {type(state).__name__}); it is "
+                           "not an open-unmix weights file.")
     return digest
 
 
@@ -203,7 +203,8 @@ def _record(path: Path, digest: str) -> None:
 
 
 def _download(url: str, target: Path, *, timeout: float, progress: bool) -> str:
-    """Stream ``url`` to a temporary file beside ``target``, verify it, move it in place; return its sha256."""
+    """Stream ``url`` to a temporary file beside ``target``, verify it and move it in place; return its
+    sha256."""
     from tqdm.auto import tqdm
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -285,8 +286,8 @@ def fetch_weights(model: str, *, targets=None, folder=None, base_url: str | None
             try:
                 digest = verify_weights_file(path)
             except WeightsError as err:
-                raise type(err)(f"{err} It is at {path}: delete it, or rerun with --force to fetch it again.") \
-                    from err
+                raise type(err)(f"{err} It is at {path}: delete it, or rerun with --force to fetch it "
+                                "again.") from err
             _record(path, digest)
             out.append(FetchedFile(target, path, digest, path.stat().st_size, url, False))
             continue

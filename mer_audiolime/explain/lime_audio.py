@@ -383,8 +383,8 @@ def _build(audio, *, model, separator, stems, stems_sr, sr, segments, segment_se
         if separator is not None:
             raise ParameterError("pass either stems (oracle separation) or a separator, not both.")
         rate = stems_sr or native_sr
-        sep = OracleSeparator({k: cut(v, sr=rate, offset=offset, duration=duration) for k, v in stems.items()},
-                              sr=rate)
+        excerpt = {k: cut(v, sr=rate, offset=offset, duration=duration) for k, v in stems.items()}
+        sep = OracleSeparator(excerpt, sr=rate)
     else:
         sep = get_separator("umxhq" if separator is None else separator, cache_dir=cache_dir,
                             **({"show_progress": show_progress} if isinstance(separator, (str, type(None))) else {}))

@@ -223,8 +223,8 @@ class OpenUnmixSeparator:
             f"Fetch them once with:\n    {FETCH_COMMAND.format(name=self.model)}\n"
             "or use a local open-unmix model directory (separator.json, <target>.json, <target>.pth): "
             "--separator path/to/dir (Python: separator='path/to/dir').\n"
-            "Offline alternatives: --stems DIR (oracle stems, one audio file per stem) or --separator tf-grid "
-            "(time x frequency cells, no separation)."
+            "Offline alternatives: --stems DIR (oracle stems, one audio file per stem) or --separator "
+            "tf-grid (time x frequency cells, no separation)."
         )
 
     @property

@@ -318,7 +318,8 @@ def _prefixes(module: str) -> list:
 
 
 def _file_hint(target: str, attr: str) -> str:
-    """For a ``module:attr`` that does not import: the ``file.py:attr`` form (naming the file if it exists)."""
+    """For a ``module:attr`` that does not import: the ``file.py:attr`` form (naming the file if it
+    exists)."""
     candidate = Path(*target.split(".")).with_suffix(".py")
     if candidate.is_file():
         return f" There is a file {str(candidate)!r} here: write '{candidate.as_posix()}:{attr}' to load it."

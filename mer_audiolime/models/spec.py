@@ -1,5 +1,5 @@
-"""One way to name a model, everywhere: ``explain``, ``evaluate``, ``report`` and the Python API accept the same
-four forms, parsed here and nowhere else.
+"""One way to name a model, everywhere: ``explain``, ``evaluate``, ``report`` and the Python API accept the
+same four forms, parsed here and nowhere else.
 
 ================================  =============================================================
 form                              example
@@ -121,7 +121,7 @@ def parse_model_spec(spec) -> ModelSpec:
     >>> parse_model_spec("a2mid2e_synth_clen")
     Traceback (most recent call last):
     ...
-    mer_audiolime.exceptions.ParameterError: unknown model 'a2mid2e_synth_clen'; did you mean 'a2mid2e_synth_clean'? ...
+    mer_audiolime.exceptions.ParameterError: unknown model 'a2mid2e_synth_clen'; did you mean ...
     """
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
@@ -158,8 +158,8 @@ def _parse_plain(spec: str, given: str, zoo: list) -> ModelSpec:
     path = Path(spec).expanduser()
     if spec.lower().endswith(_CHECKPOINT_SUFFIXES):
         if not path.is_file():
-            raise WeightsError(f"checkpoint {given!r} does not exist (looked in {Path.cwd()}); check the path, "
-                               "or use a zoo name from `mer-audiolime models list`.")
+            raise WeightsError(f"checkpoint {given!r} does not exist (looked in {Path.cwd()}); check the "
+                               "path, or use a zoo name from `mer-audiolime models list`.")
         path = path.resolve()
         return ModelSpec("checkpoint", str(path), path.stem, given)
     if spec.endswith(".py"):

@@ -98,7 +98,7 @@ def scale_note(settings: dict, outputs) -> tuple[str, str]:
     ranges = _dataset_ranges(dataset)
     where = f"the {dataset} annotation scale" if dataset else "the annotation scale"
     shown = [o for o in outputs if o in scale]
-    spans = "; ".join(f"{o} {lo:g} to {hi:g}" for o, (lo, hi) in ((o, ranges[o]) for o in shown if o in ranges))
+    spans = "; ".join(f"{o} {ranges[o][0]:g} to {ranges[o][1]:g}" for o in shown if o in ranges)
     unit = (f"The model outputs z-scores of its training targets; '{where}' is z × std + mean with the "
             "scaling in its model card, and a weight w there is w × std."
             + (f" Annotation ranges: {spans}." if spans else ""))

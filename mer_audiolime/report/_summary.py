@@ -11,10 +11,10 @@ from . import _html as h
 __all__ = ["summary_tables", "LEGEND"]
 
 #: Categories in page order, with their headings.
-_GROUPS = (("fidelity", "Fidelity"), ("stability", "Stability across seeds"), ("model", "The model's accuracy"),
-           ("other", "Other"))
-LEGEND = ("↑ higher is better, ↓ lower is better; error and reconstruction gap are signed (best at 0). Cells: "
-          "mean ± sd over tracks.")
+_GROUPS = (("fidelity", "Fidelity"), ("stability", "Stability across seeds"),
+           ("model", "The model's accuracy"), ("other", "Other"))
+LEGEND = ("↑ higher is better, ↓ lower is better; error and reconstruction gap are signed (best at 0). "
+          "Cells: mean ± sd over tracks.")
 
 
 def summary_tables(head: pd.DataFrame, *, keys=("model", "target", "attribution")) -> str:

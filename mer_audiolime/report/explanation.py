@@ -43,7 +43,8 @@ class _Embedder:
             raise ParameterError(
                 f"embed_sample_rate must be an integer >= 1000 Hz, got {embed_sample_rate!r}.")
         if audio_format not in AUDIO_FORMATS:
-            raise ParameterError(f"audio_format must be one of {sorted(AUDIO_FORMATS)}, got {audio_format!r}.")
+            raise ParameterError(f"audio_format must be one of {sorted(AUDIO_FORMATS)}, got "
+                                 f"{audio_format!r}.")
         self.format = audio_format
         self.sr = int(sr)
         self.out_sr = int(min(embed_sample_rate, sr)) if embed_sample_rate else self.sr
@@ -186,8 +187,8 @@ def explanation_html(exp, *, top_k: int = 3, targets: Sequence[str] | None = Non
     max_page_mb : float
         Page size (MB = 10^6 bytes) the default embed rate aims for; 5 MB holds a 60-s song.
     absolute_feature_sort : bool
-        Rank the top-k by ``|weight|`` (default; the sign is shown), or by signed weight (``False``, audioLIME's
-        default ordering). The largest positive and negative components are listed either way.
+        Rank the top-k by ``|weight|`` (default; the sign is shown), or by signed weight (``False``,
+        audioLIME's default ordering). The largest positive and negative components are listed either way.
     audio_format : {"flac", "wav"}
         Container of the embedded 16-bit audio; FLAC is lossless and about half the size.
 
@@ -255,14 +256,15 @@ def _render(exp, chosen, known, *, emb, top_k, title, context, absolute_feature_
                          "prediction": exp.predictions.to_numpy(dtype=float)})
     column, unit = scale_note(settings, list(pred["output"]))
     if column:
-        pred = scaled_frame(pred, "prediction", output_scale(settings), out=f"prediction {column}", shift=True)
+        pred = scaled_frame(pred, "prediction", output_scale(settings), out=f"prediction {column}",
+                            shift=True)
     pred["reconstruction gap"] = [float(exp.reconstruction_gap.get(o, np.nan)) for o in pred["output"]]
     pred["attribution"] = [exp.default_source(o) if o in known else "" for o in pred["output"]]
     pred["weighted R²"] = [float(exp.attribution(o).score) if o in known else np.nan for o in pred["output"]]
     parts.append(h.section("Predictions and surrogate fit", h.table(pred)
                            + f'<p class="sub">{h.esc(unit)} Reconstruction gap: f(mix) − f(sum of stems); '
-                             'attribution: the source each target is explained by (the chain for emotions of a '
-                             'linear head); R²: kernel-weighted fit of intercept + z·w to the model on the '
+                             'attribution: the source each target is explained by (the chain for emotions of '
+                             'a linear head); R²: kernel-weighted fit of intercept + z·w to the model on the '
                              'masks.</p>'))
 
     stem_players = [emb.player(comps.mix, "original mix", note=f"{duration:.2f} s")]

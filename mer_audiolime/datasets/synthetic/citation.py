@@ -48,7 +48,8 @@ def benchmark_bibtex(version: str) -> str:
         An unknown version (the message lists the known ones).
     """
     if version not in BENCHMARK_BIBTEX:
-        raise ParameterError(f"no citation for benchmark version {version!r}; known: {sorted(BENCHMARK_BIBTEX)}.")
+        raise ParameterError(f"no citation for benchmark version {version!r}; known: "
+                             f"{sorted(BENCHMARK_BIBTEX)}.")
     return BENCHMARK_BIBTEX[version]
 
 
