@@ -219,7 +219,7 @@ def test_run_report_links_recomputed_pages_of_the_worst_tracks(run_dir):
     assert all(u.startswith("data:") for t, k, u in tags.urls if k == "src")
     figures = sorted(p.stem for p in (run_dir / "figures").glob("*.png"))
     assert len([t for t, _ in tags.tags if t == "img"]) == len(figures) > 0
-    assert "surrogate_r2" in summary and "Tracks: analytic_model:build" in summary
+    assert "surrogate_\u200br2" in summary and "Tracks: analytic_model:build" in summary
     # the track page is the run's own explanation: the suite's first seed, segments and samples
     track = page_path.read_text()
     assert "&quot;seed&quot;: 0" in track and "&quot;segments&quot;: 2" in track

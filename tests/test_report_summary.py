@@ -45,6 +45,8 @@ def test_summary_tables_split_by_kind_with_arrows():
                           "relative_infidelity": "0.2",
                           "jaccard_topk": "1.0", "kendall_tau": "0.8", "error": "0.1", "unknown_col": "x"}])
     html = summary_tables(head)
+    assert "norm_\u200babc" in summary_tables(head.assign(norm_abc_minus_random="0.2"))  # wraps at "_"
+    html = html.replace("\u200b", "")  # the zero-width break opportunities after underscores
     assert html.count("<table>") == 4  # fidelity, stability, the model's accuracy, other
     for text in ("surrogate_r2 ↑", "relative_infidelity ↓", "jaccard_topk ↑", "kendall_tau ↑",
                  "<th>error</th>", "Stability across seeds", "↑ higher is better"):
@@ -105,7 +107,7 @@ def test_summary_page_and_progress(run_dir, capsys):
     rep = write_run_report(run_dir, tracks=1, top_k=1, progress=True)
     err = capsys.readouterr().err
     assert "track pages" in err and "1/1" in err
-    html = rep.path.read_text()
+    html = rep.path.read_text().replace("\u200b", "")
     assert "surrogate_r2 ↑" in html and "relative_infidelity ↓" in html and "Fidelity" in html
     write_run_report(run_dir, tracks=1, top_k=1, progress=False, regenerate=True)
     assert "track pages" not in capsys.readouterr().err

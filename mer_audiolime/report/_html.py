@@ -25,7 +25,7 @@ h3 { font-size: 1.02rem; margin: 1.2rem 0 .4rem; }
 table { border-collapse: collapse; margin: .4rem 0 1rem; font-size: .88rem; }
 th, td { border: 1px solid #ddd; padding: .2rem .5rem; text-align: left; vertical-align: top; }
 .tbl { overflow-x: auto; } .tbl td { overflow-wrap: break-word; } .tbl td.num { white-space: nowrap; }
-th { background: #f4f4f6; white-space: normal; }
+th { background: #f4f4f6; white-space: normal; overflow-wrap: break-word; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .players { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: .5rem 1rem; }
 .player { border: 1px solid #e2e2e6; border-radius: 6px; padding: .4rem .6rem; background: #fafafa; }

@@ -13,6 +13,7 @@ __all__ = ["summary_tables", "LEGEND"]
 #: Categories in page order, with their headings.
 _GROUPS = (("fidelity", "Fidelity"), ("stability", "Stability across seeds"),
            ("model", "The model's accuracy"), ("other", "Other"))
+ZWSP = "\u200b"
 LEGEND = ("↑ higher is better, ↓ lower is better; error and reconstruction gap are signed (best at 0). "
           "Cells: mean ± sd over tracks.")
 
@@ -36,6 +37,8 @@ def summary_tables(head: pd.DataFrame, *, keys=("model", "target", "attribution"
         cols = [m for m in metrics if metric_category(m) == category]
         if not cols:
             continue
-        frame = head[key_cols + cols].rename(columns={m: f"{m} {arrow(m)}".strip() for m in cols})
+        # a zero-width space after each underscore lets long metric names wrap in narrow columns
+        frame = head[key_cols + cols].rename(
+            columns={m: f"{m.replace('_', '_' + ZWSP)} {arrow(m)}".strip() for m in cols})
         parts.append(h.section(title, h.table(frame), level=3))
     return "".join(parts) + f'<p class="sub">{h.esc(LEGEND)}</p>'
