@@ -139,6 +139,11 @@ def test_list_shows_what_is_available_offline(served_weights, torch_home, capsys
     umxhq = next(line for line in out.splitlines() if line.startswith("umxhq"))
     assert "no (2 of 2 files missing)" in umxhq and "separators fetch umxhq" in umxhq
     assert "tf-grid" in out and "--stems DIR" in out and str(torch_home) in out
+    from mer_audiolime.explain.separators import list_separators
+
+    for name in list_separators():  # shipped separators work offline
+        row = next(line for line in out.splitlines() if line.startswith(f"{name} "))
+        assert "yes (shipped)" in row and row.endswith(f"--separator {name}")
     fetch.fetch_weights("umxhq", targets=["vocals"], base_url=base, progress=False)
     assert main(["separators", "list"]) == 0
     umxhq = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("umxhq"))

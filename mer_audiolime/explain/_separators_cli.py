@@ -71,6 +71,14 @@ def separator_table():
         offline = "yes" if not missing else f"no ({len(missing)} of {len(status)} files missing)"
         how = "ready" if not missing else FETCH_COMMAND.format(name=name)
         rows.append((name, kinds.get(name, "open-unmix"), offline, how))
+    from .separators import list_separators, separator_card
+
+    for name in list_separators():  # shipped inside the package: always offline
+        card = separator_card(name)
+        synthetic = "synthetic" in card.get("description", "")
+        scope = "synthetic-benchmark audio only" if synthetic else "see its card"
+        what = f"open-unmix shipped with the package ({', '.join(card['targets'])}), {scope}"
+        rows.append((name, what, "yes (shipped)", f"--separator {name}"))
     rows.append(("tf-grid", "time x frequency cells of the mix (no separation)", "yes",
                  "--separator tf-grid"))
     rows.append(("DIR", "a local open-unmix model directory (separator.json, <target>.json/.pth)", "yes",
