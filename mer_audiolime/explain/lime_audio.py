@@ -20,6 +20,7 @@ from .estimators import (CHAIN, DIRECT_SOURCES, ENUMERATION_MODES, ESTIMATORS, O
                          design, estimate, parse_source, seed_dependent, source_for)
 from .excerpt import check_excerpt, cut, load_excerpt
 from .midlevel import chain_attributions, midlevel_effects, relative_effects
+from .samplers import DEFAULT_SAMPLER, SAMPLERS
 from .sampling import MAX_EXHAUSTIVE_K, PredictionCache, all_coalitions, enumerates, expected_multiplicity
 from .separation import OracleSeparator, get_separator
 from .surrogate import DEFAULT_KERNEL_WIDTH, Attribution
@@ -418,6 +419,7 @@ def explain(
     occlusion: str = "leave_one_out",
     enumeration: str = "expected",
     exhaustive: bool | None = None,
+    sampler: str = DEFAULT_SAMPLER,
     n_bands: int = 4,
     offset: float = 0.0,
     duration: float | None = None,
@@ -473,6 +475,10 @@ def explain(
         converges to; ``"plain"`` counts it once, audioLIME's ``num_samples="exhaustive"`` (more shrinkage).
     exhaustive : bool, optional
         Force (True) or forbid (False) enumeration; default ``2**K <= N``.
+    sampler : {"uniform", "paired", "orthogonal"}
+        Design of the sampled LIME masks (:mod:`mer_audiolime.explain.samplers`): ``"uniform"`` is
+        audioLIME's i.i.d. sampling; ``"paired"`` and ``"orthogonal"`` (fold-over orthogonal blocks) converge
+        to the same answer with less seed-to-seed variation per sample. Ignored when enumerating.
     n_bands : int
         Frequency bands of the ``"tf-grid"`` components.
     offset, duration : float, optional
@@ -510,6 +516,7 @@ def explain(
     check_choice(estimator, "estimator", ESTIMATORS)
     check_choice(occlusion, "occlusion", OCCLUSION_MODES)
     check_choice(enumeration, "enumeration", ENUMERATION_MODES)
+    check_choice(sampler, "sampler", SAMPLERS)
     if exhaustive is not None and not isinstance(exhaustive, (bool, np.bool_)):
         raise ParameterError(f"exhaustive must be True, False or None (automatic), got {exhaustive!r}.")
     names = list(model.output_names)
@@ -535,7 +542,7 @@ def explain(
         "model_spec": resolved.spec if resolved is not None else None, "sample_rate": model.sample_rate,
         "separator": sep_identity, "segments": segments if not isinstance(segments, np.ndarray) else segments.tolist(),
         "segment_seconds": segment_seconds, "residual": bool(comps.residual), "num_samples": num_samples,
-        "exhaustive": exhaustive, "seed": int(seed), "batch_size": batch_size,
+        "exhaustive": exhaustive, "seed": int(seed), "sampler": sampler, "batch_size": batch_size,
         "kernel_width": float(kernel_width), "alpha": float(alpha), "mode": mode, "n_components": k,
         "estimator": estimator, "occlusion": occlusion, "enumeration": enumeration, "source": source,
         "model_info": describe_model(model),  # output scaling and training domain, for readers of reports

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ModelError, ParameterError
+from .samplers import draw_masks
 
 __all__ = ["as_generator", "sample_masks", "all_coalitions", "enumerates", "expected_multiplicity",
            "PredictionCache", "MAX_EXHAUSTIVE_K"]
@@ -67,7 +68,8 @@ def all_coalitions(n_components: int) -> np.ndarray:
     return ((codes >> np.arange(k - 1, -1, -1)) & 1).astype(np.uint8)
 
 
-def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool | None = None) -> np.ndarray:
+def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool | None = None,
+                 sampler: str = "uniform") -> np.ndarray:
     """Draw perturbation masks.
 
     Parameters
@@ -80,6 +82,9 @@ def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool |
         Seed or generator (required).
     exhaustive : bool, optional
         Force (True) or forbid (False) enumeration; default: enumerate when ``2**K <= N``.
+    sampler : {"uniform", "paired", "orthogonal"}
+        Design of the sampled rows (see :mod:`mer_audiolime.explain.samplers`); all converge to the same
+        answer as N grows. Ignored when enumerating.
 
     Returns
     -------
@@ -100,10 +105,7 @@ def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool |
         exhaustive = enumerates(k, num_samples)
     if exhaustive:
         return all_coalitions(k)
-    gen = as_generator(rng)
-    masks = gen.integers(0, 2, size=(int(num_samples), k), dtype=np.uint8)
-    masks[0] = 1
-    return masks
+    return draw_masks(k, int(num_samples), sampler=sampler, rng=as_generator(rng))
 
 
 def _keys(masks: np.ndarray) -> list:

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from ..exceptions import ParameterError
 
-__all__ = ["RFResNet", "VGGish", "ARCHITECTURES", "CP_FIELD_SHALLOW_M2", "VGGISH_LAYERS", "build_backbone",
+__all__ = ["RFResNet", "VGGish", "ResidualBlock", "ARCHITECTURES", "CP_FIELD_SHALLOW_M2", "VGGISH_LAYERS", "build_backbone",
            "count_parameters", "frequency_position"]
 
 #: ``config_cp_field_shallow_m2`` as data. Each stage: channel multiplier of ``base_channels``, a list of
@@ -50,7 +50,7 @@ def frequency_position(x: torch.Tensor) -> torch.Tensor:
     return ramp.view(1, 1, f, 1).expand(b, 1, f, t)
 
 
-class _ResidualBlock(nn.Module):
+class ResidualBlock(nn.Module):
     """Basic residual block: [pos] conv(k1)-BN-ReLU, [pos] conv(k2)-BN, + shortcut, ReLU.
 
     ``[pos]`` is the appended frequency-position channel (one extra input channel per convolution). The
@@ -127,7 +127,7 @@ class RFResNet(nn.Module):
             out_width = base_channels * stage_cfg["multiplier"]
             layers = []
             for index, (k1, k2) in enumerate(stage_cfg["blocks"], start=1):
-                layers.append(_ResidualBlock(width, out_width, k1, k2, freq_position=freq_position))
+                layers.append(ResidualBlock(width, out_width, k1, k2, freq_position=freq_position))
                 width = out_width
                 if index in stage_cfg["pool_after"]:
                     layers.append(nn.MaxPool2d(2, 2))

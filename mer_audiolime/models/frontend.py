@@ -26,7 +26,7 @@ from torch import nn
 
 from ..exceptions import ParameterError
 
-__all__ = ["Frontend", "log_frequency_filterbank", "mel_filterbank", "log_center_frequencies"]
+__all__ = ["Frontend", "log_frequency_filterbank", "mel_filterbank", "log_center_frequencies", "as_mono"]
 
 _A4 = 440.0
 
@@ -194,7 +194,7 @@ class Frontend(nn.Module):
 
     def magnitude(self, waveform: torch.Tensor) -> torch.Tensor:
         """Linear STFT magnitude ``(B, n_fft // 2 + 1, n_frames)`` of mono-mixed input."""
-        x = _as_mono(waveform)
+        x = as_mono(waveform)
         spec = torch.stft(x, n_fft=self.n_fft, hop_length=self.hop_length, window=self.window,
                           center=True, pad_mode="constant", return_complex=True)
         return spec.abs()
@@ -211,7 +211,8 @@ class Frontend(nn.Module):
                 f"hop_length={self.hop_length}, n_bands={self.n_bands}")
 
 
-def _as_mono(waveform: torch.Tensor) -> torch.Tensor:
+def as_mono(waveform: torch.Tensor) -> torch.Tensor:
+    """``(B, L)``, ``(B, C, L)`` (channels averaged) or ``(L,)`` input as a float32 ``(B, L)`` tensor."""
     if not torch.is_tensor(waveform):
         waveform = torch.as_tensor(np.asarray(waveform, dtype=np.float32))
     if waveform.ndim == 3:

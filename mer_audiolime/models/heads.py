@@ -179,13 +179,18 @@ def _names(names, what: str) -> list:
     return [str(n) for n in names]
 
 
-def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = None) -> TorchPredictor:
+def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = None,
+                 optimize: bool = True) -> TorchPredictor:
     """Wrap a :class:`MERModel` as a :class:`~mer_audiolime.models.predictor.TorchPredictor`.
 
     Output columns are ``midlevel_names + emotion_names`` (A2Mid2E) or ``emotion_names`` (A2E). For A2Mid2E
     the predictor also declares ``midlevel_names``, ``emotion_names`` and ``emotion_weights`` (the emotion
     layer's ``(E, 7)`` weight matrix), which lets the explainer compute mid-level effects and the chain.
     A trained model's ``card`` and its ``clip_seconds`` are attached as attributes too.
+
+    With ``optimize=True`` (default) the predictor runs an eval-only copy built by
+    :func:`~mer_audiolime.models.inference.optimize_for_inference` (same outputs to float32 rounding, faster);
+    ``model`` itself is left as it is. ``device`` is any torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
 
     Examples
     --------
@@ -200,6 +205,11 @@ def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = Non
         )
     common = dict(sample_rate=model.sample_rate, channels=1, device=device,
                   name=name or model.spec.get("name") or f"{model.spec.get('architecture')}-{model.kind}")
+    card = getattr(model, "card", None)
+    if optimize:
+        from .inference import optimize_for_inference
+
+        model = optimize_for_inference(model, device=device)
     if model.kind == "a2mid2e":
         weights = model.head.emotion.weight.detach().to("cpu", torch.float64).numpy().copy()
         pred = TorchPredictor(model, output_names=model.midlevel_names + model.emotion_names,
@@ -208,7 +218,6 @@ def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = Non
     else:
         pred = TorchPredictor(model, output_names=model.emotion_names, output_keys=("emotion",),
                               emotion_names=model.emotion_names, **common)
-    card = getattr(model, "card", None)
     pred.card = card  # the model card (None for an untrained model)
     pred.clip_seconds = getattr(card, "clip_seconds", None)  # training clip length, e.g. for TrackDataset
     return pred

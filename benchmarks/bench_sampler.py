@@ -1,0 +1,157 @@
+"""Model calls needed by each mask design to reach the seed-stability of uniform sampling at N = 1000.
+
+Prints one JSON object. For every model (the zoo models and a randomly initialised CNN) and every K
+(5 stems x 4 segments = 20, 5 stems x 10 segments = 50) on synthetic clips from
+:func:`mer_audiolime.datasets.synthetic.generate` (oracle stems, no residual, so K is exact):
+
+1. Uniform masks (audioLIME's i.i.d. Bernoulli(1/2) rows), N = 1000, seeds 0..4: the LIME surrogate of every
+   model output. ``stability`` is measured the same way for every design and N:
+
+   - ``spearman``: mean over the outputs of the mean pairwise Spearman correlation of the weight vectors of
+     the 5 seeds (10 pairs);
+   - ``jaccard5``: the same with the Jaccard index of the top-5 components by absolute weight.
+
+2. Each other design at N on a grid (seeds 0..4; the designs are nested, so each seed's masks at N are the
+   first N rows of its masks at the largest N and are predicted once).
+3. ``n_at_equal_stability``: the smallest grid N from which on (at that N and every larger grid N) the design
+   reaches both of uniform's N = 1000 scores; ``calls_ratio_at_equal_stability = model_calls(uniform, 1000) /
+   model_calls(design, n_at_equal_stability)`` (``null`` when the grid's largest N does not reach them: the
+   ratio is then below ``1000 / max(grid)``).
+
+Model calls are the unique masks sent to the model; every design shares one prediction cache per (model,
+clip, K), so no mask is run twice. The rule above was fixed before the run. All designs run in this one
+process on the same clips and models. Usage: ``python benchmarks/bench_sampler.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from mer_audiolime.datasets.synthetic import Dataset, generate
+from mer_audiolime.explain import fit_surrogate
+from mer_audiolime.explain.components import build_components
+from mer_audiolime.explain.lime_audio import component_predict_fn
+from mer_audiolime.explain.samplers import draw_masks
+from mer_audiolime.explain.sampling import PredictionCache, sample_masks
+from mer_audiolime.models import TorchPredictor, list_models, pretrained_predictor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_explain import SmallSpecCNN  # noqa: E402  (the random CNN of the explain benchmark)
+
+SEEDS = (0, 1, 2, 3, 4)
+REFERENCE_N = 1000
+GRID = (64, 100, 128, 150, 200, 250, 300, 400, 500)
+
+
+def stability(weights: list) -> dict:
+    """``weights``: per seed a ``(T, K)`` array -> mean pairwise Spearman and top-5 Jaccard over outputs."""
+    w = np.stack(weights)  # (S, T, K)
+    rho, jac = [], []
+    for t in range(w.shape[1]):
+        for a, b in combinations(range(w.shape[0]), 2):
+            rho.append(stats.spearmanr(w[a, t], w[b, t]).statistic)
+            sa = set(np.argsort(-np.abs(w[a, t]), kind="stable")[:5])
+            sb = set(np.argsort(-np.abs(w[b, t]), kind="stable")[:5])
+            jac.append(len(sa & sb) / len(sa | sb))
+    return {"spearman": float(np.mean(rho)), "jaccard5": float(np.mean(jac))}
+
+
+def fit_weights(masks, outputs, names) -> np.ndarray:
+    comp = [f"c{i}" for i in range(masks.shape[1])]
+    atts = fit_surrogate(masks, outputs, output_names=names, component_names=comp, seed=0)
+    return np.stack([atts[n].weights for n in names])
+
+
+def run_case(model, mix, stems, sr, *, segments, designs, grid, batch_size) -> dict:
+    comps = build_components(mix, stems, sr=sr, segments=segments, residual=False)
+    k, names = len(comps), list(model.output_names)
+    cache = PredictionCache(k, len(names))
+    fn = component_predict_fn(comps, model, batch_size=batch_size)
+    t0 = time.perf_counter()
+    ref = []
+    for seed in SEEDS:
+        masks = sample_masks(k, REFERENCE_N, rng=seed, exhaustive=False)
+        ref.append(fit_weights(masks, cache.predict(masks, fn, batch_size=batch_size), names))
+    reference = stability(ref)
+    ref_calls = REFERENCE_N  # unique masks per seed at K >= 20 (duplicates have probability < 1e-3)
+    out = {"K": k, "uniform_at_1000": reference, "designs": {}}
+    for design in designs:
+        per_n = {n: [] for n in grid}
+        for seed in SEEDS:
+            masks = draw_masks(k, max(grid), sampler=design, rng=np.random.default_rng(seed))
+            outputs = cache.predict(masks, fn, batch_size=batch_size)
+            for n in grid:
+                per_n[n].append(fit_weights(masks[:n], outputs[:n], names))
+        curve = {n: stability(per_n[n]) for n in grid}
+        reached = [n for n in grid if curve[n]["spearman"] >= reference["spearman"]
+                   and curve[n]["jaccard5"] >= reference["jaccard5"]]
+        n_eq = next((n for n in grid if all(m in reached for m in grid if m >= n)), None)
+        out["designs"][design] = {
+            "stability": {str(n): {key: round(v, 4) for key, v in s.items()} for n, s in curve.items()},
+            "n_at_equal_stability": n_eq,
+            "calls_ratio_at_equal_stability": None if n_eq is None else round(ref_calls / n_eq, 2),
+        }
+    out["model_calls_total"] = cache.model_calls
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one zoo model, K = 20 only, short clip (smoke run)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="clip length in seconds")
+    ap.add_argument("--designs", default="orthogonal,paired", help="comma-separated designs besides uniform")
+    ap.add_argument("--models", default=None, help="comma-separated subset of the models")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--ks", default="20,50", help="comma-separated K (5 stems x K/5 segments)")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    designs = [d for d in args.designs.split(",") if d]
+    seconds = 2.0 if args.quick else args.seconds
+    with tempfile.TemporaryDirectory() as tmp:
+        home = generate(Path(tmp) / "synth", n=4, seed=0, duration=seconds, n_jobs=1, progress=False)
+        track = Dataset(data_home=home, version="clean").track("synth0000")
+        stems_sr = {name: np.asarray(s, np.float32) for name, s in track.stems.items()}
+        sr = 22050
+        mix = np.sum(list(stems_sr.values()), axis=0)
+    models = {name: pretrained_predictor(name) for name in list_models()}
+    models["random-cnn"] = TorchPredictor(SmallSpecCNN(seed=0).eval(), sample_rate=sr,
+                                          output_names=["valence", "arousal"], name="random-cnn")
+    if args.models:
+        models = {k: v for k, v in models.items() if k in args.models.split(",")}
+    if args.quick:
+        models = dict(list(models.items())[:1])
+    ks = {"K20": 4} if args.quick else {f"K{k}": int(k) // 5 for k in args.ks.split(",")}
+    result = {"benchmark": "bench_sampler", "clip": "synth0000", "clip_seconds": seconds, "seeds": list(SEEDS),
+              "reference": f"uniform, N = {REFERENCE_N}", "grid": list(GRID), "torch_threads": args.threads,
+              "cpu_count": os.cpu_count(), "models": {}}
+    for name, model in models.items():
+        result["models"][name] = {key: run_case(model, mix, stems_sr, sr, segments=seg, designs=designs,
+                                                grid=GRID, batch_size=args.batch_size)
+                                  for key, seg in ks.items()}
+        print(json.dumps({name: result["models"][name]}), file=sys.stderr, flush=True)
+    summary = {}
+    for design in designs:
+        summary[design] = {key: {name: result["models"][name][key]["designs"][design]
+                                 ["calls_ratio_at_equal_stability"] for name in result["models"]}
+                           for key in ks}
+    result["calls_ratio_at_equal_stability"] = summary
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
