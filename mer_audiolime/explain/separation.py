@@ -233,6 +233,38 @@ class OpenUnmixSeparator:
             self._build()
         return self._separator
 
+    def descriptor(self) -> str:
+        """Everything the weights depend on, read without building the network (a cheap cache-key stand-in).
+
+        The model name or resolved directory, ``pretrained``/``seed``, targets, ``niter``, the open-unmix and
+        torch versions, and the name, size and modification time of every weight file it would load.
+        :class:`CachedSeparator` maps this to :attr:`identity` on disk, so a cache hit never builds the model.
+        """
+        from importlib.metadata import PackageNotFoundError, version
+
+        def installed(package):
+            try:
+                return version(package)
+            except PackageNotFoundError:
+                return None
+
+        local = Path(self.model)
+        files = []
+        if local.is_dir():
+            files = sorted(p for p in local.iterdir() if p.suffix in (".json", ".pth"))
+            name = str(local.resolve())
+        else:
+            name = self.model
+            if self.pretrained and self.model in _UMX_MODELS:
+                ckpt = self._checkpoint_dir()
+                files = [ckpt / u.rsplit("/", 1)[-1] for u in self._weight_urls()]
+        stats = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] if p.exists() else [p.name, None, None]
+                 for p in files]
+        return json.dumps({"model": name, "pretrained": self.pretrained,
+                           "seed": None if self.pretrained else self.seed, "targets": self.targets,
+                           "niter": self.niter, "openunmix": installed("openunmix"), "torch": installed("torch"),
+                           "files": stats}, sort_keys=True)
+
     @property
     def identity(self) -> str:
         """``openunmix:<model>:<weights sha256[:16]>:niter=<n>:targets=<...>`` — stable across processes."""
@@ -314,16 +346,52 @@ class CachedSeparator:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "separation"
         self.hits = 0
         self.misses = 0
+        self._identity = None
 
     @property
     def identity(self) -> str:
-        return self.inner.identity
+        """The wrapped separator's identity; for separators with a cheap ``descriptor()`` (open-unmix) it is
+        remembered in ``<cache_dir>/identities.json``, so later processes know it without building the model."""
+        if self._identity is None:
+            describe = getattr(self.inner, "descriptor", None)
+            if describe is None:
+                self._identity = self.inner.identity
+            else:
+                desc = describe()
+                known = self._identities()
+                if desc not in known:
+                    known[desc] = self.inner.identity
+                    self._write_identities(known)
+                self._identity = known[desc]
+        return self._identity
+
+    def _identities(self) -> dict:
+        try:
+            return json.loads((self.cache_dir / "identities.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _write_identities(self, known: dict) -> None:
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".tmp")
+            with os.fdopen(fd, "w") as fh:
+                json.dump(known, fh, indent=1, sort_keys=True)
+            os.replace(tmp, self.cache_dir / "identities.json")
+        except OSError:  # a read-only cache still works; the identity is recomputed next time
+            pass
 
     @property
     def sample_rate(self):
         return self.inner.sample_rate
 
     def key(self, audio: np.ndarray, sr: int) -> str:
+        """sha256 of the audio as it is handed to the separator (samples, shape, rate) + the separator identity.
+
+        Every path of the package (``explain`` on a file or an array, the evaluation harness, the reports)
+        decodes a track with :func:`mer_audiolime.audio.load_audio` at its native rate and separates that,
+        so they share one entry per track and separator.
+        """
         h = hashlib.sha256()
         h.update(audio_fingerprint(audio, sr).encode())
         h.update(self.identity.encode())
@@ -357,6 +425,9 @@ class CachedSeparator:
         return stems
 
 
+_MEMO: dict = {}
+
+
 def get_separator(spec, *, cache_dir=None, use_cache: bool = True, **kwargs):
     """Resolve a separator from a name, a path or an object, wrapped in a :class:`CachedSeparator`.
 
@@ -372,8 +443,14 @@ def get_separator(spec, *, cache_dir=None, use_cache: bool = True, **kwargs):
         Passed to :class:`OpenUnmixSeparator`.
     """
     if isinstance(spec, (str, os.PathLike)):
-        sep = OpenUnmixSeparator(str(spec), **kwargs)
-    elif hasattr(spec, "separate") and hasattr(spec, "identity"):
+        # one instance per process and settings: a model is built (and its identity found) at most once
+        folder = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "separation"
+        memo_key = (str(spec), str(folder), use_cache, json.dumps(kwargs, sort_keys=True, default=str))
+        if memo_key not in _MEMO:
+            sep = OpenUnmixSeparator(str(spec), **kwargs)
+            _MEMO[memo_key] = CachedSeparator(sep, cache_dir=folder) if use_cache else sep
+        return _MEMO[memo_key]
+    if callable(getattr(spec, "separate", None)) and "identity" in dir(spec):  # dir(): no property evaluated
         sep = spec
     else:
         raise ParameterError(
