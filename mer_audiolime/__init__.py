@@ -7,12 +7,21 @@ time segments (Chowdhury, Praher & Widmer, SMC 2021; audioLIME by Haunschmid, Ma
 >>> exp = explain("song.wav", model=my_model, separator="umxhq", segments=10, seed=0)  # doctest: +SKIP
 
 ``mer_audiolime.explain`` is the explain subpackage and can be called like :func:`mer_audiolime.explain.explain`.
-torch is imported only when a model or separator needs it.
+Subpackages load on first use (so ``mer-audiolime --help`` starts fast); torch is imported only when a model or
+separator needs it.
 """
 
-from ._version import __version__  # noqa: E402
+from importlib import import_module
 
-from . import explain  # noqa: E402  (a callable package: explain(audio, model=...) runs explain.explain)
-from .explain import Attribution, Explanation  # noqa: E402
+from ._version import __version__
 
 __all__ = ["__version__", "explain", "Explanation", "Attribution"]
+
+
+def __getattr__(name):
+    # lazy: ``mer_audiolime.explain`` (a callable package) and its two main classes load on first access
+    if name == "explain":
+        return import_module(".explain", __name__)
+    if name in ("Explanation", "Attribution"):
+        return getattr(import_module(".explain", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,24 @@
 """Evaluation of explanations: metrics (fidelity, stability, sanity, bias), the resumable runner, results and
-the embedded synthetic benchmark."""
+the embedded synthetic benchmark.
 
-from .metrics import *  # noqa: F401,F403
-from .metrics import __all__ as _metric_names
-from .runner import ROW_COLUMNS, EvaluationRun, evaluate  # noqa: E402
-from .suites import list_suites, load_suite  # noqa: E402
+Names load on first use, so importing a submodule such as the command-line parser stays light.
+"""
 
-__all__ = list(_metric_names) + ["evaluate", "EvaluationRun", "ROW_COLUMNS", "load_suite", "list_suites"]
+from importlib import import_module
+
+_RUNNER = ("evaluate", "EvaluationRun", "ROW_COLUMNS")
+_SUITES = ("load_suite", "list_suites")
+
+
+def __getattr__(name):
+    if name == "__all__":
+        return list(import_module(f"{__name__}.metrics").__all__) + list(_RUNNER) + list(_SUITES)
+    if name in _RUNNER:
+        return getattr(import_module(f"{__name__}.runner"), name)
+    if name in _SUITES:
+        return getattr(import_module(f"{__name__}.suites"), name)
+    if not name.startswith("_"):
+        metrics = import_module(f"{__name__}.metrics")
+        if name in metrics.__all__:
+            return getattr(metrics, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,7 @@ _FMT = argparse.RawDescriptionHelpFormatter
 
 def register(subparsers) -> None:
     """Add ``models`` (``list``, ``info``) and ``train`` to the top-level parser."""
-    from .training import TrainConfig
+    from .train_config import TrainConfig  # torch-free: keeps --help fast
 
     _D = TrainConfig()  # the CLI defaults are the library defaults
     parser = subparsers.add_parser(

@@ -20,7 +20,7 @@ import contextlib
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -31,70 +31,9 @@ from ..exceptions import ParameterError
 from .checkpoint import ModelCard, package_versions, save_checkpoint
 from ._items import load_items
 from .heads import MIDLEVEL_NAMES, MERModel, build_model
+from .train_config import TrainConfig
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "regression_metrics"]
-
-
-@dataclass
-class TrainConfig:
-    """Training settings (the defaults are the small CPU recipe used for the shipped models).
-
-    Attributes
-    ----------
-    architecture, head : str
-        ``"cp_resnet"``/``"vggish"`` and ``"a2mid2e"``/``"a2e"``.
-    backbone_kwargs, frontend_kwargs : dict
-        Builder arguments; the default ``base_channels=16`` is a reduced-width ``cp_field_shallow_m2``.
-    epochs, batch_size, learning_rate, weight_decay : training schedule (Adam).
-    midlevel_weight, emotion_weight : float
-        Weights of the two MSE terms (the mid-level term is ignored for A2E).
-    patience : int
-        Early stopping: epochs without validation improvement before stopping. The default (= epochs) runs
-        the whole cosine schedule and keeps the best validation epoch, which worked best on the synthetic set.
-    valid_fraction : float
-        Share of the training set held out for early stopping when no ``valid_set`` is given.
-    clip_seconds : float or None
-        Crop / pad length; None = length of the first item.
-    crop_seconds : float or None
-        Augmentation: train on random crops of this length (one offset per example per step, drawn from the
-        seeded generator); validation and test always see the whole clip. None = no cropping.
-    seed : int
-        Initialisation, hold-out split and batch order.
-    num_threads : int or None
-        torch CPU threads during training (restored afterwards).
-    """
-
-    architecture: str = "cp_resnet"
-    head: str = "a2mid2e"
-    backbone_kwargs: dict = field(default_factory=lambda: {"base_channels": 16})
-    frontend_kwargs: dict = field(default_factory=dict)
-    epochs: int = 100
-    batch_size: int = 16
-    learning_rate: float = 3e-3
-    weight_decay: float = 1e-3
-    midlevel_weight: float = 1.0
-    emotion_weight: float = 1.0
-    patience: int = 100
-    valid_fraction: float = 0.15
-    clip_seconds: float | None = None
-    crop_seconds: float | None = 5.0
-    seed: int = 0
-    num_threads: int | None = 2
-
-    def __post_init__(self):
-        for name in ("epochs", "batch_size", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
-        if self.learning_rate <= 0 or self.weight_decay < 0:
-            raise ParameterError("learning_rate must be > 0 and weight_decay >= 0.")
-        weights = (self.midlevel_weight, self.emotion_weight)
-        if min(weights) < 0 or sum(weights) == 0:
-            raise ParameterError("loss weights must be >= 0 and not both zero.")
-        if self.crop_seconds is not None and self.crop_seconds <= 0:
-            raise ParameterError(f"crop_seconds must be > 0 or None, got {self.crop_seconds!r}.")
-        if not 0 < self.valid_fraction < 1:
-            raise ParameterError(f"valid_fraction must be in (0, 1), got {self.valid_fraction!r}.")
 
 
 @dataclass

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from ..exceptions import ChecksumError, ModelError, ParameterError, WeightsError
 from .checkpoint import ModelCard, load_checkpoint, save_checkpoint, sha256_file
-from .heads import to_predictor
 
 __all__ = [
     "ModelCard",
@@ -104,10 +103,20 @@ def register_model(card, *, overwrite: bool = False) -> ModelCard:
 
 
 def hub_checkpoint_dir() -> Path:
-    """``$TORCH_HOME/hub/checkpoints`` (where downloaded weights are cached)."""
-    import torch.hub
+    """``$TORCH_HOME/hub/checkpoints`` (where downloaded weights are cached).
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    Without torch imported yet, the folder is found the way ``torch.hub.get_dir`` finds it (``$TORCH_HOME``,
+    else ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch``), so listing the zoo does not load torch.
+    """
+    import sys
+
+    if "torch" in sys.modules:  # respects torch.hub.set_dir(...)
+        import torch.hub
+
+        return Path(torch.hub.get_dir()) / "checkpoints"
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "torch")
+    return Path(os.path.expanduser(home)) / "hub" / "checkpoints"
 
 
 def resolve_weights(name: str, *, weights_dir=None, download: bool = True) -> Path:
@@ -224,6 +233,8 @@ def pretrained_predictor(name: str, *, weights_dir=None, download: bool = True, 
 
     Also reachable as a ``module:factory`` string: ``"mer_audiolime.models.zoo:<model name>"``.
     """
+    from .heads import to_predictor  # torch: imported only when a model is built
+
     model = load_model(name, weights_dir=weights_dir, download=download, device=device)
     return to_predictor(model, device=device, name=name)
 

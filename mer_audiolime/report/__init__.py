@@ -5,8 +5,16 @@ Pages embed their audio (16-bit PCM WAV) and figures (PNG) as ``data:`` URIs and
 network.
 """
 
-from .explanation import explanation_html, primary_targets, write_explanation_html
-from .run import RunReport, find_runs, write_run_report
+from importlib import import_module
 
-__all__ = ["explanation_html", "write_explanation_html", "primary_targets", "write_run_report", "RunReport",
-           "find_runs"]
+#: Public name -> submodule (loaded on first use, so the command-line parser stays light).
+_LAZY = {"explanation_html": "explanation", "write_explanation_html": "explanation",
+         "primary_targets": "explanation", "write_run_report": "run", "RunReport": "run", "find_runs": "run"}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

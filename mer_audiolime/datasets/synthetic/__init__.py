@@ -14,12 +14,25 @@ Examples
 >>> track.relevance                                                      # doctest: +SKIP
 """
 
-from .generate import NAME, SPLITS, VARIANTS, assign_splits, generate, track_id
-from .loader import (BIBTEX, DOWNLOAD_INFO, INDEXES, LICENSE_INFO, REMOTES, Dataset, Track, load_audio,
-                     load_midi, load_stems)
-from .score import QUALITY_PARAMS, STEMS, ClipParams, compose, draw_params
-from .truth import (EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, NOISE_SD, PARAM_TARGET, RELEVANCE, SHORTCUT,
-                    emotion_targets, midlevel_targets, relevance_frame, relevance_table)
+from importlib import import_module
+
+#: Public name -> submodule (loaded on first use: the generator and mirdata stay out of ``--help``).
+_LAZY = {
+    **dict.fromkeys(("NAME", "SPLITS", "VARIANTS", "assign_splits", "generate", "track_id"), "generate"),
+    **dict.fromkeys(("BIBTEX", "DOWNLOAD_INFO", "INDEXES", "LICENSE_INFO", "REMOTES", "Dataset", "Track",
+                     "load_audio", "load_midi", "load_stems"), "loader"),
+    **dict.fromkeys(("QUALITY_PARAMS", "STEMS", "ClipParams", "compose", "draw_params"), "score"),
+    **dict.fromkeys(("EMOTION_WEIGHTS", "EMOTIONS", "MIDLEVEL", "NOISE_SD", "PARAM_TARGET", "RELEVANCE",
+                     "SHORTCUT", "emotion_targets", "midlevel_targets", "relevance_frame", "relevance_table"),
+                    "truth"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "generate", "Dataset", "Track", "load_audio", "load_stems", "load_midi",
