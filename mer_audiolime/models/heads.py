@@ -180,7 +180,7 @@ def _names(names, what: str) -> list:
 
 
 def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = None,
-                 optimize: bool = True) -> TorchPredictor:
+                 optimize: bool = True, threads: int | None = None) -> TorchPredictor:
     """Wrap a :class:`MERModel` as a :class:`~mer_audiolime.models.predictor.TorchPredictor`.
 
     Output columns are ``midlevel_names + emotion_names`` (A2Mid2E) or ``emotion_names`` (A2E). For A2Mid2E
@@ -190,7 +190,8 @@ def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = Non
 
     With ``optimize=True`` (default) the predictor runs an eval-only copy built by
     :func:`~mer_audiolime.models.inference.optimize_for_inference` (same outputs to float32 rounding, faster);
-    ``model`` itself is left as it is. ``device`` is any torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+    ``model`` itself is left as it is. ``device`` is any torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``);
+    ``threads`` sets torch's CPU threads while predicting (see :class:`TorchPredictor`).
 
     Examples
     --------
@@ -203,7 +204,7 @@ def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = Non
             f"to_predictor expects a MERModel, got {type(model).__name__}; wrap other modules with "
             "TorchPredictor(module, sample_rate=..., output_names=[...])."
         )
-    common = dict(sample_rate=model.sample_rate, channels=1, device=device,
+    common = dict(sample_rate=model.sample_rate, channels=1, device=device, threads=threads,
                   name=name or model.spec.get("name") or f"{model.spec.get('architecture')}-{model.kind}")
     card = getattr(model, "card", None)
     if optimize:

@@ -15,11 +15,12 @@ convolution's input; batch norms; max pooling). The rewrite:
 * **Frequency position**: a convolution of ``cat([x, pos])`` is ``conv_x(x) + conv_pos(pos)``, and
   ``conv_pos(pos)`` depends only on the input's height and width: it is computed once per shape and added as
   a bias map, so the convolutions see 16 channels instead of 17 and the concatenation copy disappears.
-* Dropout layers (identity in eval) are dropped.
+* Dropout layers (identity in eval) are dropped, and the backbone runs in channels-last memory layout
+  (oneDNN's fast path for convolutions with few channels).
 
 The outputs agree with the original module in eval mode to float32 rounding (the tests and
 ``benchmarks/bench_floor.py`` check 1e-4). Thread settings matter as much on a shared machine: see
-:func:`inference_threads`.
+``TorchPredictor(threads=...)``.
 
 On a GPU the balance changes: the convolutions and FFTs become cheap and the batch should grow until the
 device is busy; the folding still saves work, the filterbank blocks matter less (a dense matmul is cheap on a
@@ -28,7 +29,6 @@ GPU). ``device=`` moves the optimised module and its cached maps to any torch de
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import torch
@@ -39,7 +39,7 @@ from ..exceptions import ModelError
 from .architectures import RFResNet, VGGish, ResidualBlock, frequency_position
 from .frontend import Frontend, as_mono
 
-__all__ = ["optimize_for_inference", "fuse_conv_bn", "FastFrontend", "inference_threads"]
+__all__ = ["optimize_for_inference", "fuse_conv_bn", "FastFrontend"]
 
 
 def fuse_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
@@ -170,11 +170,22 @@ def _fuse_sequential(seq: nn.Sequential) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class _ChannelsLast(nn.Module):
+    """Run a convolutional stack in channels-last layout (oneDNN's fast path for few-channel convolutions)."""
+
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = body.to(memory_format=torch.channels_last)
+
+    def forward(self, x):
+        return self.body(x.contiguous(memory_format=torch.channels_last))
+
+
 def _fast_backbone(backbone: nn.Module) -> nn.Module:
     if isinstance(backbone, RFResNet):
-        return nn.Sequential(_fuse_sequential(backbone.stem), _fuse_sequential(backbone.stages))
+        return _ChannelsLast(nn.Sequential(_fuse_sequential(backbone.stem), _fuse_sequential(backbone.stages)))
     if isinstance(backbone, VGGish):
-        return _fuse_sequential(backbone.layers)
+        return _ChannelsLast(_fuse_sequential(backbone.layers))
     raise ModelError(
         f"optimize_for_inference knows the zoo's backbones (RFResNet, VGGish), not {type(backbone).__name__}."
     )
@@ -219,21 +230,3 @@ def optimize_for_inference(model, *, device: str | None = None):
     for p in fast.parameters():
         p.requires_grad_(False)
     return fast.eval()
-
-
-@contextlib.contextmanager
-def inference_threads(n: int | None):
-    """Run a block with ``torch.set_num_threads(n)`` and restore the previous count (``None``: no change).
-
-    On a machine whose cores are shared with other work, one intra-op thread per process is often faster than
-    several: a thread that is descheduled stalls every parallel region's barrier (time shows up as ``sys``).
-    """
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

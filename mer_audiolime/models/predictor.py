@@ -161,7 +161,10 @@ class TorchPredictor(_LinearHeadMixin):
     output_keys : sequence of str, optional
         For dict outputs.
     device : str
-        Torch device (default ``"cpu"``).
+        Torch device (default ``"cpu"``; ``"cuda"``, ``"cuda:1"``, ``"mps"`` where present).
+    threads : int, optional
+        torch intra-op threads while predicting (restored afterwards; default: leave torch's setting). On a
+        CPU shared with other work, 1 is often fastest: parallel regions wait for descheduled threads.
     """
 
     def __init__(
@@ -178,6 +181,7 @@ class TorchPredictor(_LinearHeadMixin):
         emotion_names: Sequence[str] | None = None,
         emotion_weights=None,
         name: str | None = None,
+        threads: int | None = None,
     ):
         import torch
 
@@ -193,6 +197,7 @@ class TorchPredictor(_LinearHeadMixin):
         self.output_keys = None if output_keys is None else list(output_keys)
         self.output_names = _check_names(output_names, "output_names")
         self.name = name or type(module).__name__
+        self.threads = None if threads is None else _positive_int(threads, "threads")
         self._init_head(midlevel_names, emotion_names, emotion_weights)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
@@ -201,8 +206,15 @@ class TorchPredictor(_LinearHeadMixin):
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
         if self.squeeze_channels:
             x = x[:, 0, :]
-        with torch.inference_mode():
-            out = self.module(x)
+        before = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        try:
+            with torch.inference_mode():
+                out = self.module(x)
+        finally:
+            if self.threads is not None:
+                torch.set_num_threads(before)
         if isinstance(out, Mapping):
             keys = self.output_keys or [k for k in ("midlevel", "emotion") if k in out]
             if not keys:

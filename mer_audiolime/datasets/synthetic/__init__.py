@@ -14,6 +14,7 @@ Examples
 >>> track.relevance                                                      # doctest: +SKIP
 """
 
+import sys
 from importlib import import_module
 
 #: Public name -> submodule (loaded on first use: the generator and mirdata stay out of ``--help``).
@@ -32,6 +33,19 @@ def __getattr__(name):
     if name in _LAZY:
         return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _Package(type(sys)):
+    """``generate`` names both a submodule and its main function; importing the submodule binds the module
+    to the package, so keep the function there instead (as an eager ``from .generate import generate`` did)."""
+
+    def __setattr__(self, name, value):
+        if name == "generate" and isinstance(value, type(sys)):
+            value = value.generate
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
