@@ -1,7 +1,8 @@
 """The model-forward floor of an explanation: today's eager forward against the inference-optimised one.
 
-Prints one JSON object. For each zoo model, one batch of ``--batch-size`` (16, the explainer's default)
-perturbed 10-s inputs (masked sums of the stems of a synthetic clip, as ``explain`` composes them) goes through
+Prints one JSON object. For each zoo model, one batch of ``--batch-size`` (16, the explainer's
+default) perturbed 10-s inputs (masked sums of the stems of a synthetic clip, as ``explain`` composes them)
+goes through
 
 - ``eager``: the zoo model as :func:`~mer_audiolime.models.zoo.load_model` returns it, wrapped by
   ``to_predictor(model, optimize=False)`` (``torch.inference_mode``; the path before the optimisation);

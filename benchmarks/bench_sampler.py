@@ -135,7 +135,8 @@ def main(argv=None) -> int:
     if args.quick:
         models = dict(list(models.items())[:1])
     ks = {"K20": 4} if args.quick else {f"K{k}": int(k) // 5 for k in args.ks.split(",")}
-    result = {"benchmark": "bench_sampler", "clip": "synth0000", "clip_seconds": seconds, "seeds": list(SEEDS),
+    result = {"benchmark": "bench_sampler", "clip": "synth0000", "clip_seconds": seconds,
+              "seeds": list(SEEDS),
               "reference": f"uniform, N = {REFERENCE_N}", "grid": list(GRID), "torch_threads": args.threads,
               "cpu_count": os.cpu_count(), "models": {}}
     for name, model in models.items():

@@ -7,8 +7,8 @@ time segments (Chowdhury, Praher & Widmer, SMC 2021; audioLIME by Haunschmid, Ma
 >>> exp = explain("song.wav", model=my_model, separator="umxhq", segments=10, seed=0)  # doctest: +SKIP
 
 ``mer_audiolime.explain`` is the explain subpackage and can be called like :func:`mer_audiolime.explain.explain`.
-Subpackages load on first use (so ``mer-audiolime --help`` starts fast); torch is imported only when a model or
-separator needs it.
+Subpackages load on first use (so ``mer-audiolime --help`` starts fast); torch is imported only when a
+model or separator needs it.
 """
 
 from importlib import import_module

@@ -152,3 +152,21 @@ def test_explain_uses_the_named_sampler():
     assert np.array_equal(exp.masks, draw_masks(k, 300, sampler="orthogonal", rng=np.random.default_rng(4)))
     with pytest.raises(ParameterError, match="sampler"):
         explain(mix, sr=sr, model=model, stems=stems, num_samples=300, sampler="nope", show_progress=False)
+
+
+def test_suites_name_a_sampler_without_changing_published_hashes():
+    import hashlib
+    import json
+
+    from mer_audiolime.evaluation.suites import load_suite, suite_hash
+
+    quick = load_suite("quick")
+    assert quick["explain"]["sampler"] == "uniform"
+    legacy = {k: ({kk: vv for kk, vv in v.items() if kk != "sampler"} if k == "explain" else v)
+              for k, v in quick.items()}
+    assert suite_hash(quick) == hashlib.sha256(json.dumps(legacy, sort_keys=True).encode()).hexdigest()
+    ortho = load_suite({"explain": {"sampler": "orthogonal"}})
+    assert ortho["explain"]["sampler"] == "orthogonal"
+    assert suite_hash(ortho) != suite_hash(load_suite({}))
+    with pytest.raises(ParameterError, match="explain.sampler"):
+        load_suite({"explain": {"sampler": "sobol"}})

@@ -1,5 +1,6 @@
-"""Separation once per track: a cache hit needs neither the model nor its identity hash, and the paths that
-explain a track (a file, a decoded array as the harness and reports pass it, repeated calls) share one entry."""
+"""Separation once per track: a cache hit needs neither the model nor its identity hash, and the paths
+that explain a track (a file, a decoded array as harness and reports pass it, repeated calls) share one
+entry."""
 
 import json
 
@@ -9,13 +10,14 @@ import soundfile as sf
 from mer_audiolime import explain
 from mer_audiolime.audio import audio_fingerprint, load_audio
 from mer_audiolime.explain import separation
-from mer_audiolime.explain.separation import CachedSeparator, OpenUnmixSeparator, OracleSeparator, get_separator
+from mer_audiolime.explain.separation import (CachedSeparator, OpenUnmixSeparator, OracleSeparator,
+                                              get_separator)
 
 from explain_models import SR, make_stems, midlevel_predictor
 
 
 class SlowIdentitySeparator:
-    """A separator whose identity is expensive (as open-unmix's: build + hash) and whose descriptor is cheap."""
+    """A separator whose identity is expensive (as open-unmix's: build + hash), whose descriptor is cheap."""
 
     builds = 0
     separations = 0

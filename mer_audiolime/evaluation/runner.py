@@ -116,7 +116,7 @@ def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dic
     kwargs = dict(model=model, sr=int(sr), segments=cfg["segments"], num_samples=cfg["num_samples"],
                   kernel_width=cfg["kernel_width"], alpha=cfg["alpha"], batch_size=cfg["batch_size"],
                   estimator=cfg["estimator"], occlusion=cfg["occlusion"], enumeration=cfg["enumeration"],
-                  show_progress=False)
+                  sampler=cfg["sampler"], show_progress=False)
     if stems is not None:
         kwargs.update(stems=stems, stems_sr=int(sr))
 

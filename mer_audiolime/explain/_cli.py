@@ -28,6 +28,8 @@ writes: out/attributions.csv (tidy: target, component, weight, rank, ...), out/p
 
 
 def register(subparsers) -> None:
+    from .samplers import SAMPLERS  # numpy only
+
     p = subparsers.add_parser(
         "explain",
         help="explain a model's prediction on one audio file (stems x segments, audioLIME)",
@@ -72,6 +74,9 @@ def register(subparsers) -> None:
                    help="enumerated LIME: each coalition counts N/2^K times, what sampled LIME converges to "
                         "(expected, default), or once, audioLIME's exhaustive mode (plain)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (default 0)")
+    p.add_argument("--sampler", choices=SAMPLERS, default="uniform",
+                   help="design of the sampled masks: 'uniform' (audioLIME's i.i.d. masks, default), "
+                        "'paired' or 'orthogonal' (the same answer with fewer samples; docs/explain.md)")
     p.add_argument("--batch-size", type=int, default=16, help="perturbed inputs per model call (default 16)")
     p.add_argument("--kernel-width", type=float, default=0.25, help="LIME kernel width (default 0.25)")
     p.add_argument("--alpha", type=float, default=1.0, help="ridge penalty of the surrogate (default 1.0)")
@@ -120,10 +125,11 @@ def run(args) -> int:
     exp = explain(
         args.audio, model=args.model, separator=separator, stems=stems, stems_sr=stems_sr,
         segments=args.segments, segment_seconds=args.segment_seconds, residual=not args.no_residual,
-        num_samples=args.num_samples, seed=args.seed, batch_size=args.batch_size, kernel_width=args.kernel_width,
-        alpha=args.alpha, targets=targets, mode=args.mode, estimator=args.estimator, occlusion=args.occlusion,
-        enumeration=args.enumeration, n_bands=args.n_bands, cache_dir=args.cache_dir,
-        show_progress=not args.no_progress, offset=args.offset, duration=args.duration,
+        num_samples=args.num_samples, seed=args.seed, sampler=args.sampler, batch_size=args.batch_size,
+        kernel_width=args.kernel_width, alpha=args.alpha, targets=targets, mode=args.mode,
+        estimator=args.estimator, occlusion=args.occlusion, enumeration=args.enumeration,
+        n_bands=args.n_bands, cache_dir=args.cache_dir, show_progress=not args.no_progress,
+        offset=args.offset, duration=args.duration,
     )
     out = write_explanation(exp, args.out, top_k=args.top_k)
     if args.html:

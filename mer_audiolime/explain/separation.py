@@ -262,8 +262,8 @@ class OpenUnmixSeparator:
                  for p in files]
         return json.dumps({"model": name, "pretrained": self.pretrained,
                            "seed": None if self.pretrained else self.seed, "targets": self.targets,
-                           "niter": self.niter, "openunmix": installed("openunmix"), "torch": installed("torch"),
-                           "files": stats}, sort_keys=True)
+                           "niter": self.niter, "openunmix": installed("openunmix"),
+                           "torch": installed("torch"), "files": stats}, sort_keys=True)
 
     @property
     def identity(self) -> str:
@@ -351,7 +351,8 @@ class CachedSeparator:
     @property
     def identity(self) -> str:
         """The wrapped separator's identity; for separators with a cheap ``descriptor()`` (open-unmix) it is
-        remembered in ``<cache_dir>/identities.json``, so later processes know it without building the model."""
+        remembered in ``<cache_dir>/identities.json``, so later processes know it without building the
+        model."""
         if self._identity is None:
             describe = getattr(self.inner, "descriptor", None)
             if describe is None:
@@ -386,7 +387,7 @@ class CachedSeparator:
         return self.inner.sample_rate
 
     def key(self, audio: np.ndarray, sr: int) -> str:
-        """sha256 of the audio as it is handed to the separator (samples, shape, rate) + the separator identity.
+        """sha256 of the audio as handed to the separator (samples, shape, rate) + the separator identity.
 
         Every path of the package (``explain`` on a file or an array, the evaluation harness, the reports)
         decodes a track with :func:`mer_audiolime.audio.load_audio` at its native rate and separates that,

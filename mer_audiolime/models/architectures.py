@@ -27,8 +27,8 @@ import torch.nn.functional as F
 
 from ..exceptions import ParameterError
 
-__all__ = ["RFResNet", "VGGish", "ResidualBlock", "ARCHITECTURES", "CP_FIELD_SHALLOW_M2", "VGGISH_LAYERS", "build_backbone",
-           "count_parameters", "frequency_position"]
+__all__ = ["RFResNet", "VGGish", "ResidualBlock", "ARCHITECTURES", "CP_FIELD_SHALLOW_M2", "VGGISH_LAYERS",
+           "build_backbone", "count_parameters", "frequency_position"]
 
 #: ``config_cp_field_shallow_m2`` as data. Each stage: channel multiplier of ``base_channels``, a list of
 #: blocks given as (kernel of conv 1, kernel of conv 2), and the 1-based indices of the blocks followed by

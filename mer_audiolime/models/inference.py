@@ -2,15 +2,16 @@
 
 :func:`optimize_for_inference` turns a trained :class:`~mer_audiolime.models.heads.MERModel` into an
 equivalent module for evaluation only (no gradients, no training). Where the time went, per batch of 16
-ten-second clips on one CPU thread (``torch.profiler``): about half in the spectrogram frontend (``torch.stft``
-plus the complex ``abs`` and a dense 149 x 1025 filterbank product), the rest in the first residual stage
+ten-second clips on one CPU thread (``torch.profiler``): about half in the spectrogram frontend
+(``torch.stft`` plus the complex ``abs`` and a dense 149 x 1025 filterbank product), the rest in the first
+residual stage
 (17-channel convolutions at full resolution, because the frequency-position channel is concatenated to every
 convolution's input; batch norms; max pooling). The rewrite:
 
 * **Frontend**: frames are cut with ``unfold`` (the same centring and zero padding as ``torch.stft``),
-  windowed and transformed with ``torch.fft.rfft``; the magnitude is taken from the real/imaginary pairs; the
-  filterbank, which is 98.8 % zeros (each triangle spans a few bins), is applied as a few dense blocks over the
-  bin ranges its bands cover, in a (frames, bins) layout that needs no transposed copy.
+  windowed and transformed with ``torch.fft.rfft``; the magnitude is taken from the real/imaginary pairs;
+  the filterbank, which is 98.8 % zeros (each triangle spans a few bins), is applied as a few dense blocks
+  over the bin ranges its bands cover, in a (frames, bins) layout that needs no transposed copy.
 * **Convolutions + batch norm** are folded into one convolution with a bias (eval-mode statistics).
 * **Frequency position**: a convolution of ``cat([x, pos])`` is ``conv_x(x) + conv_pos(pos)``, and
   ``conv_pos(pos)`` depends only on the input's height and width: it is computed once per shape and added as
@@ -76,7 +77,8 @@ class FastFrontend(nn.Module):
 
     def __init__(self, frontend: Frontend, *, n_blocks: int = 8):
         super().__init__()
-        self.sample_rate, self.n_fft, self.hop_length = frontend.sample_rate, frontend.n_fft, frontend.hop_length
+        self.sample_rate, self.n_fft = frontend.sample_rate, frontend.n_fft
+        self.hop_length = frontend.hop_length
         self.log_offset, self.log_multiplier = frontend.log_offset, frontend.log_multiplier
         self.config = dict(frontend.config)
         self.register_buffer("window", frontend.window.detach().clone(), persistent=False)
@@ -110,7 +112,7 @@ class FastFrontend(nn.Module):
 
 
 class _PositionMapConv(nn.Module):
-    """``conv(cat([x, pos]))`` as ``conv_x(x) + map`` where ``map = conv_pos(pos)`` is cached per input shape."""
+    """``conv(cat([x, pos]))`` as ``conv_x(x) + map``; ``map = conv_pos(pos)`` is cached per input shape."""
 
     def __init__(self, fused: nn.Conv2d):
         super().__init__()
@@ -183,7 +185,8 @@ class _ChannelsLast(nn.Module):
 
 def _fast_backbone(backbone: nn.Module) -> nn.Module:
     if isinstance(backbone, RFResNet):
-        return _ChannelsLast(nn.Sequential(_fuse_sequential(backbone.stem), _fuse_sequential(backbone.stages)))
+        body = nn.Sequential(_fuse_sequential(backbone.stem), _fuse_sequential(backbone.stages))
+        return _ChannelsLast(body)
     if isinstance(backbone, VGGish):
         return _ChannelsLast(_fuse_sequential(backbone.layers))
     raise ModelError(
@@ -192,7 +195,7 @@ def _fast_backbone(backbone: nn.Module) -> nn.Module:
 
 
 def optimize_for_inference(model, *, device: str | None = None):
-    """An eval-only copy of a :class:`~mer_audiolime.models.heads.MERModel` that computes the same outputs faster.
+    """An eval-only copy of a :class:`~mer_audiolime.models.heads.MERModel`: same outputs, computed faster.
 
     Parameters
     ----------

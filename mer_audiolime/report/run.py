@@ -134,7 +134,8 @@ def track_page(run_dir: Path, track_id: str, path: Path, *, top_k: int, embed_sa
     kwargs = dict(model=model, sr=int(sr), segments=cfg["segments"], num_samples=cfg["num_samples"],
                   kernel_width=cfg["kernel_width"], alpha=cfg["alpha"], batch_size=cfg["batch_size"],
                   seed=int(cfg["seeds"][0]), show_progress=False)
-    kwargs.update({key: cfg[key] for key in ("estimator", "occlusion", "enumeration") if key in cfg})
+    kwargs.update({key: cfg[key] for key in ("estimator", "occlusion", "enumeration", "sampler")
+                   if key in cfg})
     # runs made before the suite named its enumeration counted each enumerated coalition once
     kwargs.setdefault("enumeration", "plain")
     stems = getattr(track, "stems", None)

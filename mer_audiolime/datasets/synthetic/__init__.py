@@ -36,8 +36,8 @@ def __getattr__(name):
 
 
 class _Package(type(sys)):
-    """``generate`` names both a submodule and its main function; importing the submodule binds the module
-    to the package, so keep the function there instead (as an eager ``from .generate import generate`` did)."""
+    """``generate`` names both a submodule and its main function; importing the submodule binds the
+    module to the package, so keep the function there instead (as ``from .generate import generate`` did)."""
 
     def __setattr__(self, name, value):
         if name == "generate" and isinstance(value, type(sys)):
