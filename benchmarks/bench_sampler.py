@@ -1,7 +1,7 @@
 """Model calls needed by each mask design to reach the seed-stability of uniform sampling at N = 1000.
 
-Prints one JSON object. For every model (the zoo models and a randomly initialised CNN) and every K
-(5 stems x 4 segments = 20, 5 stems x 10 segments = 50) on synthetic clips from
+Prints one JSON object. For every model (the zoo models and a randomly initialised CNN of the zoo's
+architecture) and every K (5 stems x 4 segments = 20, 5 stems x 10 segments = 50) on synthetic clips from
 :func:`mer_audiolime.datasets.synthetic.generate` (oracle stems, no residual, so K is exact):
 
 1. Uniform masks (audioLIME's i.i.d. Bernoulli(1/2) rows), N = 1000, seeds 0..4: the LIME surrogate of every
@@ -43,10 +43,7 @@ from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.lime_audio import component_predict_fn
 from mer_audiolime.explain.samplers import draw_masks
 from mer_audiolime.explain.sampling import PredictionCache, sample_masks
-from mer_audiolime.models import TorchPredictor, list_models, pretrained_predictor
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_explain import SmallSpecCNN  # noqa: E402  (the random CNN of the explain benchmark)
+from mer_audiolime.models import build_model, list_models, pretrained_predictor, to_predictor
 
 SEEDS = (0, 1, 2, 3, 4)
 REFERENCE_N = 1000
@@ -128,8 +125,9 @@ def main(argv=None) -> int:
         sr = 22050
         mix = np.sum(list(stems_sr.values()), axis=0)
     models = {name: pretrained_predictor(name) for name in list_models()}
-    models["random-cnn"] = TorchPredictor(SmallSpecCNN(seed=0).eval(), sample_rate=sr,
-                                          output_names=["valence", "arousal"], name="random-cnn")
+    # a randomly initialised CNN: the zoo's architecture (cp_resnet, width 16, A2Mid2E head), untrained
+    random_cnn = build_model("cp_resnet", backbone_kwargs={"base_channels": 16}, seed=0)
+    models["random-cnn"] = to_predictor(random_cnn, name="random-cnn")
     if args.models:
         models = {k: v for k, v in models.items() if k in args.models.split(",")}
     if args.quick:
