@@ -112,3 +112,13 @@ def test_fingerprint_is_of_the_samples_as_separated(rng):
     x = stems["a"]
     assert audio_fingerprint(x, SR) == audio_fingerprint(x.copy(), SR)
     assert audio_fingerprint(x, SR) != audio_fingerprint(x, SR * 2)
+
+
+def test_shipped_separator_descriptor_is_its_card():
+    from mer_audiolime.explain.separators import list_separators, separator_card
+
+    for name in list_separators():
+        umx = OpenUnmixSeparator(name)
+        desc = json.loads(umx.descriptor())
+        assert umx._separator is None
+        assert desc["model"] == name and desc["card"] == separator_card(name)

@@ -237,7 +237,8 @@ class OpenUnmixSeparator:
         """Everything the weights depend on, read without building the network (a cheap cache-key stand-in).
 
         The model name or resolved directory, ``pretrained``/``seed``, targets, ``niter``, the open-unmix and
-        torch versions, and the name, size and modification time of every weight file it would load.
+        torch versions, and the name, size and modification time of every weight file it would load (for a
+        shipped separator, its card, which holds the sha256 of every file).
         :class:`CachedSeparator` maps this to :attr:`identity` on disk, so a cache hit never builds the model.
         """
         from importlib.metadata import PackageNotFoundError, version
@@ -249,8 +250,10 @@ class OpenUnmixSeparator:
                 return None
 
         local = Path(self.model)
-        files = []
-        if local.is_dir():
+        files, card = [], None
+        if self.model in list_separators():
+            name, card = self.model, separator_card(self.model)
+        elif local.is_dir():
             files = sorted(p for p in local.iterdir() if p.suffix in (".json", ".pth"))
             name = str(local.resolve())
         else:
@@ -263,7 +266,7 @@ class OpenUnmixSeparator:
         return json.dumps({"model": name, "pretrained": self.pretrained,
                            "seed": None if self.pretrained else self.seed, "targets": self.targets,
                            "niter": self.niter, "openunmix": installed("openunmix"),
-                           "torch": installed("torch"), "files": stats}, sort_keys=True)
+                           "torch": installed("torch"), "files": stats, "card": card}, sort_keys=True)
 
     @property
     def identity(self) -> str:
