@@ -259,8 +259,9 @@ class OpenUnmixSeparator:
         else:
             name = self.model
             if self.pretrained and self.model in _UMX_MODELS:
-                ckpt = self._checkpoint_dir()
-                files = [ckpt / u.rsplit("/", 1)[-1] for u in self._weight_urls()]
+                from .fetch import weight_paths
+
+                files = list(weight_paths(self.model, targets=self.targets).values())
         stats = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] if p.exists() else [p.name, None, None]
                  for p in files]
         return json.dumps({"model": name, "pretrained": self.pretrained,
