@@ -21,6 +21,10 @@ __all__ = [
     "WeightsError",
     "ChecksumError",
     "EvaluationError",
+    "IntegrityError",
+    "MerAudioLimeWarning",
+    "ExplanationWarning",
+    "TruncatedAudioWarning",
 ]
 
 
@@ -82,3 +86,20 @@ class ChecksumError(WeightsError):
 
 class EvaluationError(MerAudioLimeError):
     """A metric could not be computed (e.g. it would be NaN)."""
+
+
+class IntegrityError(EvaluationError):
+    """A finished result file is damaged or does not match the record that vouches for it (``report``
+    refuses such a folder; ``evaluate`` recomputes damaged per-track files)."""
+
+
+class MerAudioLimeWarning(UserWarning):
+    """Base class of the warnings mer_audiolime emits (filter them with ``warnings.simplefilter``)."""
+
+
+class ExplanationWarning(MerAudioLimeWarning):
+    """An explanation was computed but cannot be fully trusted (also listed in ``Explanation.warnings``)."""
+
+
+class TruncatedAudioWarning(MerAudioLimeWarning):
+    """A file decoded to fewer samples than its header declares: only the decodable part was used."""

@@ -1,0 +1,88 @@
+"""Crash-safe file writing shared by every layer that writes results.
+
+A result file is written to a temporary file in the same folder and renamed over the destination, so a
+reader (or a resumed run) sees either the old complete file or the new complete file, never a truncated one.
+Files are created with the permissions the user's umask gives a normally created file (``0644`` under the
+usual ``022``), not the ``0600`` of :func:`tempfile.mkstemp`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "remove_owned"]
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file + ``os.replace``); parents are created.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination file.
+    data : bytes
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> atomic_write_bytes("out/x.bin", b"123")                         # doctest: +SKIP
+    PosixPath('out/x.bin')
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    # O_EXCL + mode 0o666: the process umask applies, as for any file the user creates
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def atomic_write_text(path, text: str, *, encoding: str = "utf-8") -> Path:
+    """:func:`atomic_write_bytes` for text.
+
+    Examples
+    --------
+    >>> atomic_write_text("out/run.json", "{}")                         # doctest: +SKIP
+    PosixPath('out/run.json')
+    """
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def remove_owned(folder, names) -> list:
+    """Delete the files and folders ``names`` inside ``folder`` that exist (what a command owns there).
+
+    Used before a command rewrites its output set, so a rerun never leaves a stale member of an earlier set
+    beside the new ones. Nothing outside ``names`` is touched.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    import shutil
+
+    folder = Path(folder)
+    removed = []
+    for name in names:
+        target = folder / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+            removed.append(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+            removed.append(target)
+    return removed
