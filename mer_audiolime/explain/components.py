@@ -8,29 +8,87 @@ all-on mask reproduce the mix exactly when a separator's stems do not sum to the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..audio import as_channels_first, validate_audio
+from ..audio import SILENCE_PEAK, as_channels_first, validate_audio
 from ..exceptions import AudioTooShortError, ParameterError
 
-__all__ = ["Components", "segment_bounds", "build_components", "tf_grid_components", "RESIDUAL"]
+__all__ = ["Components", "segment_bounds", "build_components", "tf_grid_components", "RESIDUAL",
+           "memory_budget_bytes", "batch_limit", "MEMORY_BUDGET_MB", "WORKING_MEMORY_FACTOR"]
 
 #: Name of the residual stem (``mix - sum(stems)``).
 RESIDUAL = "residual"
 
+#: Default memory budget (MiB) for one model call: the composed batch plus the model's working memory. Set
+#: ``MER_AUDIOLIME_MEMORY_BUDGET_MB`` to change it. Clips of up to a minute at 22,050 Hz run at the requested
+#: batch size (16); longer audio is fed in smaller batches (at least one input at a time).
+MEMORY_BUDGET_MB = 768
 
-@dataclass
+#: Peak working memory of one forward pass, in multiples of the input's size in bytes, assumed for models that
+#: do not declare ``working_memory_factor`` (measured 6-7.5 for the zoo's CNNs on 10 s to 10 min inputs).
+WORKING_MEMORY_FACTOR = 7.0
+
+
+def memory_budget_bytes() -> int:
+    """The memory budget of one model call in bytes (``$MER_AUDIOLIME_MEMORY_BUDGET_MB`` or
+    :data:`MEMORY_BUDGET_MB`)."""
+    raw = os.environ.get("MER_AUDIOLIME_MEMORY_BUDGET_MB", "")
+    try:
+        mb = float(raw) if raw.strip() else float(MEMORY_BUDGET_MB)
+    except ValueError:
+        raise ParameterError(
+            f"MER_AUDIOLIME_MEMORY_BUDGET_MB must be a number of MiB, got {raw!r}."
+        ) from None
+    if not np.isfinite(mb) or mb <= 0:
+        raise ParameterError(f"MER_AUDIOLIME_MEMORY_BUDGET_MB must be > 0, got {raw!r}.")
+    return int(mb * 2**20)
+
+
+def batch_limit(shape, *, model=None, requested: int, budget_bytes: int | None = None) -> int:
+    """Largest batch (<= ``requested``, >= 1) whose composed inputs and model working memory fit the budget.
+
+    Parameters
+    ----------
+    shape : tuple
+        ``(C, L)`` of one composed input.
+    model : Predictor, optional
+        Its optional ``working_memory_factor`` (peak working memory of a forward pass in multiples of the
+        input bytes) refines the estimate; default :data:`WORKING_MEMORY_FACTOR`.
+    requested : int
+        The batch size asked for.
+    budget_bytes : int, optional
+        Default :func:`memory_budget_bytes`.
+
+    Examples
+    --------
+    >>> batch_limit((1, 22050 * 10), requested=16, budget_bytes=768 * 2**20)
+    16
+    >>> batch_limit((1, 22050 * 600), requested=16, budget_bytes=768 * 2**20)
+    1
+    """
+    budget = memory_budget_bytes() if budget_bytes is None else int(budget_bytes)
+    factor = float(getattr(model, "working_memory_factor", None) or WORKING_MEMORY_FACTOR)
+    per_item = 4.0 * float(np.prod(shape)) * (1.0 + factor)
+    return int(max(1, min(int(requested), budget // max(per_item, 1.0))))
+
+
 class Components:
     """K named waveforms of identical shape that sum to the mix when all are on.
 
-    Attributes
+    Components are stored compactly: stems x segments keep one copy of each stem cut into its segments (not K
+    full-length, mostly zero waveforms), and a long time x frequency grid keeps each cell only over the
+    samples where it is non-zero. :meth:`compose` works on that storage; :meth:`waveform` builds one
+    full-length component and :attr:`waveforms` all of them (``K x C x L`` floats: avoid on long audio).
+
+    Parameters
     ----------
     names : list of str
         One per component, ``"<stem>@t<i>"`` for segmented stems, ``"<stem>"`` with one segment.
-    waveforms : np.ndarray, shape (K, C, L), float32
+    waveforms : np.ndarray, shape (K, C, L), optional
+        Dense components (the generic form); or give ``pieces``.
     sample_rate : int
     stems : list of str
         Stem of each component (same order as ``names``).
@@ -42,27 +100,52 @@ class Components:
         Whether a residual component is included.
     mix : np.ndarray, shape (C, L)
         The audio being explained.
+    info : dict, optional
+    pieces : list of (int, int, np.ndarray), optional
+        Per component ``(start, stop, samples (C, stop - start))``; the component is zero elsewhere.
+
+    Examples
+    --------
+    >>> c = Components(names=["a", "b"], waveforms=np.eye(2, dtype=np.float32)[:, None, :], sample_rate=2,
+    ...                stems=["a", "b"], segments=[0, 0], bounds=np.array([[0, 2]]), residual=False,
+    ...                mix=np.ones((1, 2), np.float32))
+    >>> c.compose(np.array([[1, 0]])).tolist()
+    [[[1.0, 0.0]]]
     """
 
-    names: list
-    waveforms: np.ndarray
-    sample_rate: int
-    stems: list
-    segments: list
-    bounds: np.ndarray
-    residual: bool
-    mix: np.ndarray
-    info: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.waveforms.ndim != 3:
-            raise ParameterError(f"component waveforms must be (K, C, L), got shape {self.waveforms.shape}.")
-        if len(self.names) != self.waveforms.shape[0]:
-            raise ParameterError(f"{len(self.names)} names for {self.waveforms.shape[0]} components.")
+    def __init__(self, names, waveforms=None, sample_rate=None, stems=None, segments=None, bounds=None,
+                 residual=False, mix=None, info=None, *, pieces=None, layout=None):
+        self.names = list(names)
+        self.sample_rate = int(sample_rate)
+        self.stems = list(stems)
+        self.segments = list(segments)
+        self.bounds = np.asarray(bounds)
+        self.residual = bool(residual)
+        self.mix = mix
+        self.info = dict(info or {})
+        self._dense = None
+        self._pieces = None
+        self._layout = layout
+        if waveforms is not None:
+            waveforms = np.asarray(waveforms)
+            if waveforms.ndim != 3:
+                raise ParameterError(f"component waveforms must be (K, C, L), got shape {waveforms.shape}.")
+            self._dense = np.ascontiguousarray(waveforms, dtype=np.float32)
+            k, self._shape = self._dense.shape[0], tuple(self._dense.shape[1:])
+        elif pieces is not None:
+            self._pieces = [(int(a), int(b), np.asarray(d, dtype=np.float32)) for a, b, d in pieces]
+            k = len(self._pieces)
+            self._shape = tuple(np.shape(mix))
+        elif layout is not None:
+            idx, _ = layout
+            k = int((idx >= 0).sum())
+            self._shape = tuple(np.shape(mix))
+        else:
+            raise ParameterError("Components need waveforms (K, C, L) or pieces.")
+        if len(self.names) != k:
+            raise ParameterError(f"{len(self.names)} names for {k} components.")
         if len(set(self.names)) != len(self.names):
             raise ParameterError(f"component names must be unique, got {self.names}.")
-        self.waveforms = np.ascontiguousarray(self.waveforms, dtype=np.float32)
-        self._layout = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -70,7 +153,79 @@ class Components:
     @property
     def shape(self) -> tuple:
         """Shape ``(C, L)`` of one composed signal."""
-        return self.waveforms.shape[1:]
+        return self._shape
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the component storage."""
+        if self._dense is not None:
+            return int(self._dense.nbytes)
+        if self._pieces is not None:
+            return int(sum(d.nbytes for _, _, d in self._pieces))
+        return int(sum(block.nbytes for block in self._layout[1]))
+
+    def support(self, k: int) -> tuple[int, int]:
+        """Sample range ``[start, stop)`` outside which component ``k`` is zero."""
+        if self._pieces is not None:
+            return self._pieces[k][:2]
+        if self._layout is not None and self._dense is None:
+            a, b = self.bounds[self.segments[k]]
+            return int(a), int(b)
+        return 0, int(self._shape[-1])
+
+    def waveform(self, k: int) -> np.ndarray:
+        """Component ``k`` as a full-length ``(C, L)`` float32 array (a view for dense components)."""
+        if self._dense is not None:
+            return self._dense[k]
+        out = np.zeros(self._shape, dtype=np.float32)
+        if self._pieces is not None:
+            a, b, data = self._pieces[k]
+            out[:, a:b] = data
+            return out
+        idx, sources = self._layout
+        stem, seg = np.argwhere(idx == k)[0]
+        a, b = self.bounds[seg]
+        out[:, a:b] = sources[seg][stem].reshape(self._shape[0], b - a)
+        return out
+
+    @property
+    def waveforms(self) -> np.ndarray:
+        """All components, ``(K, C, L)`` float32 (built on each access unless stored densely)."""
+        if self._dense is not None:
+            return self._dense
+        return np.stack([self.waveform(k) for k in range(len(self))])
+
+    def stem_signal(self, stem: str) -> np.ndarray:
+        """The sum of the components of ``stem`` (the stem itself for stems x segments), ``(C, L)``."""
+        idx = [k for k, s in enumerate(self.stems) if s == stem]
+        if not idx:
+            raise ParameterError(f"no stem named {stem!r}; stems are {self.stem_names()}.")
+        if self._dense is not None:
+            return self._dense[idx].sum(axis=0)
+        out = np.zeros(self._shape, dtype=np.float32)
+        if self._pieces is not None:
+            for k in idx:
+                a, b, data = self._pieces[k]
+                out[:, a:b] += data
+            return out
+        index, sources = self._layout
+        row = self.stem_names().index(stem)
+        for seg, (a, b) in enumerate(self.bounds):
+            out[:, a:b] = sources[seg][row].reshape(self._shape[0], b - a)
+        return out
+
+    def peaks(self) -> np.ndarray:
+        """Peak absolute amplitude of each component, shape ``(K,)`` (0 for an empty component)."""
+        if self._dense is not None:
+            return np.abs(self._dense).reshape(len(self), -1).max(axis=1, initial=0.0)
+        if self._pieces is not None:
+            return np.array([float(np.abs(d).max(initial=0.0)) for _, _, d in self._pieces])
+        idx, sources = self._layout
+        out = np.zeros(len(self))
+        for (stem, seg), k in np.ndenumerate(idx):
+            if k >= 0:
+                out[k] = float(np.abs(sources[seg][stem]).max(initial=0.0))
+        return out
 
     def compose(self, masks: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """Mix the components selected by each mask row: ``masks @ waveforms``.
@@ -97,33 +252,41 @@ class Components:
         elif out.shape != (b,) + self.shape or out.dtype != np.float32:
             raise ParameterError(f"out must be a float32 array of shape {(b,) + self.shape}, got {out.shape}.")
         layout = self._stem_layout()
-        if layout is None:  # generic: one (B, K) x (K, C*L) product
-            np.matmul(z, self.waveforms.reshape(len(self), -1), out=out.reshape(b, -1))
+        if layout is not None:
+            # stems x segments: within segment s only that segment's components are non-zero, so each segment
+            # is a (B, n_stems) x (n_stems, C*len_s) product -- S times fewer operations than the generic one.
+            stem_idx, sources = layout
+            for s, (a, e) in enumerate(self.bounds):
+                zs = np.ascontiguousarray(z[:, stem_idx[:, s]])
+                out[:, :, a:e] = np.matmul(zs, sources[s]).reshape(b, self.shape[0], e - a)
             return out
-        # stems x segments: within segment s only that segment's components are non-zero, so each segment is
-        # a (B, n_stems) x (n_stems, C*len_s) product -- S times fewer operations than the generic product.
-        stem_idx, sources = layout
-        for s, (a, e) in enumerate(self.bounds):
-            zs = np.ascontiguousarray(z[:, stem_idx[:, s]])
-            out[:, :, a:e] = np.matmul(zs, sources[s]).reshape(b, self.shape[0], e - a)
+        if self._dense is not None:  # generic: one (B, K) x (K, C*L) product
+            np.matmul(z, self._dense.reshape(len(self), -1), out=out.reshape(b, -1))
+            return out
+        out.fill(0.0)  # sparse pieces: add each switched-on component over its support only
+        for k, (a, e, data) in enumerate(self._pieces):
+            col = z[:, k]
+            if e > a and col.any():
+                out[:, :, a:e] += col[:, None, None] * data[None]
         return out
 
     def _stem_layout(self):
         """For stems x segments components: (index[stem, segment] -> component, per-segment stem slices)."""
-        if self.info.get("kind") != "stems":
+        if self._layout is not None:
+            return self._layout
+        if self.info.get("kind") != "stems" or self._dense is None:
             return None
-        if self._layout is None:
-            stems = self.stem_names()
-            n_seg = len(self.bounds)
-            idx = np.full((len(stems), n_seg), -1, dtype=np.int64)
-            for k, (stem, seg) in enumerate(zip(self.stems, self.segments)):
-                idx[stems.index(stem), seg] = k
-            if (idx < 0).any():
-                return None
-            sources = []
-            for s, (a, e) in enumerate(self.bounds):
-                sources.append(np.ascontiguousarray(self.waveforms[idx[:, s], :, a:e].reshape(len(stems), -1)))
-            self._layout = (idx, sources)
+        stems = self.stem_names()
+        n_seg = len(self.bounds)
+        idx = np.full((len(stems), n_seg), -1, dtype=np.int64)
+        for k, (stem, seg) in enumerate(zip(self.stems, self.segments)):
+            idx[stems.index(stem), seg] = k
+        if (idx < 0).any():
+            return None
+        sources = []
+        for s, (a, e) in enumerate(self.bounds):
+            sources.append(np.ascontiguousarray(self._dense[idx[:, s], :, a:e].reshape(len(stems), -1)))
+        self._layout = (idx, sources)
         return self._layout
 
     @property
@@ -150,6 +313,7 @@ class Components:
         return list(dict.fromkeys(self.stems))
 
     def index(self, name: str) -> int:
+        """Position of the component called ``name``."""
         try:
             return self.names.index(name)
         except ValueError:
@@ -225,6 +389,11 @@ def segment_bounds(
         times = np.asarray(list(segments), dtype=np.float64)
     except (TypeError, ValueError):
         raise ParameterError(f"segments must be an int or a sequence of boundary times (s), got {segments!r}.")
+    if times.size == 0:
+        raise ParameterError("segments is an empty list of boundary times; pass an int (e.g. 1 for whole stems) "
+                             "or at least one boundary in seconds.")
+    if times.ndim == 1 and np.any(times < 0):
+        raise ParameterError(f"segment boundaries must be >= 0 s, got {segments!r}.")
     if times.ndim != 1 or not np.all(np.isfinite(times)):
         raise ParameterError(f"segment boundaries must be finite times in seconds, got {segments!r}.")
     edges = np.round(times * sr).astype(np.int64)
@@ -289,25 +458,33 @@ def build_components(
         if not np.all(np.isfinite(arr)):
             raise ParameterError(f"stem {name!r} contains NaN or infinite samples.")
         stem_arrays[str(name)] = arr
-    gap = mix - np.sum(list(stem_arrays.values()), axis=0, dtype=np.float32)
+    if not stem_arrays:
+        raise ParameterError("no stems given; pass a separator or at least one stem.")
+    total = np.zeros_like(mix)
+    for arr in stem_arrays.values():  # in order, as np.sum(..., axis=0) adds them, without stacking copies
+        total += arr
+    gap = mix - total
+    del total
     rel_err = float(np.sqrt(np.mean(gap.astype(np.float64) ** 2) / np.mean(mix.astype(np.float64) ** 2)))
     use_residual = bool(residual and rel_err > residual_tolerance)
     if use_residual:
         stem_arrays[RESIDUAL] = gap.astype(np.float32)
+    del gap
     bounds = segment_bounds(mix.shape[1], sr=sr, segments=segments, segment_seconds=segment_seconds)
     n_seg = len(bounds)
-    names, stems_of, segs_of, waves = [], [], [], []
-    for stem, arr in stem_arrays.items():
-        for s, (a, b) in enumerate(bounds):
-            piece = np.zeros_like(arr)
-            piece[:, a:b] = arr[:, a:b]
+    names, stems_of, segs_of = [], [], []
+    for stem in stem_arrays:
+        for s in range(n_seg):
             names.append(stem if n_seg == 1 else f"{stem}@t{s}")
             stems_of.append(stem)
             segs_of.append(s)
-            waves.append(piece)
+    # one contiguous (n_stems, C * len_s) block per segment: what compose multiplies, and the only copy kept
+    arrays = list(stem_arrays.values())
+    sources = [np.ascontiguousarray(np.stack([arr[:, a:b] for arr in arrays]).reshape(len(arrays), -1))
+               for a, b in bounds]
+    index = np.arange(len(arrays) * n_seg, dtype=np.int64).reshape(len(arrays), n_seg)
     return Components(
         names=names,
-        waveforms=np.stack(waves).astype(np.float32),
         sample_rate=int(sr),
         stems=stems_of,
         segments=segs_of,
@@ -315,6 +492,7 @@ def build_components(
         residual=use_residual,
         mix=mix,
         info={"reconstruction_error": rel_err, "kind": "stems"},
+        layout=(index, sources),
     )
 
 
@@ -327,6 +505,7 @@ def tf_grid_components(
     n_bands: int = 4,
     n_fft: int = 2048,
     hop_length: int = 512,
+    show_progress: bool = False,
 ) -> Components:
     """SoundLIME-style time x frequency grid: each component is the mix filtered to one band in one segment.
 
@@ -335,22 +514,47 @@ def tf_grid_components(
     spectrogram and the STFT is linear, the cells sum to the resynthesised mix; the remaining difference to the
     input (edge effects) is added as a ``residual`` so the all-on mask reproduces the mix exactly.
 
+    When all cells at full length would exceed the memory budget (:func:`memory_budget_bytes`, e.g. long
+    audio), each cell is kept only over the samples where it is non-zero.
+
+    Parameters
+    ----------
+    mix : np.ndarray, shape (C, L)
+    sr : int
+    segments, segment_seconds
+        See :func:`segment_bounds`.
+    n_bands : int
+        Frequency bands, at most ``n_fft // 2 + 1`` (the FFT bins); bands that hold no bin are empty
+        components (``Explanation.warnings`` says so).
+    n_fft, hop_length : int
+        STFT settings.
+    show_progress : bool
+        tqdm bar over the cells (slow on long audio: one inverse STFT per cell).
+
     Returns
     -------
     Components
         Names ``"f<band>@t<segment>"`` plus ``"residual"``.
     """
     import librosa
+    from tqdm.auto import tqdm
 
     mix = validate_audio(mix, sr=sr, name="mix")
-    if not isinstance(n_bands, (int, np.integer)) or n_bands < 1:
+    if isinstance(n_bands, bool) or not isinstance(n_bands, (int, np.integer)) or n_bands < 1:
         raise ParameterError(f"n_bands must be a positive integer, got {n_bands!r}.")
+    if n_bands > n_fft // 2 + 1:
+        raise ParameterError(
+            f"n_bands={n_bands} exceeds the {n_fft // 2 + 1} frequency bins of an n_fft={n_fft} STFT, so most "
+            "bands would be empty components; use fewer bands."
+        )
     length = mix.shape[1]
     if length < n_fft:
         raise AudioTooShortError(
             f"the audio has {length} samples, fewer than n_fft={n_fft}; pass a longer excerpt or a smaller n_fft."
         )
     bounds = segment_bounds(length, sr=sr, segments=segments, segment_seconds=segment_seconds)
+    n_cells = n_bands * len(bounds)
+    dense = 4 * (n_cells + 1) * mix.size <= memory_budget_bytes()
     spec = librosa.stft(mix, n_fft=n_fft, hop_length=hop_length)  # (C, F, T)
     freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
     edges = np.geomspace(100.0, sr / 2.0, n_bands + 1) if n_bands > 1 else np.array([0.0, sr / 2.0])
@@ -358,29 +562,35 @@ def tf_grid_components(
     band_of_bin = np.clip(np.searchsorted(edges, freqs, side="right") - 1, 0, n_bands - 1)
     frame_times = librosa.frames_to_samples(np.arange(spec.shape[-1]), hop_length=hop_length)
     seg_of_frame = np.clip(np.searchsorted(bounds[:, 1], frame_times, side="right"), 0, len(bounds) - 1)
-    names, stems_of, segs_of, waves = [], [], [], []
-    for band in range(n_bands):
-        for s in range(len(bounds)):
-            mask = (band_of_bin[:, None] == band) & (seg_of_frame[None, :] == s)
-            cell = librosa.istft(spec * mask[None], hop_length=hop_length, n_fft=n_fft, length=length)
-            names.append(f"f{band}@t{s}")
-            stems_of.append(f"f{band}")
-            segs_of.append(s)
-            waves.append(cell.astype(np.float32))
-    waves = np.stack(waves)
-    gap = mix - waves.sum(axis=0)
+    names, stems_of, segs_of, waves, pieces = [], [], [], [], []
+    total = None if dense else np.zeros_like(mix)
+    cells = [(band, s) for band in range(n_bands) for s in range(len(bounds))]
+    for band, s in tqdm(cells, desc="tf-grid cells", unit="cell", disable=not show_progress, leave=False):
+        mask = (band_of_bin[:, None] == band) & (seg_of_frame[None, :] == s)
+        cell = librosa.istft(spec * mask[None], hop_length=hop_length, n_fft=n_fft, length=length)
+        cell = cell.astype(np.float32)
+        names.append(f"f{band}@t{s}")
+        stems_of.append(f"f{band}")
+        segs_of.append(s)
+        if dense:
+            waves.append(cell)
+        else:
+            total += cell
+            nz = np.flatnonzero(np.any(cell != 0, axis=0))
+            a, b = (int(nz[0]), int(nz[-1]) + 1) if nz.size else (0, 0)
+            pieces.append((a, b, np.array(cell[:, a:b])))
+        del cell
+    del spec
     names.append(RESIDUAL)
     stems_of.append(RESIDUAL)
     segs_of.append(-1)
-    waves = np.concatenate([waves, gap[np.newaxis].astype(np.float32)], axis=0)
-    return Components(
-        names=names,
-        waveforms=waves,
-        sample_rate=int(sr),
-        stems=stems_of,
-        segments=segs_of,
-        bounds=bounds,
-        residual=True,
-        mix=mix,
-        info={"kind": "tf_grid", "band_edges_hz": edges.tolist(), "n_fft": n_fft, "hop_length": hop_length},
-    )
+    info = {"kind": "tf_grid", "band_edges_hz": edges.tolist(), "n_fft": n_fft, "hop_length": hop_length}
+    common = dict(names=names, sample_rate=int(sr), stems=stems_of, segments=segs_of, bounds=bounds,
+                  residual=True, mix=mix, info=info)
+    if dense:
+        waves = np.stack(waves)
+        gap = mix - waves.sum(axis=0)
+        waves = np.concatenate([waves, gap[np.newaxis].astype(np.float32)], axis=0)
+        return Components(waveforms=waves, **common)
+    pieces.append((0, length, (mix - total).astype(np.float32)))
+    return Components(pieces=pieces, **common)
