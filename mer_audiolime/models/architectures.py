@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ..exceptions import ParameterError
 
 __all__ = ["RFResNet", "VGGish", "ResidualBlock", "ARCHITECTURES", "CP_FIELD_SHALLOW_M2", "VGGISH_LAYERS",
-           "build_backbone", "count_parameters", "frequency_position"]
+           "build_backbone", "count_parameters", "frequency_position", "min_input_frames"]
 
 #: ``config_cp_field_shallow_m2`` as data. Each stage: channel multiplier of ``base_channels``, a list of
 #: blocks given as (kernel of conv 1, kernel of conv 2), and the 1-based indices of the blocks followed by
@@ -230,3 +230,39 @@ def _init_weights(module: nn.Module) -> None:
 def count_parameters(module: nn.Module, *, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def _out_size(n: int, layer, axis: int) -> int:
+    """Output length along ``axis`` (0 = height, 1 = width) of a conv / pooling layer for input length n."""
+    def pick(v):
+        return v[axis] if isinstance(v, (tuple, list)) else v
+
+    k, stride, pad = pick(layer.kernel_size), pick(layer.stride), pick(layer.padding)
+    dilation = pick(getattr(layer, "dilation", 1))
+    if isinstance(pad, str):  # "same" keeps the length, "valid" pads nothing
+        return n if pad == "same" else (n - dilation * (k - 1) - 1) // stride + 1
+    return (n + 2 * pad - dilation * (k - 1) - 1) // stride + 1
+
+
+def min_input_frames(backbone: nn.Module, *, axis: int = 1, limit: int = 100000) -> int:
+    """Fewest spectrogram frames (``axis=1``: time) the backbone accepts: below it a convolution or pooling
+    window is larger than its (padded) input and torch raises.
+
+    Walks the convolution and pooling layers in definition order (the forward order of these backbones;
+    size-preserving residual branches do not change the answer).
+
+    Examples
+    --------
+    >>> min_input_frames(RFResNet(base_channels=8))
+    9
+    """
+    layers = [m for m in backbone.modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]
+    for n in range(1, limit):
+        size = n
+        for layer in layers:
+            size = _out_size(size, layer, axis)
+            if size < 1:
+                break
+        if size >= 1:
+            return n
+    raise ParameterError(f"no input length up to {limit} frames fits this backbone.")

@@ -1,24 +1,32 @@
 """Model cards and checkpoints: one file holds the weights *and* the card that says how to rebuild them.
 
-A checkpoint is ``torch.save`` of a plain dict ``{"format": "mer_audiolime.checkpoint", "format_version": 1,
-"card": {...}, "state_dict": {...}}`` containing only tensors, strings, numbers, lists and dicts, so it loads
-with ``torch.load(weights_only=True)``: no pickled code runs when a checkpoint is opened.
+A checkpoint is ``torch.save`` of a plain dict ``{"format": "mer_audiolime.checkpoint", "format_version": 2,
+"card": {...}, "state_dict": {...}, "digest": {"algorithm": "sha256", "value": ...}}`` containing only
+tensors, strings, numbers, lists and dicts, so it loads with ``torch.load(weights_only=True)``: no pickled
+code runs when a checkpoint is opened.
+
+The digest (:func:`state_digest`: sha256 of the card's canonical JSON and of every tensor's name, dtype,
+shape and bytes) is verified on every load, so a file whose weights or card were altered is refused even
+when no published sha256 of the file is at hand. Format-1 files (no digest; the shipped zoo weights, whose
+cards hold the file's sha256) still load.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import platform
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..exceptions import ChecksumError, ParameterError, WeightsError
+from ..exceptions import ChecksumError, MerAudioLimeWarning, ParameterError, WeightsError
 
-__all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "sha256_file", "package_versions"]
+__all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "sha256_file", "package_versions", "state_digest"]
 
 CHECKPOINT_FORMAT = "mer_audiolime.checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 @dataclass
@@ -51,6 +59,10 @@ class ModelCard:
     weights : dict
         ``{"uri", "sha256", "filename", "size_bytes"}`` (zoo entries only).
     description : str
+    domain : dict
+        The training domain: ``{"description", "datasets", "input_check"}``. ``input_check`` holds the
+        threshold of the spectral-profile distance above which an input counts as out of domain (see
+        :func:`~mer_audiolime.models.frontend.spectral_profile_distance`); empty when unknown.
     """
 
     name: str
@@ -70,6 +82,7 @@ class ModelCard:
     training: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
     description: str = ""
+    domain: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return _plain(dataclasses.asdict(self))
@@ -148,27 +161,61 @@ def package_versions() -> dict:
     return out
 
 
+def state_digest(card: dict, state_dict) -> str:
+    """sha256 of a checkpoint's content: the card's canonical JSON, then each tensor (sorted by name) as
+    name, dtype, shape and raw bytes. Independent of the file's container layout.
+
+    Examples
+    --------
+    >>> import torch
+    >>> len(state_digest({"name": "m"}, {"w": torch.zeros(2)}))
+    64
+    """
+    import torch
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps(_plain(card), sort_keys=True, separators=(",", ":")).encode())
+    for key in sorted(state_dict):
+        tensor = state_dict[key]
+        if not torch.is_tensor(tensor):
+            raise WeightsError(f"state_dict entry {key!r} is a {type(tensor).__name__}, not a tensor.")
+        t = tensor.detach().to("cpu").contiguous()
+        digest.update(f"|{key}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
 def save_checkpoint(path, model, card: ModelCard) -> str:
-    """Write ``model``'s weights with ``card`` to ``path``; return the file's sha256.
+    """Write ``model``'s weights with ``card`` and their digest to ``path``; return the file's sha256.
 
     Parameters
     ----------
     path : path-like
-        Destination (``.pt``); parent folders are created.
+        Destination (``.pt``); parent folders are created. Written atomically (temporary file + rename).
     model : MERModel
     card : ModelCard
         Stored without its ``weights`` entry (a file cannot contain its own hash).
+
+    Returns
+    -------
+    str
+        sha256 of the written file (record it beside results; the zoo puts it in the card).
     """
+    import io
+
     import torch
 
+    from ..fileio import atomic_write_bytes
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     card_dict = card.to_dict()
     card_dict["weights"] = {}
     state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
     payload = {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, "card": card_dict,
-               "state_dict": state}
-    torch.save(payload, path)
+               "state_dict": state, "digest": {"algorithm": "sha256", "value": state_digest(card_dict, state)}}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
     return sha256_file(path)
 
 
@@ -179,7 +226,7 @@ def load_checkpoint(path, *, sha256: str | None = None):
     ----------
     path : path-like
     sha256 : str, optional
-        Expected hash; verified *before* the file is deserialised.
+        Expected hash of the file; verified *before* the file is deserialised.
 
     Returns
     -------
@@ -190,9 +237,15 @@ def load_checkpoint(path, *, sha256: str | None = None):
     Raises
     ------
     ChecksumError
-        ``sha256`` given and different from the file's.
+        ``sha256`` given and different from the file's, or the embedded digest does not match the stored
+        card and tensors (the file was altered after it was written).
     WeightsError
         Missing file, or not a mer_audiolime checkpoint.
+
+    Warns
+    -----
+    MerAudioLimeWarning
+        A format-1 checkpoint (no embedded digest) loaded without ``sha256``: its integrity is unchecked.
     """
     import torch
 
@@ -213,6 +266,22 @@ def load_checkpoint(path, *, sha256: str | None = None):
         ) from err
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path} is not a mer_audiolime checkpoint (no 'format': {CHECKPOINT_FORMAT!r}).")
+    if not isinstance(payload.get("card"), dict) or not isinstance(payload.get("state_dict"), dict):
+        raise WeightsError(f"{path} lacks its card or state_dict; it is damaged or was not written by "
+                           "save_checkpoint.")
+    version = payload.get("format_version", 1)
+    if version >= 2:
+        stored = (payload.get("digest") or {}).get("value")
+        actual = state_digest(payload["card"], payload["state_dict"])
+        if stored != actual:
+            raise ChecksumError(
+                f"checkpoint {path} was altered after it was written: its embedded digest is {stored} but its "
+                f"card and weights hash to {actual}; nothing was loaded. Retrain or restore the original file."
+            )
+    elif sha256 is None:
+        warnings.warn(f"checkpoint {path} has no embedded digest (format 1), so its integrity cannot be "
+                      "checked; load it with sha256=... or re-save it with save_checkpoint.",
+                      MerAudioLimeWarning, stacklevel=2)
     card = ModelCard.from_dict(payload["card"])
     model = card.build()
     try:

@@ -26,7 +26,8 @@ from torch import nn
 
 from ..exceptions import ParameterError
 
-__all__ = ["Frontend", "log_frequency_filterbank", "mel_filterbank", "log_center_frequencies", "as_mono"]
+__all__ = ["Frontend", "log_frequency_filterbank", "mel_filterbank", "log_center_frequencies", "as_mono",
+           "spectral_profile_distance", "profile_distances", "input_check"]
 
 _A4 = 440.0
 
@@ -224,3 +225,80 @@ def as_mono(waveform: torch.Tensor) -> torch.Tensor:
             f"waveform must be (B, L) or (B, C, L), got shape {tuple(waveform.shape)}."
         )
     return waveform.to(torch.float32)
+
+
+def spectral_profile_distance(frontend: Frontend, audio, *, chunk_samples: int = 1 << 22) -> float:
+    """How far a clip's average spectrum lies from a trained model's training data, in training sd units.
+
+    The frontend standardises each band with the training set's mean and standard deviation; the clip's
+    time-averaged standardised spectrogram is its profile, and the distance is the root mean square of that
+    profile over bands. Clips like the training data score well below 1 (every band near its training mean);
+    a different kind of audio (e.g. real recordings for a model trained on synthetic audio) scores higher.
+    Model cards store the threshold measured on the training clips (``domain["input_check"]``).
+
+    Parameters
+    ----------
+    frontend : Frontend
+        A trained model's frontend (its ``mean``/``std`` buffers fitted on the training set).
+    audio : np.ndarray, shape (C, L) or (L,)
+        At ``frontend.sample_rate``.
+    chunk_samples : int
+        Long audio is processed in frame-aligned chunks of about this many samples (bounded memory).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> fe = Frontend()
+    >>> round(spectral_profile_distance(fe, np.zeros(22050, np.float32)), 3)  # untrained: mean 0, sd 1
+    0.0
+    """
+    x = np.asarray(audio, dtype=np.float32)
+    x = x.reshape(-1, x.shape[-1]).mean(axis=0)
+    hop = frontend.hop_length
+    step = max(hop, (int(chunk_samples) // hop) * hop)
+    total, frames = None, 0
+    with torch.inference_mode():
+        for start in range(0, x.shape[-1], step):
+            piece = torch.from_numpy(np.ascontiguousarray(x[start : start + step]))[None]
+            spec = frontend(piece)[0, 0]  # (bands, frames)
+            part = spec.sum(dim=1).double()
+            total = part if total is None else total + part
+            frames += spec.shape[1]
+    profile = (total / max(frames, 1)).numpy()
+    return float(np.sqrt(np.mean(profile**2)))
+
+
+def profile_distances(specs) -> np.ndarray:
+    """:func:`spectral_profile_distance` of each clip of a batch of *standardised* spectrograms.
+
+    Parameters
+    ----------
+    specs : torch.Tensor or np.ndarray, shape (B, 1, bands, frames)
+        Frontend outputs (already standardised with the training statistics).
+
+    Returns
+    -------
+    np.ndarray, shape (B,)
+    """
+    x = torch.as_tensor(specs).double()
+    profile = x.mean(dim=(1, 3))  # (B, bands)
+    return torch.sqrt((profile**2).mean(dim=1)).numpy()
+
+
+def input_check(distances, *, n_sd: float = 4.0) -> dict:
+    """The out-of-domain rule stored in a model card: flag inputs whose :func:`spectral_profile_distance`
+    exceeds the training clips' mean + ``n_sd`` standard deviations.
+
+    Examples
+    --------
+    >>> input_check([0.2, 0.3, 0.25])["threshold"]
+    0.45
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
+    return {"statistic": "spectral_profile_distance", "n_train_clips": int(d.size),
+            "train_mean": round(float(d.mean()), 4), "train_sd": round(sd, 4), "train_max": round(float(d.max()), 4),
+            "threshold": round(float(d.mean()) + n_sd * sd, 4), "rule": f"training mean + {n_sd:g} sd"}

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..exceptions import ModelError, ParameterError
 from ..names import MIDLEVEL_NAMES
-from .architectures import build_backbone
+from .architectures import build_backbone, min_input_frames
 from .frontend import Frontend
 from .predictor import TorchPredictor
 
@@ -112,6 +112,13 @@ class MERModel(nn.Module):
     @property
     def kind(self) -> str:
         return self.head.kind
+
+    @property
+    def min_input_samples(self) -> int:
+        """Shortest waveform (samples) the network accepts: its frontend frames must cover the backbone's
+        smallest input (``1 + L // hop_length >= min_input_frames``); shorter input makes torch raise."""
+        frames = min_input_frames(self.backbone)
+        return max(1, (frames - 1) * self.frontend.hop_length)
 
     def forward_features(self, spectrogram: torch.Tensor) -> dict:
         """``(B, 1, F, T)`` spectrogram -> output dict."""
@@ -207,6 +214,7 @@ def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = Non
     common = dict(sample_rate=model.sample_rate, channels=1, device=device, threads=threads,
                   name=name or model.spec.get("name") or f"{model.spec.get('architecture')}-{model.kind}")
     card = getattr(model, "card", None)
+    min_samples = model.min_input_samples  # of the network as built (optimising keeps its layers)
     if optimize:
         from .inference import optimize_for_inference
 
@@ -219,7 +227,9 @@ def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = Non
     else:
         pred = TorchPredictor(model, output_names=model.emotion_names, output_keys=("emotion",),
                               emotion_names=model.emotion_names, **common)
+    pred.min_input_samples = min_samples  # explain() refuses shorter audio before any model call
     pred.card = card  # the model card (None for an untrained model)
+    pred.target_scaling = dict(getattr(card, "target_scaling", None) or {})  # z-score -> annotation scale
     pred.clip_seconds = getattr(card, "clip_seconds", None)  # training clip length, e.g. for TrackDataset
     return pred
 

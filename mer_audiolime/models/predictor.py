@@ -294,8 +294,9 @@ def import_object(spec: str, *, what: str = "model"):
     3.141592653589793
     """
     if not isinstance(spec, str) or ":" not in spec or spec.endswith(":"):
+        extra = " (or be a zoo model name or a checkpoint .pt)" if what == "model" else ""
         raise ParameterError(
-            f"{what} spec {spec!r} must look like 'package.module:factory' or 'path/to/file.py:factory'."
+            f"{what} spec {spec!r} must look like 'package.module:factory' or 'path/to/file.py:factory'{extra}."
         )
     target, _, attr = spec.rpartition(":")
     if target.endswith(".py") or "/" in target or "\\" in target:
@@ -340,11 +341,16 @@ def _file_hint(target: str, attr: str) -> str:
 
 
 def load_predictor(spec: str, **kwargs):
-    """Load a predictor from ``"package.module:factory"`` or ``"path/to/file.py:factory"``.
+    """Load a predictor from a zoo name, a checkpoint file, ``"package.module:factory"`` or
+    ``"path/to/file.py:factory"``.
 
-    The factory is called with ``**kwargs`` and must return a :class:`Predictor` (or something
-    :func:`as_predictor` can wrap). Zoo models are factories too:
-    ``"mer_audiolime.models.zoo:a2mid2e_synth_clean"``.
+    * a zoo name (``mer-audiolime models list``): the bundled weights, verified against the card's sha256;
+    * a checkpoint ``.pt``/``.pth`` written by ``train`` (its embedded digest is verified on load);
+    * a factory, called with ``**kwargs``, returning a :class:`Predictor` (or something :func:`as_predictor`
+      can wrap). Zoo models are factories too: ``"mer_audiolime.models.zoo:a2mid2e_synth_clean"``.
+
+    Zoo and checkpoint predictors carry ``weights_path`` and ``weights_sha256`` (recorded in run manifests)
+    and ``target_scaling``.
 
     Examples
     --------
@@ -353,9 +359,38 @@ def load_predictor(spec: str, **kwargs):
     ...
     mer_audiolime.exceptions.ParameterError: model spec 'no_colon' must look like ...
     """
+    if isinstance(spec, (str, Path)) and str(spec).lower().endswith((".pt", ".pth")) and not kwargs:
+        return _checkpoint_predictor(Path(spec))
+    if isinstance(spec, str) and ":" not in spec and not kwargs:
+        from .zoo import list_models
+
+        if spec in list_models():
+            from .zoo import pretrained_predictor, resolve_weights
+
+            predictor = pretrained_predictor(spec, download=False)
+            path = resolve_weights(spec, download=False)
+            predictor.weights_path = str(path)
+            predictor.weights_sha256 = predictor.card.weights.get("sha256")
+            return predictor
     factory = import_object(spec, what="model")
     obj = factory(**kwargs) if callable(factory) and not _is_predictor(factory) else factory
     return as_predictor(obj)
+
+
+def _checkpoint_predictor(path: Path):
+    from .checkpoint import load_checkpoint, sha256_file
+    from .heads import to_predictor
+
+    if not path.is_file():
+        from ..exceptions import WeightsError
+
+        raise WeightsError(f"checkpoint {str(path)!r} does not exist; check the path (or use a zoo name from "
+                           "`mer-audiolime models list`).")
+    model, _card = load_checkpoint(path)
+    predictor = to_predictor(model.eval(), name=path.stem)
+    predictor.weights_path = str(path.resolve())
+    predictor.weights_sha256 = sha256_file(path)
+    return predictor
 
 
 def _is_predictor(obj) -> bool:

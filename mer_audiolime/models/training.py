@@ -30,6 +30,7 @@ import torch
 from ..exceptions import ParameterError
 from .checkpoint import ModelCard, package_versions, save_checkpoint
 from ._items import load_items
+from .frontend import input_check, profile_distances
 from .heads import MIDLEVEL_NAMES, MERModel, build_model
 from .train_config import TrainConfig
 
@@ -206,13 +207,18 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
         v_specs = _spectrograms(model, v_waves, cfg.batch_size)
         del waves, v_waves
 
+        info = dict(dataset_info or {})
+        domain = {"description": f"trained on {info.get('name', 'its training set')}"
+                                 + (f" ({info['variant']})" if info.get("variant") else ""),
+                  "datasets": [info["name"]] if info.get("name") else [],
+                  "input_check": input_check(profile_distances(specs))}
         card = ModelCard(
             name=name, architecture=cfg.architecture, head=cfg.head, sample_rate=sr, clip_seconds=clip / sr,
             midlevel_names=model.midlevel_names, emotion_names=model.emotion_names,
             backbone_kwargs=dict(cfg.backbone_kwargs), frontend_kwargs=dict(model.frontend.config),
             target_scaling={**mid_scaling, **emo_scaling},
             dataset={**(dataset_info or {}), "n_train": int(len(specs)), "n_valid": int(len(v_specs))},
-            seed=cfg.seed, package_versions=package_versions(), training=asdict(cfg),
+            seed=cfg.seed, package_versions=package_versions(), training=asdict(cfg), domain=domain,
         )
         crop_frames = None
         if cfg.crop_seconds is not None:
