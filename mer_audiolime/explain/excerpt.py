@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from ..audio import as_channels_first, audio_duration, load_audio
+from ..audio import as_channels_first, audio_duration, load_audio, read_audio
 from ..exceptions import ParameterError
 from ..validation import check_float
 
@@ -79,13 +79,18 @@ def cut(audio, *, sr: int, offset: float = 0.0, duration: float | None = None) -
     return np.ascontiguousarray(y[:, start:stop])
 
 
-def load_excerpt(audio, *, sr=None, offset=0.0, duration=None) -> tuple[np.ndarray, int]:
-    """Decode only the excerpt of a file (or slice an array); returns ``(audio (C, L), sr)``.
+def load_excerpt(audio, *, sr=None, offset=0.0, duration=None, report: bool = False) -> tuple:
+    """Decode only the excerpt of a file (or slice an array); returns ``(audio (C, L), sr)``, and with
+    ``report=True`` also the decode report of :func:`~mer_audiolime.audio.read_audio` (truncation) instead of
+    a :class:`~mer_audiolime.exceptions.TruncatedAudioWarning`.
 
     Call :func:`check_excerpt` first; this function trusts its arguments.
     """
     if isinstance(audio, (str, os.PathLike)):
+        if report:
+            return read_audio(audio, offset=offset, duration=duration)
         return load_audio(audio, offset=offset, duration=duration)
     if sr is None:
         raise ParameterError("an audio array needs its sample rate: pass sr=<Hz>.")
-    return load_audio(cut(audio, sr=sr, offset=offset, duration=duration), sr=sr)  # validates the excerpt
+    out = load_audio(cut(audio, sr=sr, offset=offset, duration=duration), sr=sr)  # validates the excerpt
+    return (*out, {"truncated": False}) if report else out

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
-from .ranking import ranked
+from .ranking import rankable, ranked
 
 __all__ = ["export_audio", "safe_name", "write_wav"]
 
@@ -45,6 +45,7 @@ def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str]
     order of the report pages; ``absolute_feature_sort=False`` ranks by signed weight, audioLIME's default).
     Attributions come from :meth:`~mer_audiolime.explain.Explanation.attribution` (default rule: the chain for
     emotions of a model with a linear mid-level head, the explanation's estimator otherwise).
+    A target whose weights are all equal (e.g. a constant output) has no ranking and gets no files.
 
     Parameters
     ----------
@@ -81,11 +82,13 @@ def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str]
     for target in targets:
         att = atts[target]
         src = att.info.get("source", "")
+        if not rankable(att.weights):
+            continue
         order = ranked(att.weights, k, absolute_feature_sort=absolute_feature_sort)
         folder = out_dir / safe_name(target)
         for r, idx in enumerate(order, start=1):
             name = comps.names[idx]
-            path = write_wav(folder / f"rank{r:02d}_{safe_name(name)}.wav", comps.waveforms[idx], sr)
+            path = write_wav(folder / f"rank{r:02d}_{safe_name(name)}.wav", comps.waveform(idx), sr)
             rows.append({"target": target, "rank": r, "component": name, "weight": float(att.weights[idx]),
                          "source": src, "path": str(path)})
         mask = np.zeros(len(comps), dtype=np.float32)

@@ -14,8 +14,11 @@ from ..audio import conform
 from ..exceptions import ModelError, ParameterError
 from ..models.predictor import as_predictor, predict_batched
 from ..models.spec import describe_model, resolve_model
-from ..validation import check_choice
-from .components import RESIDUAL, Components, build_components, tf_grid_components
+from ..validation import check_choice, check_float, check_names, check_seed, usable_dir
+from .components import (RESIDUAL, Components, batch_limit, build_components, segment_bounds,
+                         tf_grid_components)
+from .diagnostics import check_inputs, diagnose
+from .ranking import rankable
 from .estimators import (CHAIN, DIRECT_SOURCES, ENUMERATION_MODES, ESTIMATORS, OCCLUSION_MODES, chain_source,
                          design, estimate, parse_source, seed_dependent, source_for)
 from .excerpt import check_excerpt, cut, load_excerpt
@@ -72,6 +75,9 @@ class Explanation:
     sources : dict
         Every attribution computed so far: ``{source: {target: Attribution}}`` (filled by
         :meth:`attribution`).
+    warnings : list of TrustWarning
+        Reasons not to trust (parts of) this explanation, each with a ``code``, a ``message`` and measured
+        ``details`` (see :mod:`mer_audiolime.explain.diagnostics`); empty when nothing was found.
     """
 
     components: Components
@@ -88,6 +94,7 @@ class Explanation:
     output_names: list = field(default_factory=list)
     head: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     def __post_init__(self):
         own = self.source
@@ -300,7 +307,8 @@ class Explanation:
         Columns: ``target, component, stem, segment, weight, rank, intercept, score, local_prediction,
         prediction, num_samples, seed, kernel_width, source`` (canonical names: ``"lime"``, ``"chain:lime"``,
         ``"shapley"`` ...). Default sources: the explanation's estimator on every explained output, and its
-        chain for the emotions (``include_chain``).
+        chain for the emotions (``include_chain``). ``rank`` is empty (NA) for a target whose weights are all
+        equal (e.g. a constant output): there is no ranking.
         """
         if sources is None:
             groups = [(self.source, list(self.attributions))]
@@ -316,17 +324,22 @@ class Explanation:
         for source, targets in groups:
             for target in targets:
                 att = self.attribution(target, source)
-                ranks = np.empty(len(att.weights), dtype=int)
+                ranks = np.empty(len(att.weights), dtype=object)
                 ranks[np.argsort(-att.weights, kind="stable")] = np.arange(1, len(att.weights) + 1)
+                if not rankable(att.weights):
+                    ranks[:] = pd.NA
                 for k, name in enumerate(att.component_names):
                     rows.append({
                         "target": target, "component": name, "stem": c.stems[k], "segment": c.segments[k],
-                        "weight": float(att.weights[k]), "rank": int(ranks[k]), "intercept": att.intercept,
+                        "weight": float(att.weights[k]), "rank": ranks[k], "intercept": att.intercept,
                         "score": att.score, "local_prediction": att.local_prediction,
                         "prediction": att.prediction, "num_samples": att.num_samples, "seed": att.seed,
                         "kernel_width": att.kernel_width, "source": source,
                     })
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if len(frame):
+            frame["rank"] = frame["rank"].astype("Int64")
+        return frame
 
     def stem_segment_matrix(self, target: str, source: str | None = None) -> pd.DataFrame:
         """Weights of ``target`` (by :meth:`attribution`) as a stems x segments table (a report's heatmap)."""
@@ -348,16 +361,27 @@ class Explanation:
 
 
 def component_predict_fn(components: Components, model, *, batch_size: int):
-    """A ``masks (B, K) -> outputs (B, T)`` function that composes and runs the model, reusing one buffer."""
-    buffers = {}
+    """A ``masks (B, K) -> outputs (B, T)`` function that composes and runs the model, reusing one buffer.
 
-    def fn(chunk: np.ndarray) -> np.ndarray:
+    At most :func:`~mer_audiolime.explain.components.batch_limit` inputs are composed and run at once, so the
+    memory of a model call stays within the documented budget on long audio; clips of normal length run at
+    ``batch_size``.
+    """
+    buffers = {}
+    limit = batch_limit(components.shape, model=model, requested=batch_size)
+
+    def run(chunk: np.ndarray) -> np.ndarray:
         b = chunk.shape[0]
         buf = buffers.get(b)
         if buf is None:
             buf = buffers[b] = np.empty((b,) + components.shape, dtype=np.float32)
         x = components.compose(chunk, out=buf)
         return predict_batched(model, x, batch_size=batch_size)
+
+    def fn(chunk: np.ndarray) -> np.ndarray:
+        if chunk.shape[0] <= limit:
+            return run(chunk)
+        return np.concatenate([run(chunk[a : a + limit]) for a in range(0, chunk.shape[0], limit)])
 
     return fn
 
@@ -370,15 +394,19 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 def _build(audio, *, model, separator, stems, stems_sr, sr, segments, segment_seconds, residual, n_bands,
            cache_dir, show_progress, offset=0.0, duration=None):
-    mix_native, native_sr = load_excerpt(audio, sr=sr, offset=offset, duration=duration)
+    mix_native, native_sr, report = load_excerpt(audio, sr=sr, offset=offset, duration=duration, report=True)
     t0 = time.perf_counter()
     channels = int(getattr(model, "channels", 1) or 1)
     mix = conform(mix_native, sr=native_sr, target_sr=model.sample_rate, channels=channels)
+    # everything that can fail on the audio's length fails here, before separation and model calls
+    segment_bounds(mix.shape[1], sr=model.sample_rate, segments=segments, segment_seconds=segment_seconds)
+    check_inputs(mix.shape[1], sr=model.sample_rate, model=model)
     if isinstance(separator, str) and separator == TF_GRID:
         if stems is not None:
             raise ParameterError("stems and separator='tf-grid' exclude each other; choose one.")
         comps = tf_grid_components(mix, sr=model.sample_rate, segments=segments, segment_seconds=segment_seconds,
-                                   n_bands=n_bands)
+                                   n_bands=n_bands, show_progress=show_progress)
+        comps.info["audio"] = report
         return comps, "tf-grid", time.perf_counter() - t0
     if stems is not None:
         if separator is not None:
@@ -387,13 +415,25 @@ def _build(audio, *, model, separator, stems, stems_sr, sr, segments, segment_se
         excerpt = {k: cut(v, sr=rate, offset=offset, duration=duration) for k, v in stems.items()}
         sep = OracleSeparator(excerpt, sr=rate)
     else:
+        use_cache = True
+        if cache_dir is not None:
+            cache_dir, reason = usable_dir(cache_dir)
+            if cache_dir is None:
+                import warnings
+
+                from ..exceptions import MerAudioLimeWarning
+
+                warnings.warn(f"separation cache skipped: {reason}", MerAudioLimeWarning, stacklevel=3)
+                use_cache = False
         sep = get_separator("umxhq" if separator is None else separator, cache_dir=cache_dir,
+                            use_cache=use_cache,
                             **({"show_progress": show_progress} if isinstance(separator, (str, type(None))) else {}))
     native_stems = sep.separate(mix_native, sr=native_sr)
     model_stems = {name: conform(s, sr=native_sr, target_sr=model.sample_rate, channels=channels)
                    for name, s in native_stems.items()}
     comps = build_components(mix, model_stems, sr=model.sample_rate, segments=segments,
                              segment_seconds=segment_seconds, residual=residual)
+    comps.info["audio"] = report
     return comps, sep.identity, time.perf_counter() - t0
 
 
@@ -509,8 +549,9 @@ def explain(
     model = resolved.predictor if resolved is not None else as_predictor(model)
     num_samples = _check_int(num_samples, "num_samples", 2)
     batch_size = _check_int(batch_size, "batch_size", 1)
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise ParameterError(f"seed must be an integer, got {seed!r}.")
+    seed = check_seed(seed)
+    kernel_width = check_float(kernel_width, "kernel_width", minimum=0, strict_minimum=True)
+    alpha = check_float(alpha, "alpha", minimum=0)
     if mode not in ("regression", "classification"):
         raise ParameterError(f"mode must be 'regression' or 'classification', got {mode!r}.")
     check_choice(estimator, "estimator", ESTIMATORS)
@@ -520,11 +561,7 @@ def explain(
     if exhaustive is not None and not isinstance(exhaustive, (bool, np.bool_)):
         raise ParameterError(f"exhaustive must be True, False or None (automatic), got {exhaustive!r}.")
     names = list(model.output_names)
-    if targets is not None:
-        targets = [targets] if isinstance(targets, str) else list(targets)
-        unknown = [t for t in targets if t not in names]
-        if unknown:
-            raise ParameterError(f"unknown target(s) {unknown}; the model's outputs are {names}.")
+    targets = check_names(targets, "target(s)", available=names)
 
     comps, sep_identity, t_sep = _build(
         audio, model=model, separator=separator, stems=stems, stems_sr=stems_sr, sr=sr, segments=segments,
@@ -610,6 +647,7 @@ def explain(
         exp.chained = dict(exp.sources[chain_source(source)])
     exp.timings = {"components": t_sep, "model": t_model, "surrogate": time.perf_counter() - t0,
                    "model_calls": cache.model_calls - calls_before, "unique_masks": unique}
+    exp.warnings = diagnose(exp, model=model)
     return exp
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ranked", "signed_lists"]
+__all__ = ["ranked", "signed_lists", "rankable"]
 
 
 def ranked(weights, k: int, *, absolute_feature_sort: bool = True) -> np.ndarray:
@@ -49,3 +49,16 @@ def signed_lists(weights, k: int) -> tuple[np.ndarray, np.ndarray]:
     pos = [i for i in np.argsort(-w, kind="stable") if w[i] > 0][:k]
     neg = [i for i in np.argsort(w, kind="stable") if w[i] < 0][:k]
     return np.asarray(pos, dtype=int), np.asarray(neg, dtype=int)
+
+
+def rankable(weights) -> bool:
+    """Whether weights can be ranked at all: False when they are all equal (e.g. all zero for an output that
+    does not change), where any order would be arbitrary.
+
+    Examples
+    --------
+    >>> rankable([0.0, 0.0, 0.0]), rankable([0.1, 0.0])
+    (False, True)
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    return bool(w.size) and bool(np.all(np.isfinite(w))) and float(np.ptp(w)) > 0.0

@@ -71,10 +71,18 @@ class OracleSeparator:
         h = hashlib.sha256()
         for k, v in self.stems.items():
             h.update(k.encode())
-            h.update(v.tobytes())
+            h.update(memoryview(np.ascontiguousarray(v)).cast("B"))  # the bytes, without a copy
         self.identity = f"{name}:{h.hexdigest()[:16]}"
 
     def separate(self, audio: np.ndarray, *, sr: int) -> dict:
+        """The stems at ``sr`` with ``audio``'s channels; refuses stems that do not belong to ``audio``.
+
+        Raises
+        ------
+        SeparationError
+            A stem has another length than the audio, or one of several stems *is* the audio (the mix was
+            passed as a stem, e.g. a ``mix.wav`` lying among the stem files).
+        """
         audio = as_channels_first(audio)
         out = {}
         for name, stem in self.stems.items():
@@ -85,6 +93,19 @@ class OracleSeparator:
                     f"{audio.shape[1]}; the stems must belong to this audio."
                 )
             out[name] = conv
+        if len(out) > 1:
+            mix_energy = float(np.mean(np.square(audio, dtype=np.float64)))
+            for name, stem in out.items():
+                others = [s for n, s in out.items() if n != name]
+                if not any(np.max(np.abs(s)) > 1e-7 for s in others):
+                    continue  # the other stems are silent: this stem legitimately carries all of the mix
+                diff = float(np.mean(np.square(stem - audio, dtype=np.float64)))
+                if mix_energy > 0 and diff <= 1e-8 * mix_energy:
+                    raise SeparationError(
+                        f"stem {name!r} is the audio being explained (it equals the mix within -80 dB) while "
+                        f"other stems are not silent: the mix was passed as a stem. Remove it from the stems "
+                        f"(stems given: {list(out)})."
+                    )
         return out
 
 
