@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "remove_owned"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "remove_owned", "removing_if_unused"]
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
@@ -86,3 +86,29 @@ def remove_owned(folder, names) -> list:
             target.unlink()
             removed.append(target)
     return removed
+
+
+class removing_if_unused:
+    """Context manager: if the block fails and ``folder`` did not exist before it and is still empty, remove
+    it, so a command refused during its checks leaves no trace.
+
+    Examples
+    --------
+    >>> with removing_if_unused("out/run"):                             # doctest: +SKIP
+    ...     check_everything()
+    """
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.existed = self.folder.exists()
+
+    def __enter__(self):
+        return self.folder
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and not self.existed and self.folder.is_dir():
+            try:
+                self.folder.rmdir()  # only succeeds when empty
+            except OSError:
+                pass
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 _FMT = argparse.RawDescriptionHelpFormatter
 
@@ -11,8 +12,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "evaluate", help="run an evaluation suite on a model over a dataset (resumable, parallel)",
         description="Explain every track of a dataset split with one model and measure fidelity, stability, the "
-                    "mid-level chain and errors. Per-track results are written as they finish; rerunning with the "
-                    "same --out resumes without recomputing finished tracks.",
+                    "mid-level chain and errors. Per-track results are written as they finish, each with a "
+                    "checksum; rerunning with the same --out resumes without recomputing finished tracks (damaged "
+                    "ones are recomputed and named). The output folder, suite, model, tracks and scheduler are "
+                    "checked before any track is explained. A folder holding finished tracks of other settings "
+                    "is refused; one whose earlier run finished no track is taken over.",
         epilog="examples:\n"
                "  mer-audiolime evaluate --model a2mid2e_synth_clean --dataset synthetic --data-home synth/ \\\n"
                "      --suite standard --out results/clean\n"
@@ -22,8 +26,9 @@ def register(subparsers) -> None:
                "      --dask-scheduler tcp://127.0.0.1:8786 --out results/dask",
         formatter_class=_FMT)
     p.add_argument("--model", required=True,
-                   help="a zoo model name (mer-audiolime models list), a checkpoint .pt written by `train`, "
-                        "or 'package.module:factory' / 'path/to/file.py:factory' (the forms `explain` takes)")
+                   help="a zoo model name (mer-audiolime models list), a checkpoint .pt written by `train` "
+                        "(its digest is verified and its sha256 recorded), or 'package.module:factory' / "
+                        "'path/to/file.py:factory' (the forms `explain` takes)")
     p.add_argument("--dataset", required=True, help="dataset name (mer-audiolime datasets list)")
     p.add_argument("--data-home", default=None, help="the dataset's folder")
     p.add_argument("--variant", "--version", dest="version", default="default", metavar="VARIANT",
@@ -74,8 +79,15 @@ def run_evaluate(args) -> int:
                    progress=not args.no_progress)
     print(f"{run.rows['track_id'].nunique() if len(run.rows) else 0} tracks "
           f"({len(run.computed)} computed, {len(run.reused)} resumed), {len(run.failures)} failed -> {run.out_dir}")
+    for r in run.repaired:
+        print(f"mer-audiolime: warning: recomputed {r['track_id']}: {r['reason']} (kept as {r['file']}.damaged)",
+              file=sys.stderr)
     for f in run.failures:
         print(f"  failed {f['track_id']}: {f['error']}: {f['message']}")
+    counts = run.warning_counts()
+    if counts:
+        listed = ", ".join(f"{code} ({n} track(s))" for code, n in sorted(counts.items()))
+        print(f"trust warnings: {listed}; see summary.md and the report")
     return 0
 
 

@@ -96,7 +96,7 @@ def rebuild_benchmark(folder) -> list:
         The files written.
     """
     from ..plots import bias_figure
-    from .results import (LEGACY_NOTE, git_commit, read_rows, rebuild_outputs, record_rebuild,
+    from .results import (LEGACY_NOTE, git_commit, read_results, rebuild_outputs, record_rebuild,
                           replace_figures, write_tables)
 
     root = Path(folder)
@@ -107,7 +107,7 @@ def rebuild_benchmark(folder) -> list:
     written = []
     for run in sorted((root / "runs").glob("*/results.csv")):
         written += rebuild_outputs(run.parent, commit=commit)
-    rows = read_rows(root / "results.csv")
+    rows = read_results(root, manifest)  # only rows the manifest vouches for
     figures = replace_figures(rows, root / "figures")
     bias_cfg = manifest.get("suite", {}).get("bias", {"target": "valence", "shortcut_stem": "vocals"})
     if (root / "bias_per_clip.csv").is_file():
@@ -146,12 +146,17 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     limit : int, optional
         At most this many test clips per model (a smoke run; the numbers are not the benchmark's).
     """
+    from ..fileio import atomic_write_text, remove_owned
     from ..plots import bias_figure, run_figures
-    from .results import drop_exact_stability, git_commit, package_versions, write_tables
+    from ..validation import check_choice, check_int, check_writable_dir
+    from .results import drop_exact_stability, file_hashes, git_commit, package_versions, write_rows, write_tables
     from .runner import _dataset, evaluate
     from .suites import load_suite
 
     t0 = time.perf_counter()
+    check_choice(preset, "preset", ("quick", "full"))
+    jobs = check_int(jobs, "jobs", minimum=1)
+    out_dir = check_writable_dir(out_dir, name="out")
     suite = load_suite("quick" if preset == "quick" else "standard")
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -167,8 +172,8 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
         runs.append(run)
         variants[name] = variant
     rows = pd.concat([r.rows for r in runs], ignore_index=True)
-    rows.to_csv(out / "results.csv", index=False)
-    rows.to_parquet(out / "results.parquet", index=False)
+    remove_owned(out, ("figures", "bias_per_clip.csv"))  # outputs of an earlier run this one may not rewrite
+    hashes = write_rows(rows, out)
     ds = _dataset("synthetic", str(Path(home).resolve()), "clean")
     vocals = {tid: bool(ds.track(tid).vocals_present) for tid in rows["track_id"].unique()}
     bias_cfg = suite["bias"]
@@ -181,12 +186,13 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
         bias = pd.DataFrame([{**head, "n_scored": 0, "note": "no evaluated clip holds the shortcut stem"}])
     else:
         scores = per_clip(stems, shortcut=bias_cfg["shortcut_stem"])
-        scores.to_csv(out / "bias_per_clip.csv", index=False)
+        atomic_write_text(out / "bias_per_clip.csv", scores.to_csv(index=False))
         bias = pd.DataFrame([{**head, **PlantedBias(shortcut=bias_cfg["shortcut_stem"], by="abs")(stems)}])
         figures += bias_figure(scores, out / "figures", shortcut_stem=bias_cfg["shortcut_stem"],
                                target=bias_cfg["target"])
-    bias.to_csv(out / "bias.csv", index=False)
-    write_tables(rows, out, extra={"Planted-bias detection": bias})
+    atomic_write_text(out / "bias.csv", bias.to_csv(index=False))
+    tables = write_tables(rows, out, extra={"Planted-bias detection": bias})
+    hashes.update(file_hashes(out, ["bias.csv"] + [p.name for p in tables]))
     manifest = {
         "benchmark_version": BENCHMARK_VERSION, "preset": preset, "limit": limit, "suite": suite, "synthetic": _SYNTH,
         "data_home": str(home), "models": variants, "package_versions": package_versions(),
@@ -194,6 +200,9 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
         "failures": {r.out_dir.name: [f["track_id"] for f in r.failures] for r in runs},
         "bias": bias.to_dict(orient="records"),
         "figures": [str(p.relative_to(out)) for p in figures],
+        "n_tracks": int(rows["track_id"].nunique()) if len(rows) else 0,
+        "n_rows": int(len(rows)),
+        "outputs_sha256": hashes,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, default=str))
     return out

@@ -1,7 +1,14 @@
-"""Tidy results of a harness run: rows, manifest, summary tables (Markdown, LaTeX) and figures."""
+"""Tidy results of a harness run: rows, manifest, summary tables (Markdown, LaTeX) and figures.
+
+The outputs of a run (``results.csv``, ``results.parquet``, the summary tables) are written atomically, and
+``manifest.json`` last: it records the sha256 of each, so it vouches for exactly the files beside it.
+:func:`verify_outputs` checks a folder against its manifest (``report`` refuses a folder that fails).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import platform
 import subprocess
@@ -11,12 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..exceptions import EvaluationError
+from ..exceptions import EvaluationError, IntegrityError
+from ..fileio import atomic_write_bytes, atomic_write_text, remove_owned
 
 __all__ = ["collect_rows", "summarise", "headline_table", "convergence_table", "stability_setting",
            "write_tables", "write_run_outputs", "rebuild_outputs", "upgrade_rows", "drop_exact_stability",
            "seed_independent", "package_versions", "git_commit", "record_rebuild", "replace_figures",
-           "read_rows", "LEGACY_METRIC_NAMES", "LEGACY_NOTE", "HEADLINE", "EXACT"]
+           "read_rows", "LEGACY_METRIC_NAMES", "LEGACY_NOTE", "HEADLINE", "EXACT", "warning_table",
+           "write_rows", "file_hashes", "verify_outputs", "read_results"]
 
 
 def read_rows(path) -> pd.DataFrame:
@@ -26,22 +35,35 @@ def read_rows(path) -> pd.DataFrame:
 
 
 def collect_rows(out_dir, track_ids) -> tuple[pd.DataFrame, list]:
-    """Read every finished track file (sorted by track id) and every failure record."""
-    from .runner import ROW_COLUMNS
+    """Read every finished track file (sorted by track id; each verified against its trailer) and every
+    failure record.
+
+    Raises
+    ------
+    IntegrityError
+        A track file is damaged (the message names it).
+    """
+    from .runner import ROW_COLUMNS, read_track_file
 
     out_dir = Path(out_dir)
     frames = []
     for tid in sorted(track_ids):
         path = out_dir / "tracks" / f"{tid}.csv"
         if path.exists():
-            frames.append(read_rows(path))
+            frames.append(read_track_file(path))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ROW_COLUMNS)
     failures = []
     for tid in sorted(track_ids):
         path = out_dir / "failures" / f"{tid}.json"
         if path.exists():
-            failures.append(json.loads(path.read_text()))
+            try:
+                failures.append(json.loads(path.read_text()))
+            except (OSError, json.JSONDecodeError) as err:
+                failures.append({"track_id": tid, "error": "IntegrityError", "kind": "expected",
+                                 "message": f"unreadable failure record {path} ({err})"})
     return rows, failures
+
+
 
 
 #: Metric names of rows written before the names said what is computed (benchmark synthetic-v1), and what
@@ -115,11 +137,13 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     metric).
 
     Component-level rows (weights) are summarised per stem as ``weight[<component>]``; seeds are averaged per
-    track first so every track counts once. Seed-stability rows of seed-independent settings are left out.
+    track first so every track counts once. Seed-stability rows of seed-independent settings are left out,
+    and so are trust-warning rows (see :func:`warning_table`).
     """
     if rows.empty:
         return pd.DataFrame(columns=["model", "target", "source", "metric", "mean", "std", "n"])
-    data = drop_exact_stability(rows).copy()
+    data = drop_exact_stability(rows)
+    data = data[data["metric"] != "warning"].copy()  # trust warnings are not numbers to average
     data["source"] = data["source"].astype(str)
     data["metric"] = np.where(data["component"].astype(str) != "", data["metric"] + "[" + data["component"] + "]",
                               data["metric"])
@@ -204,14 +228,33 @@ def convergence_table(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def warning_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Trust warnings of a run: per model and warning code, how many tracks carry it and which.
+
+    Columns: ``model, warning, tracks, track_ids``.
+    """
+    cols = ["model", "warning", "tracks", "track_ids"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    w = rows[rows["metric"] == "warning"]
+    if w.empty:
+        return pd.DataFrame(columns=cols)
+    out = []
+    for (model, code), grp in w.groupby(["model", "component"], sort=True):
+        ids = sorted(grp["track_id"].unique())
+        out.append({"model": model, "warning": code, "tracks": len(ids),
+                    "track_ids": ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")})
+    return pd.DataFrame(out, columns=cols)
+
+
 def write_tables(rows: pd.DataFrame, out_dir, *, extra: dict | None = None, notes=None) -> list:
-    """``summary.md`` and ``summary.tex`` (headline metrics, mean ± sd; convergence), plus
-    ``summary_full.csv`` (every summarised metric), from tidy rows; ``notes`` are paragraphs printed under
-    the headline table."""
+    """``summary.md`` and ``summary.tex`` (headline metrics, mean ± sd; convergence; trust warnings), plus
+    ``summary_full.csv`` (every summarised metric), from tidy rows, each written atomically; ``notes`` are
+    paragraphs printed under the headline table."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = upgrade_rows(rows)
-    summarise(rows).to_csv(out_dir / "summary_full.csv", index=False)
+    atomic_write_text(out_dir / "summary_full.csv", summarise(rows).to_csv(index=False))
     flat = headline_table(rows)
     note = " ".join(([stability_setting(rows)] if len(rows) else []) + list(notes or []))
     parts = ["# Summary\n", "Mean ± standard deviation over tracks; `attribution` names the source of the "
@@ -223,15 +266,18 @@ def write_tables(rows: pd.DataFrame, out_dir, *, extra: dict | None = None, note
     if len(conv):
         sections = {"Convergence of LIME weights with N (relative error to the enumerated reference; median "
                     "and quartiles over tracks, outputs and seeds)": conv, **sections}
+    warned = warning_table(rows)
+    if len(warned):
+        sections["Trust warnings (tracks per warning; docs/explain.md#trust-warnings)"] = warned
     for title, frame in sections.items():
         parts += [f"\n\n## {title}\n", frame.to_markdown(index=False, floatfmt=".4g")]
-    (out_dir / "summary.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
+    atomic_write_text(out_dir / "summary.md", "\n".join(parts) + "\n")
     latex = flat.to_latex(index=False, escape=True) if len(flat) else ""
     if note:
         latex += f"% {note}\n"
     for title, frame in sections.items():
         latex += f"\n% {title}\n" + frame.to_latex(index=False, escape=True, float_format="%.3f")
-    (out_dir / "summary.tex").write_text(latex, encoding="utf-8")
+    atomic_write_text(out_dir / "summary.tex", latex)
     return [out_dir / "summary.md", out_dir / "summary.tex", out_dir / "summary_full.csv"]
 
 
@@ -253,7 +299,12 @@ def record_rebuild(manifest_path: Path, update, commit: str | None) -> None:
                 "version below; no explanation was re-run, the rows are unchanged",
         "mer_audiolime": package_versions().get("mer_audiolime"), "git_commit": commit,
     }
-    manifest_path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    hashes = manifest.get("outputs_sha256")
+    if isinstance(hashes, dict):  # the manifest vouches for the files beside it: rehash what was rewritten
+        folder = manifest_path.parent
+        manifest["outputs_sha256"] = {name: file_hashes(folder, [name])[name] if (folder / name).is_file()
+                                      else value for name, value in hashes.items()}
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2, default=str))
 
 
 def replace_figures(rows: pd.DataFrame, folder) -> list:
@@ -277,7 +328,10 @@ def rebuild_outputs(folder, *, commit: str | None = None) -> list:
     if not path.is_file():
         raise EvaluationError(f"{folder} has no results.csv to rebuild tables from.")
     commit = commit or git_commit()  # before anything is written (the checkout is clean now, or never was)
-    rows = read_rows(path)
+    if (folder / "manifest.json").is_file():  # never rebuild tables from rows the manifest does not vouch for
+        rows = read_results(folder)
+    else:
+        rows = read_rows(path)
     tables = write_tables(rows, folder, notes=[LEGACY_NOTE] if "source" not in rows.columns else None)
     figures = replace_figures(rows, folder / "figures")
 
@@ -348,37 +402,147 @@ def _model_card(spec: str) -> dict | None:
     return None
 
 
-def write_run_outputs(run, *, suite, key, elapsed, outcomes, dataset, jobs, dask_scheduler) -> dict:
-    """Write results.csv/.parquet, summary tables, figures and manifest.json for one evaluation run."""
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_rows(rows: pd.DataFrame, out_dir) -> dict:
+    """Write ``results.csv`` and ``results.parquet`` atomically; return ``{file name: sha256}``."""
+    out = Path(out_dir)
+    csv = rows.to_csv(index=False).encode("utf-8")
+    buffer = io.BytesIO()
+    rows.to_parquet(buffer, index=False)
+    parquet = buffer.getvalue()
+    atomic_write_bytes(out / "results.csv", csv)
+    atomic_write_bytes(out / "results.parquet", parquet)
+    return {"results.csv": _sha256(csv), "results.parquet": _sha256(parquet)}
+
+
+def file_hashes(out_dir, names) -> dict:
+    """``{name: sha256}`` of the files ``names`` in ``out_dir``."""
+    from ..models.checkpoint import sha256_file
+
+    return {name: sha256_file(Path(out_dir) / name) for name in names}
+
+
+def write_run_outputs(run, *, suite, key, elapsed, outcomes, dataset, jobs, dask_scheduler, weights=None) -> dict:
+    """Write results.csv/.parquet, summary tables, figures and, last, manifest.json (with the sha256 of every
+    output) for one evaluation run. Earlier figures are removed first (a run owns its ``figures/``)."""
     from ..plots import run_figures
 
     out = Path(run.out_dir)
     rows = run.rows
-    rows.to_csv(out / "results.csv", index=False)
-    rows.to_parquet(out / "results.parquet", index=False)
+    remove_owned(out, ("figures",))
+    hashes = write_rows(rows, out)
     tables = write_tables(rows, out)
+    hashes.update(file_hashes(out, [p.name for p in tables]))
     figures = run_figures(drop_exact_stability(rows), out / "figures")
+    warned = rows[rows["metric"] == "warning"] if len(rows) else rows
     manifest = {
         "created_unix": time.time(),
         "run": key,
         "suite": suite,
         "seeds": suite["explain"]["seeds"],
         "model_card": _model_card(key["model_spec"]),
+        "model_weights": weights or {"spec": key["model_spec"]},
         "dataset": _dataset_info(dataset),
         "package_versions": package_versions(),
         "git_commit": git_commit(),
         "execution": {"jobs": jobs, "dask_scheduler": dask_scheduler, "elapsed_s": round(elapsed, 3),
                       "computed_tracks": len(run.computed), "reused_tracks": len(run.reused),
+                      "repaired_tracks": list(getattr(run, "repaired", []) or []),
                       "track_seconds": {o["track_id"]: round(o["seconds"], 3) for o in outcomes}},
         "n_tracks": int(rows["track_id"].nunique()) if len(rows) else 0,
-        "failures": [{k: f[k] for k in ("track_id", "error", "message", "kind")} for f in run.failures],
+        "n_rows": int(len(rows)),
+        "failures": [{k: f.get(k) for k in ("track_id", "error", "message", "kind")} for f in run.failures],
+        "warnings": {code: sorted(grp["track_id"].unique().tolist())
+                     for code, grp in warned.groupby("component")} if len(warned) else {},
         "outputs": {"rows": ["results.csv", "results.parquet"], "tables": [p.name for p in tables],
                     "figures": [str(p.relative_to(out)) for p in figures]},
+        "outputs_sha256": hashes,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, default=str))
     if len(rows) == 0 and run.failures:
         raise EvaluationError(
             f"every track failed ({len(run.failures)}); first failure: {run.failures[0]['error']}: "
             f"{run.failures[0]['message']} (details in {out / 'failures'})"
         )
     return manifest
+
+
+def read_results(folder, manifest: dict | None = None) -> pd.DataFrame:
+    """``results.csv`` of a run or benchmark folder, after :func:`verify_outputs`.
+
+    Raises
+    ------
+    IntegrityError
+        The folder's files do not agree with its manifest (the message names the file).
+    """
+    folder = Path(folder)
+    if manifest is None:
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise IntegrityError(f"cannot read {folder / 'manifest.json'}: {err}") from err
+    verify_outputs(folder, manifest)
+    return _read_csv(folder / "results.csv")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    from .runner import ROW_COLUMNS
+
+    try:
+        frame = read_rows(path)
+    except Exception as err:  # pandas raises several types on malformed CSV
+        raise IntegrityError(f"{path} is not a readable table ({type(err).__name__}: {err}).") from err
+    missing = [c for c in ROW_COLUMNS if c not in frame.columns and c != "source"]  # older rows: no source
+    if missing:
+        raise IntegrityError(f"{path} lacks the row columns {missing}; it was not written by evaluate/benchmark.")
+    if not pd.api.types.is_numeric_dtype(frame["value"]):
+        raise IntegrityError(f"{path}: column 'value' holds non-numbers; the file was altered.")
+    return frame
+
+
+def verify_outputs(folder, manifest: dict) -> None:
+    """Check that a run's output files are the ones its manifest vouches for.
+
+    With ``outputs_sha256`` in the manifest every listed file must exist and match; older manifests (no
+    hashes) are checked for agreement between ``results.csv``, ``results.parquet`` and ``n_tracks``.
+
+    Raises
+    ------
+    IntegrityError
+        Naming the first file that is missing, altered, truncated or inconsistent, and how to repair it.
+    """
+    from ..models.checkpoint import sha256_file
+
+    folder = Path(folder)
+    fix = ("rerun the same `mer-audiolime evaluate`/`benchmark` command into this folder to rewrite its outputs "
+           "from the verified per-track files")
+    hashes = manifest.get("outputs_sha256")
+    if hashes:
+        for name, expected in hashes.items():
+            path = folder / name
+            if not path.is_file():
+                raise IntegrityError(f"{path} is missing but {folder / 'manifest.json'} lists it; {fix}.")
+            if sha256_file(path) != expected:
+                raise IntegrityError(f"{path} does not match the sha256 recorded in {folder / 'manifest.json'} "
+                                     f"(it was cut short, altered or written by an interrupted run); {fix}.")
+        return
+    csv_path = folder / "results.csv"
+    if not csv_path.is_file():
+        raise IntegrityError(f"{csv_path} is missing; was the run finished? {fix}.")
+    rows = _read_csv(csv_path)
+    parquet = folder / "results.parquet"
+    if parquet.is_file():
+        try:
+            n_parquet = len(pd.read_parquet(parquet, columns=["track_id"]))
+        except Exception as err:  # pyarrow raises several types on damaged files
+            raise IntegrityError(f"{parquet} is not readable ({type(err).__name__}: {err}); {fix}.") from err
+        if n_parquet != len(rows):
+            raise IntegrityError(f"{csv_path} holds {len(rows)} rows but {parquet} holds {n_parquet}: the two "
+                                 f"disagree; {fix}.")
+    n_tracks = manifest.get("n_tracks")
+    if n_tracks is not None and len(rows) and rows["track_id"].nunique() != int(n_tracks):
+        raise IntegrityError(f"{csv_path} holds {rows['track_id'].nunique()} tracks but "
+                             f"{folder / 'manifest.json'} says {n_tracks}; {fix}.")

@@ -1,20 +1,28 @@
 """The harness runner: every track of a dataset through one model and one suite, resumable and parallel.
 
 Each track is an independent task that writes its tidy rows atomically to ``<out>/tracks/<track_id>.csv``
-as soon as it finishes (a failure writes ``<out>/failures/<track_id>.json`` with the reason, and the run goes
-on). A killed run resumes where it stopped: finished tracks are read back, never recomputed. Tasks run in
-this process (``jobs=1``), in joblib worker processes (``jobs=N``), or on a dask.distributed cluster
-(``dask_scheduler="tcp://host:port"``). Rows depend only on the track, the model, the suite and the seeds,
-so the result does not depend on order, parallelism or interruptions.
+as soon as it finishes, closed by a trailer line with the row count and the sha256 of the rows (a failure
+writes ``<out>/failures/<track_id>.json`` with the reason, and the run goes on). A killed run resumes where it
+stopped: finished tracks are verified against their trailer and read back, never recomputed; a damaged file is
+moved aside (``<track_id>.csv.damaged``), recomputed and reported. Tasks run in this process (``jobs=1``), in
+joblib worker processes (``jobs=N``), or on a dask.distributed cluster (``dask_scheduler="tcp://host:port"``).
+Rows depend only on the track, the model, the suite and the seeds, so the result does not depend on order,
+parallelism or interruptions.
+
+Everything that can be checked is checked before the first model call: the output folder, the suite, the
+model, the tracks, the dask scheduler. A folder is bound to one run's settings (``run.json``) once it holds a
+finished track; until then a rerun with corrected settings takes it over.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
-import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,17 +30,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DatasetError, EvaluationError, MerAudioLimeError, ParameterError
+from ..exceptions import (DatasetError, EvaluationError, ExplanationWarning, IntegrityError, MerAudioLimeError,
+                          ParameterError, TruncatedAudioWarning)
+from ..fileio import atomic_write_text, remove_owned, removing_if_unused
+from ..validation import check_dask_address, check_int, check_writable_dir
 from .suites import load_suite, suite_hash
 
 __all__ = ["ROW_COLUMNS", "EvaluationRun", "evaluate", "resolve_model", "resolved_model", "evaluate_track",
-           "load_tracks"]
+           "load_tracks", "explain_track", "read_track_audio", "write_track_file", "read_track_file",
+           "TRACK_TRAILER"]
 
 #: Columns of the tidy per-example rows (one measured number each). ``source`` names the attribution a row
 #: measures (``"lime"``, ``"chain:lime"`` ...; see :meth:`~mer_audiolime.explain.Explanation.attribution`),
 #: empty for rows about the model alone (predictions, errors, reconstruction gap, model calls).
 ROW_COLUMNS = ["track_id", "model", "target", "metric", "value", "component", "step", "seed", "num_samples",
                "k_components", "suite", "version", "source"]
+
+
+#: First characters of the line that closes every per-track file: ``# mer_audiolime track rows=N sha256=H``.
+TRACK_TRAILER = "# mer_audiolime track"
 
 
 @lru_cache(maxsize=8)
@@ -96,45 +112,110 @@ def _rows(track_id, model_name, suite, *, k, n_used):
     return row
 
 
-def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dict, model_name: str) -> pd.DataFrame:
-    """All rows of one track: predictions, truth, attributions, fidelity, stability, convergence, chain.
+def read_track_audio(track) -> tuple:
+    """A track's audio, its rate, and a ``truncated_audio`` trust warning per truncation the decoder reported.
 
-    The suite's explanation setting is explained with its first seed (and its other seeds too when the masks
-    depend on the seed). Seed stability and convergence are measured on ``suite["stability"]``'s setting
-    (``segments``, ``num_samples``; 0 = the explanation setting), every seed sharing one prediction cache.
+    Returns
+    -------
+    audio : np.ndarray
+    sr : int
+    notes : list of TrustWarning
+    """
+    from ..explain.diagnostics import TrustWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TruncatedAudioWarning)
+        audio, sr = track.audio
+    notes = []
+    for w in caught:
+        if issubclass(w.category, TruncatedAudioWarning):
+            notes.append(TrustWarning("truncated_audio", str(w.message)))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return np.asarray(audio), int(sr), notes
+
+
+def explain_track(track, *, model, suite: dict, seeds=None, setting: dict | None = None, loaded=None,
+                  show_progress: bool = False) -> list:
+    """Explanations of one dataset track with a suite's ``[explain]`` settings.
+
+    The one definition of "explain a track as the harness does": :func:`evaluate_track` measures these
+    explanations and the report's track pages show them, so a page can never drift from the numbers of its run.
+    Later seeds reuse the first explanation's prediction cache (repeated masks are never re-run). A truncated
+    audio file becomes a ``truncated_audio`` trust warning of every explanation.
+
+    Parameters
+    ----------
+    track : Track
+        A dataset track (``.audio``, optionally ``.stems`` for oracle separation).
+    model : Predictor
+    suite : dict
+        A loaded suite (:func:`~mer_audiolime.evaluation.suites.load_suite`).
+    seeds : sequence of int, optional
+        Explain exactly these seeds. Default: the suite's first seed, and its other seeds too when the masks
+        depend on the seed.
+    setting : dict, optional
+        Overrides of the ``[explain]`` values (e.g. the stability setting's ``segments``, ``num_samples``).
+    loaded : tuple, optional
+        ``(audio, sr, notes)`` from :func:`read_track_audio`, to decode a track once for several settings.
+    show_progress : bool
+
+    Returns
+    -------
+    list of Explanation
+        In the order of the seeds.
+
+    Examples
+    --------
+    >>> first = explain_track(track, model=model, suite=load_suite("quick"), seeds=[0])[0]  # doctest: +SKIP
     """
     from ..explain import explain
+
+    cfg = {**suite["explain"], **(setting or {})}
+    audio, sr, notes = loaded if loaded is not None else read_track_audio(track)
+    stems = getattr(track, "stems", None)
+    kwargs = dict(model=model, sr=int(sr), segments=cfg["segments"], num_samples=cfg["num_samples"],
+                  kernel_width=cfg["kernel_width"], alpha=cfg["alpha"], batch_size=cfg["batch_size"],
+                  estimator=cfg["estimator"], occlusion=cfg["occlusion"], enumeration=cfg["enumeration"],
+                  sampler=cfg["sampler"], show_progress=show_progress)
+    if stems is not None:
+        kwargs.update(stems=stems, stems_sr=int(sr))
+    chosen = list(cfg["seeds"] if seeds is None else seeds)
+    exps = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExplanationWarning)  # kept in exp.warnings and in the result rows
+        for i, seed in enumerate(chosen):
+            if i == 1 and seeds is None and not exps[0].seed_dependent:
+                break  # enumerated / occlusion masks do not depend on the seed: one explanation is all
+            exp = explain(audio, seed=int(seed), cache=exps[0].cache if exps else None, **kwargs)
+            exp.warnings = list(notes) + list(exp.warnings)
+            exps.append(exp)
+    return exps
+
+
+def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dict, model_name: str) -> pd.DataFrame:
+    """All rows of one track: predictions, truth, attributions, fidelity, stability, convergence, chain, and
+    the trust warnings of each explanation (``metric="warning"``, ``component=<code>``, ``value=1``).
+
+    The suite's explanation setting is explained with its first seed (and its other seeds too when the masks
+    depend on the seed), by :func:`explain_track`. Seed stability and convergence are measured on
+    ``suite["stability"]``'s setting (``segments``, ``num_samples``; 0 = the explanation setting), every seed
+    sharing one prediction cache.
+    """
     from .track_metrics import track_metric_rows
 
     name, data_home, version = dataset
     model = resolve_model(model_spec)
     track = _dataset(name, data_home, version).track(track_id)
-    audio, sr = track.audio
-    stems = getattr(track, "stems", None)
+    loaded = read_track_audio(track)
     cfg = suite["explain"]
-    seeds = list(cfg["seeds"])
-    kwargs = dict(model=model, sr=int(sr), segments=cfg["segments"], num_samples=cfg["num_samples"],
-                  kernel_width=cfg["kernel_width"], alpha=cfg["alpha"], batch_size=cfg["batch_size"],
-                  estimator=cfg["estimator"], occlusion=cfg["occlusion"], enumeration=cfg["enumeration"],
-                  sampler=cfg["sampler"], show_progress=False)
-    if stems is not None:
-        kwargs.update(stems=stems, stems_sr=int(sr))
-
-    def seeded(**over):
-        """Explanations for every seed; later seeds reuse the first one's prediction cache (repeated masks are
-        never re-run) and are only computed when the masks depend on the seed."""
-        one = explain(np.asarray(audio), seed=seeds[0], **{**kwargs, **over})
-        if not one.seed_dependent:
-            return [one]
-        return [one] + [explain(np.asarray(audio), seed=s, cache=one.cache, **{**kwargs, **over})
-                        for s in seeds[1:]]
-
-    first, *others = seeded()
+    first, *others = explain_track(track, model=model, suite=suite, loaded=loaded)
     st = suite["stability"]
     stab_setting = {"segments": st["segments"] or cfg["segments"],
                     "num_samples": st["num_samples"] or cfg["num_samples"]}
     same = stab_setting == {"segments": cfg["segments"], "num_samples": cfg["num_samples"]}
-    stability = [first, *others] if same else seeded(**stab_setting)
+    stability = [first, *others] if same else explain_track(track, model=model, suite=suite,
+                                                             setting=stab_setting, loaded=loaded)
     row = _rows(track_id, model_name, suite, k=len(first.components), n_used=first.masks.shape[0])
     truth = getattr(track, "static_targets", None) or {}
     rows = track_metric_rows(first, others, model=model, suite=suite, row=row, truth=truth,
@@ -142,16 +223,52 @@ def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dic
     return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+def write_track_file(path, frame: pd.DataFrame) -> Path:
+    """Write a track's rows as CSV closed by a trailer ``# mer_audiolime track rows=N sha256=H`` (atomically).
+
+    The trailer proves the file complete and unaltered: :func:`read_track_file` checks both.
+    """
+    body = frame.to_csv(index=False)
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return atomic_write_text(path, f"{body}{TRACK_TRAILER} rows={len(frame)} sha256={digest}\n")
+
+
+def read_track_file(path) -> pd.DataFrame:
+    """Read a per-track file and verify its trailer.
+
+    Raises
+    ------
+    IntegrityError
+        The file is unreadable, lacks its trailer (cut short, or written by an older version), does not match
+        its checksum or row count, or does not hold the row columns. The message names the file.
+    """
+    path = Path(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise IntegrityError(f"{path}: unreadable ({type(err).__name__}: {err}).") from err
+    body, sep, last = text.rstrip("\n").rpartition("\n")
+    if not sep or not last.startswith(TRACK_TRAILER + " "):
+        raise IntegrityError(f"{path}: no completeness trailer (the file was cut short, altered, or written by "
+                             "an older version).")
+    try:
+        fields = dict(part.split("=", 1) for part in last[len(TRACK_TRAILER) + 1:].split())
+        n_rows, digest = int(fields["rows"]), fields["sha256"]
+    except (KeyError, ValueError) as err:
+        raise IntegrityError(f"{path}: malformed trailer {last!r}.") from err
+    body += "\n"
+    if hashlib.sha256(body.encode("utf-8")).hexdigest() != digest:
+        raise IntegrityError(f"{path}: its rows do not match the checksum in its trailer (the file was altered).")
+    try:
+        frame = pd.read_csv(io.StringIO(body), dtype={"track_id": str, "component": str, "target": str},
+                            keep_default_na=False)
+    except Exception as err:  # pandas raises several types on malformed CSV
+        raise IntegrityError(f"{path}: not a table of rows ({type(err).__name__}: {err}).") from err
+    if list(frame.columns) != ROW_COLUMNS or len(frame) != n_rows:
+        raise IntegrityError(f"{path}: expected {n_rows} rows with columns {ROW_COLUMNS}, found {len(frame)} rows "
+                             f"with {list(frame.columns)}.")
+    return frame
 
 
 def _run_task(track_id, out_dir, model_spec, dataset, suite, model_name):
@@ -160,7 +277,7 @@ def _run_task(track_id, out_dir, model_spec, dataset, suite, model_name):
     t0 = time.perf_counter()
     try:
         frame = evaluate_track(track_id, model_spec=model_spec, dataset=dataset, suite=suite, model_name=model_name)
-        _atomic_write_text(out_dir / "tracks" / f"{track_id}.csv", frame.to_csv(index=False))
+        write_track_file(out_dir / "tracks" / f"{track_id}.csv", frame)
         fail = out_dir / "failures" / f"{track_id}.json"
         if fail.exists():
             fail.unlink()
@@ -169,7 +286,7 @@ def _run_task(track_id, out_dir, model_spec, dataset, suite, model_name):
         kind = "expected" if isinstance(err, MerAudioLimeError) else "unexpected"
         record = {"track_id": track_id, "error": type(err).__name__, "message": str(err), "kind": kind,
                   "traceback": traceback.format_exc(limit=8), "seconds": time.perf_counter() - t0}
-        _atomic_write_text(out_dir / "failures" / f"{track_id}.json", json.dumps(record, indent=2))
+        atomic_write_text(out_dir / "failures" / f"{track_id}.json", json.dumps(record, indent=2))
         return {"track_id": track_id, "ok": False, "seconds": time.perf_counter() - t0, "error": str(err)}
 
 
@@ -183,20 +300,66 @@ class EvaluationRun:
     manifest: dict = field(default_factory=dict)
     computed: list = field(default_factory=list)
     reused: list = field(default_factory=list)
+    repaired: list = field(default_factory=list)
+
+    def warning_counts(self) -> dict:
+        """Trust-warning code -> number of tracks whose explanations carry it."""
+        if self.rows.empty:
+            return {}
+        w = self.rows[self.rows["metric"] == "warning"]
+        return {code: int(n) for code, n in w.groupby("component")["track_id"].nunique().items()}
 
 
-def _check_resume(out_dir: Path, key: dict) -> None:
+#: What a run owns in its folder besides tracks/ and failures/ (rewritten together at the end of each run).
+RUN_OUTPUTS = ("results.csv", "results.parquet", "summary.md", "summary.tex", "summary_full.csv", "manifest.json",
+               "figures")
+
+
+def _bind(out_dir: Path, key: dict) -> None:
+    """Tie ``out_dir`` to one run's settings, or refuse a folder that holds results of other settings.
+
+    A folder whose ``run.json`` differs but which holds no finished track (e.g. every track of a run with a
+    bad suite failed) is taken over: its failure records and outputs are removed.
+    """
     path = out_dir / "run.json"
+    finished = sorted((out_dir / "tracks").glob("*.csv"))
     if path.exists():
-        old = json.loads(path.read_text())
-        if old != key:
-            diff = sorted(k for k in key if old.get(k) != key.get(k))
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise IntegrityError(f"{path} is unreadable ({err}); it says which settings the results in "
+                                 f"{out_dir} belong to. Use a new --out, or delete the folder to start over.") from err
+        if old == key:
+            return
+        if finished:
+            diff = sorted(k for k in set(key) | set(old) if old.get(k) != key.get(k))
             raise ParameterError(
-                f"{out_dir} holds a run with different settings ({', '.join(diff)}); use a new --out directory "
-                "or delete the old one to start over."
+                f"{out_dir} holds a run with different settings ({', '.join(diff)}) and {len(finished)} finished "
+                "track(s); use a new --out directory or delete the old one to start over."
             )
-    else:
-        _atomic_write_text(path, json.dumps(key, indent=2, sort_keys=True))
+        remove_owned(out_dir, ("failures",) + RUN_OUTPUTS)
+    elif finished or (out_dir / "results.csv").exists() or (out_dir / "manifest.json").exists():
+        raise ParameterError(
+            f"{out_dir} holds results (tracks/ or results.csv) but no run.json saying which settings produced "
+            "them, so they cannot be resumed or mixed with this run; use a new --out directory."
+        )
+    atomic_write_text(path, json.dumps(key, indent=2, sort_keys=True))
+
+
+def _verify_finished(out_dir: Path, ids: list) -> tuple[set, list]:
+    """Finished track ids whose files verify, and the damaged ones (moved aside to ``*.csv.damaged``)."""
+    done, damaged = set(), []
+    for tid in ids:
+        path = out_dir / "tracks" / f"{tid}.csv"
+        if not path.exists():
+            continue
+        try:
+            read_track_file(path)
+            done.add(tid)
+        except IntegrityError as err:
+            os.replace(path, path.with_name(path.name + ".damaged"))
+            damaged.append({"track_id": tid, "file": str(path), "reason": str(err)})
+    return done, damaged
 
 
 def evaluate(
@@ -246,26 +409,33 @@ def evaluate(
     """
     from tqdm.auto import tqdm
 
-    if not isinstance(model, str):
+    if not isinstance(model, str) or not model.strip():
         raise ParameterError("model must be a string (zoo name, checkpoint path or module:factory) so worker "
                              "processes can load it.")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ParameterError(f"jobs must be a positive integer, got {jobs!r}.")
-    suite = load_suite(suite)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    from ..models.spec import parse_model_spec
+    jobs = check_int(jobs, "jobs", minimum=1)
+    # everything that can be checked is checked here, before any track is explained; a refused run leaves
+    # no folder behind that it created
+    with removing_if_unused(out_dir):
+        out_dir = check_writable_dir(out_dir, name="out_dir")
+        suite = load_suite(suite)
+        if dask_scheduler is not None:
+            dask_scheduler = check_dask_address(dask_scheduler)
+        from ..models.spec import parse_model_spec
 
-    model = parse_model_spec(model).spec  # absolute: the run can be resumed and reported from anywhere
-    # fail early (missing weights, bad spec) before any work is scheduled; rows carry the display name
-    model_name = model_name or resolved_model(model).name
-    dataset_key = (dataset, None if data_home is None else str(Path(data_home).resolve()), version)
-    ids = load_tracks(dataset, data_home=dataset_key[1], version=version, split=suite["tracks"]["split"],
-                      limit=suite["tracks"]["limit"])
-    key = {"model": model_name, "model_spec": model, "dataset": dataset, "version": version,
-           "suite": suite["name"], "suite_hash": suite_hash(suite)}
-    _check_resume(out_dir, key)
-    done = {p.stem for p in (out_dir / "tracks").glob("*.csv")}
+        model = parse_model_spec(model).spec  # absolute: the run can be resumed and reported from anywhere
+        # fail early (missing weights, bad spec) before any work is scheduled; rows carry the display name
+        resolved = resolved_model(model)
+        predictor = resolved.predictor
+        model_name = model_name or resolved.name
+        dataset_key = (dataset, None if data_home is None else str(Path(data_home).resolve()), version)
+        ids = load_tracks(dataset, data_home=dataset_key[1], version=version, split=suite["tracks"]["split"],
+                          limit=suite["tracks"]["limit"])
+        key = {"model": model_name, "model_spec": model, "dataset": dataset, "version": version,
+               "suite": suite["name"], "suite_hash": suite_hash(suite)}
+        if getattr(predictor, "weights_sha256", None):
+            key["weights_sha256"] = predictor.weights_sha256  # new weights never resume old rows
+        _bind(out_dir, key)
+    done, damaged = _verify_finished(out_dir, ids)
     todo = [t for t in ids if t not in done]
     t0 = time.perf_counter()
     outcomes = []
@@ -295,10 +465,13 @@ def evaluate(
 
     rows, failures = collect_rows(out_dir, ids)
     run = EvaluationRun(rows=rows, failures=failures, out_dir=out_dir, computed=[o["track_id"] for o in outcomes],
-                        reused=sorted(set(ids) & done))
+                        reused=sorted(set(ids) & done), repaired=damaged)
     if write_reports:
+        weights = {"spec": model, "path": getattr(predictor, "weights_path", None),
+                   "sha256": getattr(predictor, "weights_sha256", None)}
         run.manifest = write_run_outputs(run, suite=suite, key=key, elapsed=elapsed, outcomes=outcomes,
-                                         dataset=dataset_key, jobs=jobs, dask_scheduler=dask_scheduler)
+                                         dataset=dataset_key, jobs=jobs, dask_scheduler=dask_scheduler,
+                                         weights=weights)
     return run
 
 
@@ -308,7 +481,12 @@ def _run_dask(todo, args, address, bar):
     except ImportError as err:
         raise ParameterError("--dask-scheduler needs dask[distributed]: pip install 'mer_audiolime[dask]'.") from err
     outcomes = []
-    with Client(address, timeout="30s") as client:
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise ParameterError(f"cannot connect to the dask scheduler at {address!r}: {err}; check the address or "
+                             "drop --dask-scheduler.") from err
+    with client:
         futures = [client.submit(_run_task, t, *args, pure=False, key=f"track-{t}") for t in todo]
         for fut in as_completed(futures):
             outcomes.append(fut.result())

@@ -59,9 +59,11 @@ def track_metric_rows(first, others, *, model, suite: dict, row, truth: dict, st
         rows.append(row(name, "reconstruction_gap", value))
     for exp in exps:
         seed = exp.settings["seed"]
+        for w in getattr(exp, "warnings", []) or []:  # trust warnings: one row each, the code as component
+            rows.append(row(w.target or "", "warning", 1.0, component=w.code, seed=seed))
         for target, att in explained_attributions(exp).items():
             source = att.info["source"]
-            if np.isfinite(att.score):
+            if np.isfinite(att.score):  # an undefined R² (constant output) is a warning row, not a number
                 rows.append(row(target, "surrogate_r2", att.score, seed=seed, source=source))
             for comp, weight in zip(att.component_names, att.weights):
                 rows.append(row(target, "weight", weight, component=comp, seed=seed, source=source))

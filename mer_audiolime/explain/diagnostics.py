@@ -201,7 +201,7 @@ def diagnose(exp, *, model, emit: bool = True) -> list:
                                   details={key: report.get(key) for key in
                                            ("path", "declared_frames", "decoded_frames", "sample_rate", "reason")}))
 
-    found += _domain(comps, model, exp.settings)
+    found += _domain(comps, model)
 
     sep = str(exp.settings.get("separator", ""))
     rel = comps.info.get("reconstruction_error")
@@ -225,11 +225,9 @@ def _occlusion(att) -> bool:
     return source.endswith(("leave_one_out", "add_one_in"))
 
 
-def _domain(comps, model, settings=None) -> list:
+def _domain(comps, model) -> list:
     card = getattr(model, "card", None)
     domain = getattr(card, "domain", None) or {}
-    if settings is not None and domain.get("description"):
-        settings.setdefault("model_domain", domain["description"])  # shown by the CLI and the report page
     check = domain.get("input_check") or {}
     module = getattr(model, "module", None)
     frontend = getattr(module, "frontend", None)

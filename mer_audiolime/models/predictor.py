@@ -341,16 +341,12 @@ def _file_hint(target: str, attr: str) -> str:
 
 
 def load_predictor(spec: str, **kwargs):
-    """Load a predictor from a zoo name, a checkpoint file, ``"package.module:factory"`` or
-    ``"path/to/file.py:factory"``.
+    """Load a predictor from ``"package.module:factory"`` or ``"path/to/file.py:factory"``.
 
-    * a zoo name (``mer-audiolime models list``): the bundled weights, verified against the card's sha256;
-    * a checkpoint ``.pt``/``.pth`` written by ``train`` (its embedded digest is verified on load);
-    * a factory, called with ``**kwargs``, returning a :class:`Predictor` (or something :func:`as_predictor`
-      can wrap). Zoo models are factories too: ``"mer_audiolime.models.zoo:a2mid2e_synth_clean"``.
-
-    Zoo and checkpoint predictors carry ``weights_path`` and ``weights_sha256`` (recorded in run manifests)
-    and ``target_scaling``.
+    The factory is called with ``**kwargs`` and must return a :class:`Predictor` (or something
+    :func:`as_predictor` can wrap). Zoo models are factories too:
+    ``"mer_audiolime.models.zoo:a2mid2e_synth_clean"``. A factory that raises is reported as a
+    :class:`~mer_audiolime.exceptions.ModelError` naming the spec.
 
     Examples
     --------
@@ -359,38 +355,19 @@ def load_predictor(spec: str, **kwargs):
     ...
     mer_audiolime.exceptions.ParameterError: model spec 'no_colon' must look like ...
     """
-    if isinstance(spec, (str, Path)) and str(spec).lower().endswith((".pt", ".pth")) and not kwargs:
-        return _checkpoint_predictor(Path(spec))
-    if isinstance(spec, str) and ":" not in spec and not kwargs:
-        from .zoo import list_models
-
-        if spec in list_models():
-            from .zoo import pretrained_predictor, resolve_weights
-
-            predictor = pretrained_predictor(spec, download=False)
-            path = resolve_weights(spec, download=False)
-            predictor.weights_path = str(path)
-            predictor.weights_sha256 = predictor.card.weights.get("sha256")
-            return predictor
     factory = import_object(spec, what="model")
-    obj = factory(**kwargs) if callable(factory) and not _is_predictor(factory) else factory
+    if callable(factory) and not _is_predictor(factory):
+        from ..exceptions import MerAudioLimeError
+
+        try:
+            obj = factory(**kwargs)
+        except MerAudioLimeError:
+            raise
+        except Exception as err:  # the user's factory failed: say which, keep the cause
+            raise ModelError(f"the model factory {spec!r} raised {type(err).__name__}: {err}") from err
+    else:
+        obj = factory
     return as_predictor(obj)
-
-
-def _checkpoint_predictor(path: Path):
-    from .checkpoint import load_checkpoint, sha256_file
-    from .heads import to_predictor
-
-    if not path.is_file():
-        from ..exceptions import WeightsError
-
-        raise WeightsError(f"checkpoint {str(path)!r} does not exist; check the path (or use a zoo name from "
-                           "`mer-audiolime models list`).")
-    model, _card = load_checkpoint(path)
-    predictor = to_predictor(model.eval(), name=path.stem)
-    predictor.weights_path = str(path.resolve())
-    predictor.weights_sha256 = sha256_file(path)
-    return predictor
 
 
 def _is_predictor(obj) -> bool:

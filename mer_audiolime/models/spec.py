@@ -66,7 +66,8 @@ class ResolvedModel:
     ----------
     predictor : Predictor
         Zoo and checkpoint predictors carry ``card`` and ``target_scaling`` (outputs are z-scores;
-        ``value = z * std + mean`` gives the annotation scale).
+        ``value = z * std + mean`` gives the annotation scale), and ``weights_path`` and ``weights_sha256``
+        (recorded in run manifests and resume keys).
     spec : str
         Canonical spec (see :class:`ModelSpec`).
     name : str
@@ -198,19 +199,23 @@ def resolve_model(spec, **factory_kwargs) -> ResolvedModel:
                              f"(got {sorted(factory_kwargs)}).")
     name = parsed.name
     if parsed.kind == "zoo":
-        from .zoo import model_card, pretrained_predictor
+        from .zoo import model_card, pretrained_predictor, resolve_weights
 
         predictor = pretrained_predictor(parsed.spec, download=False)
         predictor.target_scaling = dict(model_card(parsed.spec).target_scaling or {})
+        predictor.weights_path = str(resolve_weights(parsed.spec, download=False))
+        predictor.weights_sha256 = model_card(parsed.spec).weights.get("sha256")  # verified on load
     elif parsed.kind == "checkpoint":
-        from .checkpoint import load_checkpoint
+        from .checkpoint import load_checkpoint, sha256_file
         from .heads import to_predictor
 
-        model, card = load_checkpoint(parsed.spec)
+        model, card = load_checkpoint(parsed.spec)  # verifies the embedded digest
         model.card = card
         name = card.name or parsed.name
         predictor = to_predictor(model.eval(), name=name)
         predictor.target_scaling = dict(getattr(card, "target_scaling", None) or {})
+        predictor.weights_path = parsed.spec
+        predictor.weights_sha256 = sha256_file(parsed.spec)
     else:
         from .predictor import load_predictor
 

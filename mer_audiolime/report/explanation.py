@@ -15,12 +15,29 @@ from ._media import AUDIO_FORMATS, audio_data_uri
 from ._reading import (domain_text, output_scale, ranked, scale_note, scaled_frame, signed_lists, span,
                        stem_label, time_text)
 
-__all__ = ["explanation_html", "write_explanation_html", "primary_targets", "MAX_PAGE_MB", "AUTO_EMBED_RATES"]
+__all__ = ["explanation_html", "write_explanation_html", "primary_targets", "warnings_html", "MAX_PAGE_MB",
+           "AUTO_EMBED_RATES"]
 
 #: Page size (MB) the default embed rate keeps a page within.
 MAX_PAGE_MB = 5.0
 #: Embed rates tried, highest first, when the page at the model's rate is larger than ``max_page_mb``.
 AUTO_EMBED_RATES = (16000, 11025, 8000)
+
+
+def warnings_html(items) -> str:
+    """The trust warnings of an explanation (``TrustWarning`` records or their dicts) as a table, or a line
+    saying there are none."""
+    rows = []
+    for w in items or []:
+        d = w if isinstance(w, dict) else w.as_dict()
+        rows.append({"warning": d.get("code"), "output": d.get("target") or "(all)",
+                     "what was found": d.get("message")})
+    if not rows:
+        return ('<p class="sub">No trust warnings: none of the checks (samples vs components, silent '
+                "components, constant outputs, R², truncated audio, training domain, stem sums) found a "
+                "problem.</p>")
+    return (h.table(pd.DataFrame(rows)) + '<p class="sub">Read the numbers below in the light of these '
+            "warnings: each says what was measured and what to change.</p>")
 
 
 def primary_targets(exp) -> list:
@@ -110,9 +127,16 @@ def _component_rows(exp, att, idxs, *, scale, offset) -> list:
 
 
 def _target_section(exp, target: str, *, top_k: int, emb: _Embedder, absolute_feature_sort: bool) -> str:
+    from ..explain.ranking import rankable
+
     comps = exp.components
     unit = "band" if comps.bands else "stem"
     att = exp.attribution(target)
+    if not rankable(att.weights):
+        note = (f'<p class="sub">Not ranked: every weight of {h.esc(target)} is {float(att.weights[0]):.4g} '
+                "(the output does not change when components are switched off), so there are no top "
+                "components to listen to.</p>")
+        return h.section(f"Target: {target}", note, anchor=f"target-{target}")
     source = source_text(att.info.get("source", exp.default_source(target)))
     sr = comps.sample_rate
     offset = float(exp.settings.get("offset") or 0.0)
@@ -127,7 +151,7 @@ def _target_section(exp, target: str, *, top_k: int, emb: _Embedder, absolute_fe
     players = []
     for row, i in zip(rows, order):
         a, b = span(comps, [i])
-        players.append(emb.player(comps.waveforms[i][:, a:b], f"#{row['rank']} {row['component']}",
+        players.append(emb.player(comps.waveform(i)[:, a:b], f"#{row['rank']} {row['component']}",
                                   note=f"{row['time']}, weight {row['weight']} "
                                        f"({stem_label(comps, comps.stems[i])})"))
     mask = np.zeros(len(comps), dtype=np.float32)
@@ -251,6 +275,8 @@ def _render(exp, chosen, known, *, emb, top_k, title, context, absolute_feature_
         "components": f"{len(comps)} ({len(comps.stem_names())} {kind} × {len(comps.bounds)} segments)",
         "samples": settings.get("samples_used"), "seed": settings.get("seed")})
     parts = [h.table(pd.DataFrame({"": list(overview), "value": [str(v) for v in overview.values()]}))]
+    parts.append(h.section(f"Trust warnings ({len(getattr(exp, 'warnings', []) or [])})",
+                           warnings_html(getattr(exp, "warnings", [])), anchor="warnings"))
 
     pred = pd.DataFrame({"output": exp.predictions.index,
                          "prediction": exp.predictions.to_numpy(dtype=float)})
@@ -269,9 +295,7 @@ def _render(exp, chosen, known, *, emb, top_k, title, context, absolute_feature_
 
     stem_players = [emb.player(comps.mix, "original mix", note=f"{duration:.2f} s")]
     for stem in comps.stem_names():
-        idx = [i for i, s in enumerate(comps.stems) if s == stem]
-        stem_players.append(emb.player(comps.waveforms[idx].sum(axis=0),
-                                       f"{kind[:-1]}: {stem_label(comps, stem)}"))
+        stem_players.append(emb.player(comps.stem_signal(stem), f"{kind[:-1]}: {stem_label(comps, stem)}"))
     parts.append(h.section(f"Listen: mix and {kind}", f'<div class="players">{"".join(stem_players)}</div>'))
 
     for target in chosen:

@@ -1,7 +1,9 @@
 """Summary page of a harness output folder (``evaluate`` run or ``benchmark``) linking per-track pages.
 
-Per-track pages are made by re-running :func:`~mer_audiolime.explain.explain` on the chosen tracks with the
-run's own settings (model, dataset, suite, first seed), or reused when they already exist.
+Per-track pages are made by re-running the harness's own explanation of a track
+(:func:`~mer_audiolime.evaluation.runner.explain_track`, with the run's model, dataset, suite and first seed),
+or reused when they already exist. A folder whose files do not agree with its manifest is refused before
+anything is computed (:func:`~mer_audiolime.evaluation.results.verify_outputs`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ParameterError
+from ..exceptions import IntegrityError, ParameterError
+from ..validation import check_int, check_writable_file
 from . import _html as h
 from ._media import file_data_uri
 from ._summary import summary_tables
@@ -38,9 +41,13 @@ class RunReport:
 def _manifest(folder: Path) -> dict:
     path = folder / "manifest.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ParameterError(f"cannot read {path}: {err}") from err
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise IntegrityError(f"cannot read {path}: {err}; rerun the evaluate/benchmark command into this "
+                             "folder to rewrite it.") from err
+    if not isinstance(data, dict):
+        raise IntegrityError(f"{path} does not hold a manifest object; rerun the command that wrote it.")
+    return data
 
 
 def find_runs(folder) -> tuple[Path, str, dict, dict]:
@@ -57,7 +64,9 @@ def find_runs(folder) -> tuple[Path, str, dict, dict]:
     """
     root = Path(folder)
     if not root.is_dir():
-        raise ParameterError(f"results folder {str(folder)!r} does not exist.")
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise ParameterError(f"results folder {str(folder)!r} {what}; pass the folder written by evaluate or "
+                             "benchmark --out.")
     if not (root / "manifest.json").is_file():
         inner = [p.parent for p in sorted(root.glob("*/manifest.json"))]
         if len(inner) != 1:
@@ -74,13 +83,15 @@ def find_runs(folder) -> tuple[Path, str, dict, dict]:
     raise ParameterError(f"{root / 'manifest.json'} is neither an evaluation nor a benchmark manifest.")
 
 
-def _rows(root: Path) -> pd.DataFrame:
-    from ..evaluation.results import read_rows, upgrade_rows
+def _rows(root: Path, manifest: dict, runs: dict) -> pd.DataFrame:
+    """The folder's rows after checking every file the page draws on against the manifests."""
+    from ..evaluation.results import read_results, upgrade_rows, verify_outputs
 
-    path = root / "results.csv"
-    if not path.is_file():
-        raise ParameterError(f"{root} has no results.csv; was the run finished?")
-    return upgrade_rows(read_rows(path))
+    rows = read_results(root, manifest)
+    for run_dir in runs.values():
+        if Path(run_dir) != Path(root):
+            verify_outputs(run_dir, _manifest(Path(run_dir)))
+    return upgrade_rows(rows)
 
 
 def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -92,13 +103,18 @@ def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def track_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per track: mean absolute error over targets and the top stem (first seed) per target: the stem
-    with the largest ``|attribution|`` summed over segments, its signed value in brackets.
+    """One row per track: mean absolute error over targets, the top stem (first seed) per target -- the stem
+    with the largest ``|attribution|`` summed over segments, its signed value in brackets -- and the codes of
+    its trust warnings.
 
     Sorted by decreasing error (tracks without error rows last, by id).
     """
     ids = sorted(rows["track_id"].unique())
     out = pd.DataFrame({"track_id": ids})
+    warned = rows[rows["metric"] == "warning"]
+    if len(warned):
+        codes = warned.groupby("track_id")["component"].agg(lambda c: ", ".join(sorted(set(c))))
+        out["trust warnings"] = out["track_id"].map(codes).fillna("")
     err = rows[rows["metric"] == "error"]
     if len(err):
         mae = err.assign(value=err["value"].abs()).groupby("track_id")["value"].mean()
@@ -118,30 +134,29 @@ def track_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def track_page(run_dir: Path, track_id: str, path: Path, *, top_k: int, embed_sample_rate=None) -> Path:
-    """Re-run the explanation of one track with the run's settings and write its page."""
+    """Re-run the harness's explanation of one track (the run's model, dataset, suite, first seed) and write
+    its page."""
     from ..datasets import load
-    from ..evaluation.runner import resolve_model
-    from ..explain import explain
+    from ..evaluation.runner import explain_track, resolve_model
+    from ..evaluation.suites import DEFAULTS
     from .explanation import write_explanation_html
 
     manifest = _manifest(run_dir)
     key, suite, ds = manifest["run"], manifest["suite"], manifest["dataset"]
-    cfg = suite["explain"]
     model = resolve_model(key["model_spec"])
+    expected = key.get("weights_sha256")
+    if expected and getattr(model, "weights_sha256", None) != expected:
+        raise IntegrityError(
+            f"the weights of {key['model_spec']!r} now have sha256 {getattr(model, 'weights_sha256', None)}, but "
+            f"the run in {run_dir} used {expected}: a page would not show the run's model.")
     dataset = load(ds["name"], data_home=ds.get("data_home"), version=ds.get("version", "default"))
     track = dataset.track(track_id)
-    audio, sr = track.audio
-    kwargs = dict(model=model, sr=int(sr), segments=cfg["segments"], num_samples=cfg["num_samples"],
-                  kernel_width=cfg["kernel_width"], alpha=cfg["alpha"], batch_size=cfg["batch_size"],
-                  seed=int(cfg["seeds"][0]), show_progress=False)
-    kwargs.update({key: cfg[key] for key in ("estimator", "occlusion", "enumeration", "sampler")
-                   if key in cfg})
+    cfg = dict(suite["explain"])
+    for name in ("estimator", "occlusion", "sampler"):
+        cfg.setdefault(name, DEFAULTS["explain"][name])
     # runs made before the suite named its enumeration counted each enumerated coalition once
-    kwargs.setdefault("enumeration", "plain")
-    stems = getattr(track, "stems", None)
-    if stems is not None:
-        kwargs.update(stems=stems, stems_sr=int(sr))
-    exp = explain(np.asarray(audio), **kwargs)
+    cfg.setdefault("enumeration", "plain")
+    exp = explain_track(track, model=model, suite={**suite, "explain": cfg}, seeds=[int(cfg["seeds"][0])])[0]
     exp.settings["audio"] = f"{ds['name']}:{track_id}"
     truth = getattr(track, "static_targets", None) or {}
     context = {"track": track_id, "dataset": f"{ds['name']} ({ds.get('version', 'default')})",
@@ -188,15 +203,16 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
     >>> write_run_report("results/clean", tracks=2).path                     # doctest: +SKIP
     PosixPath('results/clean/report.html')
     """
-    if isinstance(tracks, bool) or not isinstance(tracks, (int, np.integer)) or tracks < 0:
-        raise ParameterError(f"tracks must be an integer >= 0, got {tracks!r}.")
+    tracks = check_int(tracks, "tracks", minimum=0)
+    top_k = check_int(top_k, "top_k", minimum=1)
+    if embed_sample_rate is not None:
+        embed_sample_rate = check_int(embed_sample_rate, "embed_sample_rate", minimum=1000)
     root, kind, manifest, runs = find_runs(folder)
-    path = Path(out) if out is not None else root / "report.html"
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise ParameterError(f"--out {str(out)!r} must name an .html file.")
+    path = check_writable_file(Path(out) if out is not None else root / "report.html", name="--out",
+                               suffixes=(".html", ".htm"))
     assets = path.parent / f"{path.stem}_files"
     report = RunReport(path=path)
-    rows = _rows(root)
+    rows = _rows(root, manifest, runs)
     from tqdm.auto import tqdm
 
     sections = []
@@ -234,8 +250,9 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
         sections.append(h.section(f"Tracks: {model}", body + note, anchor=f"tracks-{_safe(model)}"))
     bar.close()
     page = _summary_page(root, kind, manifest, rows, sections, report)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    from ..fileio import atomic_write_text
+
+    atomic_write_text(path, page)
     return report
 
 
@@ -243,6 +260,19 @@ def _safe(name: str) -> str:
     from ..explain.export import safe_name
 
     return safe_name(name)
+
+
+def _warnings_section(rows: pd.DataFrame) -> str:
+    from ..evaluation.results import warning_table
+    from ..explain.diagnostics import WARNING_CODES
+
+    table = warning_table(rows)
+    if table.empty:
+        return ('<p class="sub">No explanation of this run carries a trust warning (samples vs components, '
+                "silent components, constant outputs, R², truncated audio, training domain, stem sums).</p>")
+    table.insert(2, "meaning", [WARNING_CODES.get(c, "") for c in table["warning"]])
+    return (h.table(table) + '<p class="sub">Tracks whose explanations carry a warning: read their numbers in '
+            "that light; each track page lists the measured values.</p>")
 
 
 def _summary_page(root: Path, kind: str, manifest: dict, rows: pd.DataFrame, track_sections: list,
@@ -259,9 +289,20 @@ def _summary_page(root: Path, kind: str, manifest: dict, rows: pd.DataFrame, tra
         facts = {"model": run.get("model_spec"), "dataset": f"{run.get('dataset')} ({run.get('version')})",
                  "suite": manifest.get("suite", {}).get("name"), "seeds": manifest.get("seeds"),
                  "tracks": manifest.get("n_tracks"), "failed tracks": len(manifest.get("failures", []))}
+    domains = {}
+    manifests = ([manifest] if kind != "benchmark" else
+                 [_manifest(p.parent) for p in sorted((root / "runs").glob("*/manifest.json"))])
+    for m in manifests:
+        card = m.get("model_card") or {}
+        text = (card.get("domain") or {}).get("description") if isinstance(card, dict) else None
+        if text:
+            domains[card.get("name") or m.get("run", {}).get("model")] = text
+    for name, text in domains.items():
+        facts[f"training domain of {name}"] = text
     facts.update({"git commit": manifest.get("git_commit"), "folder": str(root)})
     parts = [h.table(pd.DataFrame({"": list(facts), "value": [str(v) for v in facts.values()]}))]
     parts.append(h.section("Summary (mean ± sd over tracks)", summary_tables(headline_table(rows))))
+    parts.append(h.section("Trust warnings", _warnings_section(rows), anchor="warnings"))
     bias = root / "bias.csv"
     if bias.is_file():
         parts.append(h.section("Planted-bias detection", h.table(pd.read_csv(bias))))

@@ -20,7 +20,7 @@ from ...explain.estimators import ENUMERATION_MODES, ESTIMATORS, OCCLUSION_MODES
 from ...explain.samplers import SAMPLERS
 from ...validation import check_choice, check_int
 
-__all__ = ["load_suite", "suite_hash", "suites_dir", "list_suites", "DEFAULTS"]
+__all__ = ["load_suite", "validate_suite", "suite_hash", "suites_dir", "list_suites", "DEFAULTS"]
 
 #: Every key a suite may set, with its default. A suite file overrides what it names.
 DEFAULTS = {
@@ -115,12 +115,95 @@ def load_suite(spec) -> dict:
     limit = suite["tracks"]["limit"]
     if not isinstance(limit, int) or limit < 0:
         raise ParameterError(f"tracks.limit must be an integer >= 0 (0 = all), got {limit!r}.")
+    validate_suite(suite)
     return suite
 
 
 #: Keys added after suites were first published, with the value every earlier run used: at that value they
 #: are left out of the hash, so a published run keeps its resume key.
 _HASH_NEUTRAL = {("explain", "sampler"): "uniform"}
+
+
+def _suite_error(key: str, err: Exception) -> ParameterError:
+    return ParameterError(f"suite value {key} is invalid: {err}")
+
+
+def validate_suite(suite: dict) -> None:
+    """Check every value of a (merged) suite before any work starts; raise naming the key.
+
+    The limits are the metrics' own (e.g. ``fidelity.random_orders`` >= 10, what the deletion/insertion
+    baseline needs), checked by constructing them, so the suite and the metrics cannot disagree.
+
+    Raises
+    ------
+    ParameterError
+    """
+    from ...validation import check_float, check_int, check_seed
+    from ..metrics import Convergence, DeletionInsertion, FaithfulnessCorrelation, Infidelity, TopKJaccard
+
+    for key in ("name", "version"):
+        value = suite[key]
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+            raise ParameterError(f"suite {key} must be a non-empty string, got {value!r}.")
+    for section, key in (("tracks", "split"), ("bias", "target"), ("bias", "shortcut_stem")):
+        value = suite[section][key]
+        if not isinstance(value, str) or not value.strip():
+            raise ParameterError(f"suite value {section}.{key} must be a non-empty string, got {value!r}.")
+    exp = suite["explain"]
+    seeds = exp["seeds"]
+    if not isinstance(seeds, list) or not seeds:
+        raise ParameterError(f"explain.seeds must be a non-empty list of integers, got {seeds!r}.")
+    for s in seeds:
+        try:
+            check_seed(s, "seed")
+        except ParameterError as err:
+            raise _suite_error("explain.seeds", err) from None
+    if len(set(seeds)) != len(seeds):
+        raise ParameterError(f"explain.seeds lists a seed twice ({seeds}); stability over repeated seeds would be "
+                             "trivially perfect. Give distinct seeds.")
+    checks = [
+        ("tracks.limit", lambda: check_int(suite["tracks"]["limit"], "limit", minimum=0)),
+        ("explain.num_samples", lambda: check_int(exp["num_samples"], "num_samples", minimum=2)),
+        ("explain.batch_size", lambda: check_int(exp["batch_size"], "batch_size", minimum=1)),
+        ("explain.kernel_width", lambda: check_float(exp["kernel_width"], "kernel_width", minimum=0,
+                                                     strict_minimum=True)),
+        ("explain.alpha", lambda: check_float(exp["alpha"], "alpha", minimum=0)),
+        ("explain.segments", lambda: _check_segments(exp["segments"])),
+        ("fidelity.random_orders", lambda: DeletionInsertion(n_random=suite["fidelity"]["random_orders"])),
+        ("fidelity.faithfulness_subsets", lambda: (
+            FaithfulnessCorrelation(n_subsets=suite["fidelity"]["faithfulness_subsets"]),
+            Infidelity(n_perturbations=suite["fidelity"]["faithfulness_subsets"]))),
+        ("stability.top_k", lambda: TopKJaccard(k=suite["stability"]["top_k"])),
+        ("stability.num_samples", lambda: suite["stability"]["num_samples"] == 0
+         or check_int(suite["stability"]["num_samples"], "num_samples", minimum=2)),
+        ("stability.convergence_seeds", lambda: [check_seed(s, "seed") for s in
+                                                 suite["stability"]["convergence_seeds"]]),
+        ("stability.convergence_sizes", lambda: not suite["stability"]["convergence_sizes"] or Convergence(
+            sample_sizes=suite["stability"]["convergence_sizes"], seeds=suite["stability"]["convergence_seeds"],
+            max_components=suite["stability"]["convergence_max_components"])),
+    ]
+    for key, check in checks:
+        try:
+            check()
+        except ParameterError as err:
+            raise _suite_error(key, err) from None
+
+
+def _check_segments(value) -> None:
+    from ...validation import check_int
+
+    if isinstance(value, list):
+        if not value:
+            raise ParameterError("segments is an empty list; use an integer count or boundary times in seconds.")
+        times = []
+        for t in value:
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or t != t or t < 0 or t == float("inf"):
+                raise ParameterError(f"segment boundaries must be finite times >= 0 s, got {value!r}.")
+            times.append(float(t))
+        if any(b <= a for a, b in zip(times, times[1:])):
+            raise ParameterError(f"segment boundaries must be strictly increasing, got {value!r}.")
+        return
+    check_int(value, "segments", minimum=1)
 
 
 def suite_hash(suite: dict) -> str:
