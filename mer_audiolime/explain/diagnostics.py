@@ -231,20 +231,24 @@ def _domain(comps, model) -> list:
     check = domain.get("input_check") or {}
     module = getattr(model, "module", None)
     frontend = getattr(module, "frontend", None)
-    if not check.get("threshold") or frontend is None:
+    if not check or frontend is None:
         return []
-    from ..models.frontend import spectral_profile_distance
+    from ..models.frontend import domain_threshold, spectral_profile_distance
 
+    seconds = comps.mix.shape[-1] / comps.sample_rate
+    threshold = domain_threshold(check, seconds)
+    if threshold is None:  # shorter than any measured excerpt: too short to judge
+        return []
     distance = spectral_profile_distance(frontend, comps.mix)
-    threshold = float(check["threshold"])
     if distance <= threshold:
         return []
     name = getattr(card, "name", None) or getattr(model, "name", "the model")
     return [TrustWarning(
         "out_of_domain",
         f"this input is outside the training domain of {name}: its spectral profile lies {distance:.2f} training "
-        f"standard deviations from the training data (threshold {threshold:.2f}; training clips up to "
-        f"{check.get('train_max')}). The model card says: {domain.get('description', 'no description')}. Its "
-        "predictions, and so the explanation, may not mean what they mean on its training data.",
-        details={"distance": round(distance, 4), "threshold": threshold, "train_max": check.get("train_max"),
+        f"standard deviations from the training data, above the {threshold:.2f} that training excerpts of "
+        f"{seconds:.1f} s stay under ({check.get('rule', '')}). The model card says: "
+        f"{domain.get('description', 'no description')}. Its predictions, and so the explanation, may not mean "
+        "what they mean on its training data.",
+        details={"distance": round(distance, 4), "threshold": round(threshold, 4), "seconds": round(seconds, 3),
                  "domain": domain.get("description"), "datasets": domain.get("datasets", [])})]

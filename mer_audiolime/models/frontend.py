@@ -27,7 +27,8 @@ from torch import nn
 from ..exceptions import ParameterError
 
 __all__ = ["Frontend", "log_frequency_filterbank", "mel_filterbank", "log_center_frequencies", "as_mono",
-           "spectral_profile_distance", "profile_distances", "input_check"]
+           "spectral_profile_distance", "profile_distances", "input_check", "domain_threshold",
+           "CHECK_SECONDS"]
 
 _A4 = 440.0
 
@@ -271,34 +272,77 @@ def spectral_profile_distance(frontend: Frontend, audio, *, chunk_samples: int =
     return float(np.sqrt(np.mean(profile**2)))
 
 
-def profile_distances(specs) -> np.ndarray:
+def profile_distances(specs, *, frames: int | None = None) -> np.ndarray:
     """:func:`spectral_profile_distance` of each clip of a batch of *standardised* spectrograms.
 
     Parameters
     ----------
     specs : torch.Tensor or np.ndarray, shape (B, 1, bands, frames)
         Frontend outputs (already standardised with the training statistics).
+    frames : int, optional
+        Use excerpts of this many frames: the first and the last of each clip (2B distances).
 
     Returns
     -------
-    np.ndarray, shape (B,)
+    np.ndarray, shape (B,) or (2B,)
     """
     x = torch.as_tensor(specs).double()
+    if frames is not None:
+        x = torch.cat([x[..., :frames], x[..., -frames:]])
     profile = x.mean(dim=(1, 3))  # (B, bands)
     return torch.sqrt((profile**2).mean(dim=1)).numpy()
 
 
-def input_check(distances, *, n_sd: float = 4.0) -> dict:
-    """The out-of-domain rule stored in a model card: flag inputs whose :func:`spectral_profile_distance`
-    exceeds the training clips' mean + ``n_sd`` standard deviations.
+#: Excerpt lengths (s) at which the out-of-domain threshold is measured: the distance of a shorter excerpt
+#: is noisier (fewer frames in its average), so its threshold is higher.
+CHECK_SECONDS = (1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0)
+
+
+def input_check(distances_by_seconds: dict, *, n_sd: float = 4.0, margin: float = 1.2) -> dict:
+    """The out-of-domain rule stored in a model card: an input whose :func:`spectral_profile_distance`
+    exceeds, for training excerpts of its length, the larger of their mean + ``n_sd`` standard deviations and
+    ``margin`` times their largest distance, is out of domain (no training excerpt is ever flagged).
+
+    Parameters
+    ----------
+    distances_by_seconds : dict of float to array
+        Excerpt length (s) -> distances of training excerpts of that length.
+    n_sd, margin : float
 
     Examples
     --------
-    >>> input_check([0.2, 0.3, 0.25])["threshold"]
+    >>> input_check({10.0: [0.2, 0.3, 0.25]})["threshold"]
     0.45
     """
-    d = np.asarray(distances, dtype=np.float64)
-    sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
-    return {"statistic": "spectral_profile_distance", "n_train_clips": int(d.size),
-            "train_mean": round(float(d.mean()), 4), "train_sd": round(sd, 4), "train_max": round(float(d.max()), 4),
-            "threshold": round(float(d.mean()) + n_sd * sd, 4), "rule": f"training mean + {n_sd:g} sd"}
+    rows = []
+    for seconds in sorted(distances_by_seconds):
+        d = np.asarray(distances_by_seconds[seconds], dtype=np.float64)
+        sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
+        threshold = max(float(d.mean()) + n_sd * sd, margin * float(d.max()))
+        rows.append({"seconds": float(seconds), "n": int(d.size), "mean": round(float(d.mean()), 4),
+                     "sd": round(sd, 4), "max": round(float(d.max()), 4), "threshold": round(threshold, 4)})
+    return {"statistic": "spectral_profile_distance",
+            "rule": f"max(training excerpts' mean + {n_sd:g} sd, {margin:g} x their largest)",
+            "threshold": rows[-1]["threshold"], "train_max": rows[-1]["max"], "by_seconds": rows}
+
+
+def domain_threshold(check: dict, seconds: float) -> float | None:
+    """The out-of-domain threshold of a card's ``input_check`` for an input of ``seconds``.
+
+    Interpolated on log-duration between the measured excerpt lengths and held at the longest one beyond
+    it; None for inputs shorter than the shortest measured excerpt (too short to judge).
+
+    Examples
+    --------
+    >>> check = input_check({1.0: [0.5, 0.6, 0.55], 10.0: [0.2, 0.3, 0.25]})
+    >>> domain_threshold(check, 0.5) is None, domain_threshold(check, 30.0)
+    (True, 0.45)
+    """
+    rows = check.get("by_seconds") or []
+    if not rows:
+        return float(check["threshold"]) if check.get("threshold") else None
+    secs = np.array([r["seconds"] for r in rows])
+    thr = np.array([r["threshold"] for r in rows])
+    if seconds < secs[0]:
+        return None
+    return float(np.interp(np.log(seconds), np.log(secs), thr))

@@ -30,7 +30,7 @@ import torch
 from ..exceptions import ParameterError
 from .checkpoint import ModelCard, package_versions, save_checkpoint
 from ._items import load_items
-from .frontend import input_check, profile_distances
+from .frontend import CHECK_SECONDS, input_check, profile_distances
 from .heads import MIDLEVEL_NAMES, MERModel, build_model
 from .train_config import TrainConfig
 
@@ -211,7 +211,10 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
         domain = {"description": f"trained on {info.get('name', 'its training set')}"
                                  + (f" ({info['variant']})" if info.get("variant") else ""),
                   "datasets": [info["name"]] if info.get("name") else [],
-                  "input_check": input_check(profile_distances(specs))}
+                  "input_check": input_check({
+                      seconds: profile_distances(specs, frames=model.frontend.num_frames(int(seconds * sr)))
+                      for seconds in CHECK_SECONDS if model.frontend.num_frames(int(seconds * sr)) < specs.shape[-1]
+                  } | {specs.shape[-1] / model.frontend.frames_per_second: profile_distances(specs)})}
         card = ModelCard(
             name=name, architecture=cfg.architecture, head=cfg.head, sample_rate=sr, clip_seconds=clip / sr,
             midlevel_names=model.midlevel_names, emotion_names=model.emotion_names,

@@ -53,3 +53,24 @@ def build_failing_on_short():
 
     inner.fn = picky
     return inner
+
+
+def build_counting():
+    """The same model counting the inputs it is called on (``predictor.calls[0]``), so a test can assert that
+    a bad run was refused before any model call."""
+    inner = build()
+    fn = inner.fn
+    inner.calls = [0]
+
+    def counted(batch):
+        inner.calls[0] += len(batch)
+        return fn(batch)
+
+    inner.fn = counted
+    return inner
+
+
+def build_constant():
+    """Outputs that never change: nothing to attribute."""
+    return CallablePredictor(lambda batch: np.tile([0.25, -0.5], (len(batch), 1)), sample_rate=22050,
+                             output_names=["valence", "arousal"], name="constant")
