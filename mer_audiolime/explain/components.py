@@ -23,13 +23,14 @@ __all__ = ["Components", "segment_bounds", "build_components", "tf_grid_componen
 RESIDUAL = "residual"
 
 #: Default memory budget (MiB) for one model call: the composed batch plus the model's working memory. Set
-#: ``MER_AUDIOLIME_MEMORY_BUDGET_MB`` to change it. Clips of up to a minute at 22,050 Hz run at the requested
-#: batch size (16); longer audio is fed in smaller batches (at least one input at a time).
+#: ``MER_AUDIOLIME_MEMORY_BUDGET_MB`` to change it. Clips of up to about 45 s at 22,050 Hz mono run at the
+#: requested batch size (16), so their numbers are those of an unbounded run; longer audio is fed in smaller
+#: batches (at least one input at a time).
 MEMORY_BUDGET_MB = 768
 
 #: Peak working memory of one forward pass, in multiples of the input's size in bytes, assumed for models that
-#: do not declare ``working_memory_factor`` (measured 6-7.5 for the zoo's CNNs on 10 s to 10 min inputs).
-WORKING_MEMORY_FACTOR = 7.0
+#: do not declare ``working_memory_factor`` (measured 8.2-9.2 for the zoo's CNN, 10 s x 16 to 10 min x 1).
+WORKING_MEMORY_FACTOR = 9.0
 
 
 def memory_budget_bytes() -> int:
@@ -562,19 +563,22 @@ def tf_grid_components(
     band_of_bin = np.clip(np.searchsorted(edges, freqs, side="right") - 1, 0, n_bands - 1)
     frame_times = librosa.frames_to_samples(np.arange(spec.shape[-1]), hop_length=hop_length)
     seg_of_frame = np.clip(np.searchsorted(bounds[:, 1], frame_times, side="right"), 0, len(bounds) - 1)
-    names, stems_of, segs_of, waves, pieces = [], [], [], [], []
+    names, stems_of, segs_of, pieces = [], [], [], []
+    # dense: cells are written straight into their final array (no list + stack + concatenate copies)
+    waves = np.empty((n_cells + 1,) + mix.shape, dtype=np.float32) if dense else None
     total = None if dense else np.zeros_like(mix)
     cells = [(band, s) for band in range(n_bands) for s in range(len(bounds))]
-    for band, s in tqdm(cells, desc="tf-grid cells", unit="cell", disable=not show_progress, leave=False):
+    for i, (band, s) in enumerate(tqdm(cells, desc="tf-grid cells", unit="cell", disable=not show_progress,
+                                       leave=False)):
         mask = (band_of_bin[:, None] == band) & (seg_of_frame[None, :] == s)
         cell = librosa.istft(spec * mask[None], hop_length=hop_length, n_fft=n_fft, length=length)
-        cell = cell.astype(np.float32)
         names.append(f"f{band}@t{s}")
         stems_of.append(f"f{band}")
         segs_of.append(s)
         if dense:
-            waves.append(cell)
+            waves[i] = cell
         else:
+            cell = cell.astype(np.float32)
             total += cell
             nz = np.flatnonzero(np.any(cell != 0, axis=0))
             a, b = (int(nz[0]), int(nz[-1]) + 1) if nz.size else (0, 0)
@@ -588,9 +592,7 @@ def tf_grid_components(
     common = dict(names=names, sample_rate=int(sr), stems=stems_of, segments=segs_of, bounds=bounds,
                   residual=True, mix=mix, info=info)
     if dense:
-        waves = np.stack(waves)
-        gap = mix - waves.sum(axis=0)
-        waves = np.concatenate([waves, gap[np.newaxis].astype(np.float32)], axis=0)
+        np.subtract(mix, waves[:-1].sum(axis=0), out=waves[-1])
         return Components(waveforms=waves, **common)
     pieces.append((0, length, (mix - total).astype(np.float32)))
     return Components(pieces=pieces, **common)

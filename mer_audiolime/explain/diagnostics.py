@@ -152,7 +152,8 @@ def diagnose(exp, *, model, emit: bool = True) -> list:
                      "scores": scores}))
 
     peaks = comps.peaks()
-    silent = [comps.names[i] for i in np.flatnonzero(peaks <= SILENCE_PEAK)]
+    # a residual that only carries numerical leftovers (e.g. of the tf-grid's inverse STFT) is not reported
+    silent = [comps.names[i] for i in np.flatnonzero(peaks <= SILENCE_PEAK) if comps.stems[i] != "residual"]
     if silent:
         empty = [comps.names[i] for i in np.flatnonzero(peaks == 0)]
         top, n_top = {}, min(3, k)
