@@ -6,7 +6,7 @@ Names load on first use, so importing a submodule such as the command-line parse
 
 from importlib import import_module
 
-_RUNNER = ("evaluate", "EvaluationRun", "ROW_COLUMNS")
+_RUNNER = ("evaluate", "explain_track", "EvaluationRun", "ROW_COLUMNS")
 _SUITES = ("load_suite", "list_suites")
 
 

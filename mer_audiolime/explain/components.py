@@ -352,7 +352,8 @@ def segment_bounds(
     [[0, 3], [3, 6], [6, 10]]
     """
     if segment_seconds is not None:
-        if not np.isfinite(segment_seconds) or segment_seconds <= 0:
+        if (isinstance(segment_seconds, (bool, np.bool_)) or not isinstance(segment_seconds, (int, float, np.number))
+                or not np.isfinite(segment_seconds) or segment_seconds <= 0):
             raise ParameterError(f"segment_seconds must be a positive number, got {segment_seconds!r}.")
         step = int(round(segment_seconds * sr))
         if step < 1:

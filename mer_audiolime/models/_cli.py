@@ -113,7 +113,8 @@ def cmd_list(args) -> int:
             status = f"unavailable ({type(err).__name__})"
         rows.append({"name": name, "architecture": card.architecture, "head": card.head,
                      "outputs": card.output_names, "dataset": card.dataset.get("name"),
-                     "variant": card.dataset.get("variant"), "weights": status})
+                     "variant": card.dataset.get("variant"), "weights": status,
+                     "domain": (card.domain or {}).get("description")})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -123,6 +124,8 @@ def cmd_list(args) -> int:
     for row in rows:
         print(f"{row['name']:<26} {row['architecture']:<10} {row['head']:<8} "
               f"{row['dataset'] or '-'}/{row['variant'] or '-'}  outputs={','.join(row['outputs'])}")
+        if row["domain"]:
+            print(f"{'':<26} trained on: {row['domain']}")
     return 0
 
 
