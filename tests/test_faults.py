@@ -390,6 +390,7 @@ def test_explain_cli_errors(tmp_path, track_dir, capsys, label, extra, match):
     code = main(["explain", str(track_dir / "mix.wav"), "--model", MODEL, "--no-progress", *out, *args])
     err = capsys.readouterr().err
     assert code == 1 and match in err and "unexpected" not in err
+    assert not (tmp_path / "out").exists()  # nothing created for a refused run
 
 
 def test_explain_cli_reads_the_stem_pattern_without_the_mix(tmp_path, track_dir, capsys):
@@ -566,8 +567,7 @@ def test_evaluate_refuses_before_any_model_call(synth, tmp_path, label, make, ma
         run(synth, out, model=COUNTING, **kw)
     if before is not None:
         assert model_calls() == before
-    if Path(out).is_dir():
-        assert not (Path(out) / "run.json").exists()  # a refused run does not bind the folder
+        assert not Path(out).exists()  # a refused run neither binds nor leaves the folder it created
 
 
 def test_evaluate_cli_maps_setup_errors_to_exit_1(synth, tmp_path, capsys):

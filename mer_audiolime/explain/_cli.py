@@ -181,6 +181,15 @@ def parse_targets(text):
 
 
 def run(args) -> int:
+    from ..fileio import removing_if_unused
+
+    # everything that can be checked is checked before audio is decoded or a model runs; a refused or failed
+    # run removes the --out folder again if it created it and wrote nothing
+    with removing_if_unused(args.out):
+        return _run(args)
+
+
+def _run(args) -> int:
     import warnings
 
     from ..exceptions import ExplanationWarning, MerAudioLimeWarning
@@ -188,7 +197,6 @@ def run(args) -> int:
     from .lime_audio import explain
     from .separation import OpenUnmixSeparator
 
-    # everything that can be checked is checked before audio is decoded or a model runs
     out_dir = check_writable_dir(args.out, name="--out")
     check_seed(args.seed, name="--seed")
     check_int(args.top_k, "--top-k", minimum=1)
@@ -230,7 +238,8 @@ def run(args) -> int:
     frame = exp.to_frame()
     best = frame[frame["rank"].eq(1).fillna(False).astype(bool)][["target", "component", "weight", "score",
                                                                   "source"]]
-    print(best.to_string(index=False))
+    if len(best):
+        print(best.to_string(index=False))
     unranked = sorted(set(frame["target"][frame["rank"].isna()]))
     if unranked:
         print(f"not ranked (all weights equal): {', '.join(unranked)}")
