@@ -45,9 +45,11 @@ def make_stems(seconds: float, seed: int = 0) -> dict:
         for name, f0 in notes.items():
             f = f0 * 2 ** (rng.integers(-5, 6) / 12)
             env = 0.5 + 0.5 * np.sin(2 * np.pi * 0.25 * t + rng.uniform(0, 6.3))
-            stems[name][0, start : start + t.size] = (0.08 * env * np.sin(2 * np.pi * f * t)).astype(np.float32)
+            tone = 0.08 * env * np.sin(2 * np.pi * f * t)
+            stems[name][0, start : start + t.size] = tone.astype(np.float32)
         hits = (np.sin(2 * np.pi * 2.0 * t) > 0.95).astype(np.float64)
-        stems["drums"][0, start : start + t.size] = (0.1 * hits * rng.standard_normal(t.size)).astype(np.float32)
+        noise = 0.1 * hits * rng.standard_normal(t.size)
+        stems["drums"][0, start : start + t.size] = noise.astype(np.float32)
     return stems
 
 
@@ -86,8 +88,9 @@ def child(seconds: float, separator: str) -> dict:
                       show_progress=False, **kwargs)
         elapsed = time.perf_counter() - t0
     return {"seconds_audio": seconds, "separator": separator, "explain_s": round(elapsed, 2),
-            "components_s": round(exp.timings["components"], 2), "model_calls": int(exp.timings["model_calls"]),
-            "n_components": len(exp.components), "component_storage_mb": round(exp.components.nbytes / 2**20, 1),
+            "components_s": round(exp.timings["components"], 2),
+            "model_calls": int(exp.timings["model_calls"]), "n_components": len(exp.components),
+            "component_storage_mb": round(exp.components.nbytes / 2**20, 1),
             "baseline_rss_mb": round(baseline, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "warnings": sorted({w.code for w in exp.warnings})}

@@ -309,8 +309,8 @@ def truncation_message(report: dict) -> str:
     got = report.get("decoded_frames") or 0
     declared = report.get("declared_frames")
     size = f"its header declares {declared / sr:.2f} s, " if declared else ""
-    return (f"{report.get('path')} is truncated ({report.get('reason')}): {size}only {got / sr:.2f} s decoded, "
-            "and only that part is used; re-export or re-download the file.")
+    return (f"{report.get('path')} is truncated ({report.get('reason')}): {size}only {got / sr:.2f} s "
+            "decoded, and only that part is used; re-export or re-download the file.")
 
 
 def resample(audio: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:

@@ -15,8 +15,8 @@ import numpy as np
 
 from .exceptions import ParameterError
 
-__all__ = ["check_int", "check_seed", "check_float", "check_choice", "check_writable_dir", "check_writable_file",
-           "usable_dir", "check_names", "check_dask_address", "SEED_MAX"]
+__all__ = ["check_int", "check_seed", "check_float", "check_choice", "check_writable_dir",
+           "check_writable_file", "usable_dir", "check_names", "check_dask_address", "SEED_MAX"]
 
 #: Largest seed numpy's generators accept from every entry point (legacy ``RandomState`` included).
 SEED_MAX = 2**32 - 1
@@ -113,8 +113,8 @@ def check_writable_dir(path, name: str = "out") -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ParameterError(f"cannot create {name} folder {str(path)!r}: {err.strerror or err}; pass a folder "
-                             "you can write to.") from err
+        raise ParameterError(f"cannot create {name} folder {str(path)!r}: {err.strerror or err}; pass a "
+                             "folder you can write to.") from err
     try:
         _probe(path)
     except OSError as err:
@@ -237,7 +237,7 @@ def check_dask_address(address, *, timeout: float = 5.0) -> str:
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise ParameterError(
-            f"cannot reach the dask scheduler at {address!r} ({reason}, waited up to {timeout:g} s); start it "
-            "(`dask scheduler`) or check the address, or drop --dask-scheduler to run locally."
+            f"cannot reach the dask scheduler at {address!r} ({reason}, waited up to {timeout:g} s); start "
+            "it (`dask scheduler`) or check the address, or drop --dask-scheduler to run locally."
         ) from err
     return text

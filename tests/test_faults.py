@@ -267,8 +267,8 @@ def test_ogg_cut_before_its_first_samples_is_a_decode_error(tmp_path):
 def test_out_of_domain_input_for_a_zoo_model():
     t = np.arange(22050) / 22050
     sine = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    exp = quiet_explain(sine, sr=22050, model="a2mid2e_synth_clean", separator="tf-grid", n_bands=2, segments=1,
-                        num_samples=16)
+    exp = quiet_explain(sine, sr=22050, model="a2mid2e_synth_clean", separator="tf-grid", n_bands=2,
+                        segments=1, num_samples=16)
     (w,) = [w for w in exp.warnings if w.code == "out_of_domain"]
     assert w.details["distance"] > w.details["threshold"] and "synthetic" in w.message
     assert "synthetic" in exp.settings["model_domain"]
@@ -330,7 +330,7 @@ def test_memory_budget_bounds_the_batch_and_keeps_the_numbers(monkeypatch):
     monkeypatch.setenv("MER_AUDIOLIME_MEMORY_BUDGET_MB", str(3.5 * per_input / 2**20))  # room for 3 inputs
     bounded = quiet_explain(mix, sr=SR, model=model, stems=stems, segments=3, num_samples=64, batch_size=16)
     assert max(seen) == 3
-    for target in free.attributions:  # the same masks and outputs; only BLAS rounding of smaller batches differs
+    for target in free.attributions:  # same masks and outputs; only BLAS rounding of smaller batches differs
         np.testing.assert_allclose(free.attributions[target].weights, bounded.attributions[target].weights,
                                    rtol=1e-9, atol=1e-15)
 
@@ -459,8 +459,9 @@ def checkpoint(tmp_path_factory):
     from mer_audiolime.models.checkpoint import ModelCard
 
     model = build_model("cp_resnet", backbone_kwargs={"base_channels": 4})
-    card = ModelCard(name="tiny", architecture="cp_resnet", head="a2mid2e", backbone_kwargs={"base_channels": 4},
-                     midlevel_names=model.midlevel_names, emotion_names=model.emotion_names)
+    card = ModelCard(name="tiny", architecture="cp_resnet", head="a2mid2e",
+                     backbone_kwargs={"base_channels": 4}, midlevel_names=model.midlevel_names,
+                     emotion_names=model.emotion_names)
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     save_checkpoint(path, model, card)
     return path
@@ -497,7 +498,8 @@ def test_altered_checkpoint_is_refused_without_a_card(checkpoint, tmp_path):
         load_checkpoint(flipped)
 
 
-def test_explain_accepts_a_checkpoint_path_and_refuses_a_tampered_one(checkpoint, tmp_path, track_dir, capsys):
+def test_explain_accepts_a_checkpoint_path_and_refuses_a_tampered_one(checkpoint, tmp_path, track_dir,
+                                                                      capsys):
     out = tmp_path / "out"
     assert main(["explain", str(track_dir / "mix.wav"), "--model", str(checkpoint), "--separator", "tf-grid",
                  "--n-bands", "2", "--num-samples", "8", "--out", str(out), "--no-progress"]) == 0
@@ -545,7 +547,8 @@ HARNESS_ERRORS = [
     ("seed-2**32", lambda tmp: dict(suite={**SUITE, "explain": {"seeds": [0, 2**32]}}), "explain.seeds"),
     ("seeds-repeated", lambda tmp: dict(suite={**SUITE, "explain": {"seeds": [3, 3]}}), "a seed twice"),
     ("segments-empty", lambda tmp: dict(suite={**SUITE, "explain": {"segments": []}}), "explain.segments"),
-    ("num-samples-1", lambda tmp: dict(suite={**SUITE, "explain": {"num_samples": 1}}), "explain.num_samples"),
+    ("num-samples-1", lambda tmp: dict(suite={**SUITE, "explain": {"num_samples": 1}}),
+     "explain.num_samples"),
     ("top-k-0", lambda tmp: dict(suite={**SUITE, "stability": {"top_k": 0}}), "stability.top_k"),
     ("subsets-1", lambda tmp: dict(suite={**SUITE, "fidelity": {"faithfulness_subsets": 1}}),
      "fidelity.faithfulness_subsets"),
@@ -693,7 +696,8 @@ REPORT_DAMAGE = [
 
 
 @pytest.mark.parametrize("label,damage,name", REPORT_DAMAGE, ids=[d[0] for d in REPORT_DAMAGE])
-def test_report_refuses_an_inconsistent_folder_naming_the_file(finished, tmp_path, capsys, label, damage, name):
+def test_report_refuses_an_inconsistent_folder_naming_the_file(finished, tmp_path, capsys, label, damage,
+                                                                name):
     out = _copy(finished, tmp_path)
     damage(out)
     code = main(["report", str(out), "--tracks", "0"])
@@ -723,7 +727,8 @@ def test_report_checks_its_out_before_any_work(finished, tmp_path, capsys):
 def test_run_outputs_are_vouched_for_and_world_readable(finished):
     out = finished[0]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["outputs_sha256"]) >= {"results.csv", "results.parquet", "summary.md", "summary_full.csv"}
+    assert set(manifest["outputs_sha256"]) >= {"results.csv", "results.parquet", "summary.md",
+                                               "summary_full.csv"}
     for path in [out / "results.csv", out / "manifest.json", *sorted((out / "tracks").glob("*.csv"))]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644 & ~_umask(), path
 

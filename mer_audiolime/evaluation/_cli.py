@@ -11,12 +11,13 @@ _FMT = argparse.RawDescriptionHelpFormatter
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "evaluate", help="run an evaluation suite on a model over a dataset (resumable, parallel)",
-        description="Explain every track of a dataset split with one model and measure fidelity, stability, the "
-                    "mid-level chain and errors. Per-track results are written as they finish, each with a "
-                    "checksum; rerunning with the same --out resumes without recomputing finished tracks (damaged "
-                    "ones are recomputed and named). The output folder, suite, model, tracks and scheduler are "
-                    "checked before any track is explained. A folder holding finished tracks of other settings "
-                    "is refused; one whose earlier run finished no track is taken over.",
+        description="Explain every track of a dataset split with one model and measure fidelity, stability, "
+                    "the mid-level chain and errors. Per-track results are written as they finish, each "
+                    "with a checksum; rerunning with the same --out resumes without recomputing finished "
+                    "tracks (damaged ones are recomputed and named). The output folder, suite, model, "
+                    "tracks and scheduler are checked before any track is explained. A folder holding "
+                    "finished tracks of other settings is refused; one whose earlier run finished no track "
+                    "is taken over.",
         epilog="examples:\n"
                "  mer-audiolime evaluate --model a2mid2e_synth_clean --dataset synthetic --data-home synth/ \\\n"
                "      --suite standard --out results/clean\n"
@@ -80,7 +81,8 @@ def run_evaluate(args) -> int:
     print(f"{run.rows['track_id'].nunique() if len(run.rows) else 0} tracks "
           f"({len(run.computed)} computed, {len(run.reused)} resumed), {len(run.failures)} failed -> {run.out_dir}")
     for r in run.repaired:
-        print(f"mer-audiolime: warning: recomputed {r['track_id']}: {r['reason']} (kept as {r['file']}.damaged)",
+        print(f"mer-audiolime: warning: recomputed {r['track_id']}: {r['reason']} (kept as "
+              f"{r['file']}.damaged)",
               file=sys.stderr)
     for f in run.failures:
         print(f"  failed {f['track_id']}: {f['error']}: {f['message']}")

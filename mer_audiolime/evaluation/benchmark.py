@@ -149,7 +149,8 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     from ..fileio import atomic_write_text, remove_owned
     from ..plots import bias_figure, run_figures
     from ..validation import check_choice, check_int, check_writable_dir
-    from .results import drop_exact_stability, file_hashes, git_commit, package_versions, write_rows, write_tables
+    from .results import (drop_exact_stability, file_hashes, git_commit, package_versions, write_rows,
+                          write_tables)
     from .runner import _dataset, evaluate
     from .suites import load_suite
 

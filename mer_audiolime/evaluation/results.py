@@ -425,7 +425,8 @@ def file_hashes(out_dir, names) -> dict:
     return {name: sha256_file(Path(out_dir) / name) for name in names}
 
 
-def write_run_outputs(run, *, suite, key, elapsed, outcomes, dataset, jobs, dask_scheduler, weights=None) -> dict:
+def write_run_outputs(run, *, suite, key, elapsed, outcomes, dataset, jobs, dask_scheduler,
+                      weights=None) -> dict:
     """Write results.csv/.parquet, summary tables, figures and, last, manifest.json (with the sha256 of every
     output) for one evaluation run. Earlier figures are removed first (a run owns its ``figures/``)."""
     from ..plots import run_figures
@@ -497,7 +498,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise IntegrityError(f"{path} is not a readable table ({type(err).__name__}: {err}).") from err
     missing = [c for c in ROW_COLUMNS if c not in frame.columns and c != "source"]  # older rows: no source
     if missing:
-        raise IntegrityError(f"{path} lacks the row columns {missing}; it was not written by evaluate/benchmark.")
+        raise IntegrityError(f"{path} lacks the row columns {missing}; it was not written by "
+                             "evaluate/benchmark.")
     if not pd.api.types.is_numeric_dtype(frame["value"]):
         raise IntegrityError(f"{path}: column 'value' holds non-numbers; the file was altered.")
     return frame
@@ -517,8 +519,8 @@ def verify_outputs(folder, manifest: dict) -> None:
     from ..models.checkpoint import sha256_file
 
     folder = Path(folder)
-    fix = ("rerun the same `mer-audiolime evaluate`/`benchmark` command into this folder to rewrite its outputs "
-           "from the verified per-track files")
+    fix = ("rerun the same `mer-audiolime evaluate`/`benchmark` command into this folder to rewrite its "
+           "outputs from the verified per-track files")
     hashes = manifest.get("outputs_sha256")
     if hashes:
         for name, expected in hashes.items():
@@ -526,8 +528,9 @@ def verify_outputs(folder, manifest: dict) -> None:
             if not path.is_file():
                 raise IntegrityError(f"{path} is missing but {folder / 'manifest.json'} lists it; {fix}.")
             if sha256_file(path) != expected:
-                raise IntegrityError(f"{path} does not match the sha256 recorded in {folder / 'manifest.json'} "
-                                     f"(it was cut short, altered or written by an interrupted run); {fix}.")
+                raise IntegrityError(f"{path} does not match the sha256 recorded in "
+                                     f"{folder / 'manifest.json'} (it was cut short, altered or written by "
+                                     f"an interrupted run); {fix}.")
         return
     csv_path = folder / "results.csv"
     if not csv_path.is_file():
@@ -540,8 +543,8 @@ def verify_outputs(folder, manifest: dict) -> None:
         except Exception as err:  # pyarrow raises several types on damaged files
             raise IntegrityError(f"{parquet} is not readable ({type(err).__name__}: {err}); {fix}.") from err
         if n_parquet != len(rows):
-            raise IntegrityError(f"{csv_path} holds {len(rows)} rows but {parquet} holds {n_parquet}: the two "
-                                 f"disagree; {fix}.")
+            raise IntegrityError(f"{csv_path} holds {len(rows)} rows but {parquet} holds {n_parquet}: the "
+                                 f"two disagree; {fix}.")
     n_tracks = manifest.get("n_tracks")
     if n_tracks is not None and len(rows) and rows["track_id"].nunique() != int(n_tracks):
         raise IntegrityError(f"{csv_path} holds {rows['track_id'].nunique()} tracks but "

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..exceptions import (DatasetError, EvaluationError, ExplanationWarning, IntegrityError, MerAudioLimeError,
-                          ParameterError, TruncatedAudioWarning)
+from ..exceptions import (DatasetError, EvaluationError, ExplanationWarning, IntegrityError,
+                          MerAudioLimeError, ParameterError, TruncatedAudioWarning)
 from ..fileio import atomic_write_text, remove_owned, removing_if_unused
 from ..validation import check_dask_address, check_int, check_writable_dir
 from .suites import load_suite, suite_hash
@@ -140,9 +140,9 @@ def explain_track(track, *, model, suite: dict, seeds=None, setting: dict | None
     """Explanations of one dataset track with a suite's ``[explain]`` settings.
 
     The one definition of "explain a track as the harness does": :func:`evaluate_track` measures these
-    explanations and the report's track pages show them, so a page can never drift from the numbers of its run.
-    Later seeds reuse the first explanation's prediction cache (repeated masks are never re-run). A truncated
-    audio file becomes a ``truncated_audio`` trust warning of every explanation.
+    explanations and the report's track pages show them, so a page can never drift from the numbers of its
+    run. Later seeds reuse the first explanation's prediction cache (repeated masks are never re-run). A
+    truncated audio file becomes a ``truncated_audio`` trust warning of every explanation.
 
     Parameters
     ----------
@@ -193,7 +193,8 @@ def explain_track(track, *, model, suite: dict, seeds=None, setting: dict | None
     return exps
 
 
-def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dict, model_name: str) -> pd.DataFrame:
+def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dict,
+                   model_name: str) -> pd.DataFrame:
     """All rows of one track: predictions, truth, attributions, fidelity, stability, convergence, chain, and
     the trust warnings of each explanation (``metric="warning"``, ``component=<code>``, ``value=1``).
 
@@ -250,8 +251,8 @@ def read_track_file(path) -> pd.DataFrame:
         raise IntegrityError(f"{path}: unreadable ({type(err).__name__}: {err}).") from err
     body, sep, last = text.rstrip("\n").rpartition("\n")
     if not sep or not last.startswith(TRACK_TRAILER + " "):
-        raise IntegrityError(f"{path}: no completeness trailer (the file was cut short, altered, or written by "
-                             "an older version).")
+        raise IntegrityError(f"{path}: no completeness trailer (the file was cut short, altered, or written "
+                             "by an older version).")
     try:
         fields = dict(part.split("=", 1) for part in last[len(TRACK_TRAILER) + 1:].split())
         n_rows, digest = int(fields["rows"]), fields["sha256"]
@@ -259,15 +260,17 @@ def read_track_file(path) -> pd.DataFrame:
         raise IntegrityError(f"{path}: malformed trailer {last!r}.") from err
     body += "\n"
     if hashlib.sha256(body.encode("utf-8")).hexdigest() != digest:
-        raise IntegrityError(f"{path}: its rows do not match the checksum in its trailer (the file was altered).")
+        raise IntegrityError(f"{path}: its rows do not match the checksum in its trailer (the file was "
+                             "altered).")
     try:
-        frame = pd.read_csv(io.StringIO(body), dtype={"track_id": str, "component": str, "target": str},
-                            keep_default_na=False)
+        from .results import read_rows
+
+        frame = read_rows(io.StringIO(body))
     except Exception as err:  # pandas raises several types on malformed CSV
         raise IntegrityError(f"{path}: not a table of rows ({type(err).__name__}: {err}).") from err
     if list(frame.columns) != ROW_COLUMNS or len(frame) != n_rows:
-        raise IntegrityError(f"{path}: expected {n_rows} rows with columns {ROW_COLUMNS}, found {len(frame)} rows "
-                             f"with {list(frame.columns)}.")
+        raise IntegrityError(f"{path}: expected {n_rows} rows with columns {ROW_COLUMNS}, found {len(frame)} "
+                             f"rows with {list(frame.columns)}.")
     return frame
 
 
@@ -311,8 +314,8 @@ class EvaluationRun:
 
 
 #: What a run owns in its folder besides tracks/ and failures/ (rewritten together at the end of each run).
-RUN_OUTPUTS = ("results.csv", "results.parquet", "summary.md", "summary.tex", "summary_full.csv", "manifest.json",
-               "figures")
+RUN_OUTPUTS = ("results.csv", "results.parquet", "summary.md", "summary.tex", "summary_full.csv",
+               "manifest.json", "figures")
 
 
 def _bind(out_dir: Path, key: dict) -> None:
@@ -328,20 +331,21 @@ def _bind(out_dir: Path, key: dict) -> None:
             old = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise IntegrityError(f"{path} is unreadable ({err}); it says which settings the results in "
-                                 f"{out_dir} belong to. Use a new --out, or delete the folder to start over.") from err
+                                 f"{out_dir} belong to. Use a new --out, or delete the folder to start "
+                                 "over.") from err
         if old == key:
             return
         if finished:
             diff = sorted(k for k in set(key) | set(old) if old.get(k) != key.get(k))
             raise ParameterError(
-                f"{out_dir} holds a run with different settings ({', '.join(diff)}) and {len(finished)} finished "
-                "track(s); use a new --out directory or delete the old one to start over."
+                f"{out_dir} holds a run with different settings ({', '.join(diff)}) and {len(finished)} "
+                "finished track(s); use a new --out directory or delete the old one to start over."
             )
         remove_owned(out_dir, ("failures",) + RUN_OUTPUTS)
     elif finished or (out_dir / "results.csv").exists() or (out_dir / "manifest.json").exists():
         raise ParameterError(
-            f"{out_dir} holds results (tracks/ or results.csv) but no run.json saying which settings produced "
-            "them, so they cannot be resumed or mixed with this run; use a new --out directory."
+            f"{out_dir} holds results (tracks/ or results.csv) but no run.json saying which settings "
+            "produced them, so they cannot be resumed or mixed with this run; use a new --out directory."
         )
     atomic_write_text(path, json.dumps(key, indent=2, sort_keys=True))
 
@@ -484,8 +488,8 @@ def _run_dask(todo, args, address, bar):
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as err:
-        raise ParameterError(f"cannot connect to the dask scheduler at {address!r}: {err}; check the address or "
-                             "drop --dask-scheduler.") from err
+        raise ParameterError(f"cannot connect to the dask scheduler at {address!r}: {err}; check the address "
+                             "or drop --dask-scheduler.") from err
     with client:
         futures = [client.submit(_run_task, t, *args, pure=False, key=f"track-{t}") for t in todo]
         for fut in as_completed(futures):

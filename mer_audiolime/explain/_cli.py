@@ -17,7 +17,7 @@ EXAMPLE = """examples:
   mer-audiolime explain song.wav --model my_model.py:build --stems stems_dir/ --out out/   # oracle stems
   mer-audiolime explain synth/tracks/synth0003/mix.wav --model mer_audiolime.models.zoo:a2mid2e_synth_clean \
       --separator umx-synth --out out/   # estimated stems on synthetic-benchmark audio
-  mer-audiolime explain mix.wav --model a2mid2e_synth_clean --stems track_dir/ \
+  mer-audiolime explain mix.wav --model a2mid2e_synth_clean --stems track_dir/ \\
       --stem-names vocals,bass,drums --out out/    # a zoo model; only the named stem files are read
   mer-audiolime explain song.wav --model runs/mine/best.pt --separator umxhq --out out/    # a checkpoint
   mer-audiolime explain song.wav --model my_model.py:build --separator tf-grid --segments 8 --out out/
@@ -64,9 +64,9 @@ def register(subparsers) -> None:
     p.add_argument("--no-pretrained", action="store_true",
                    help="open-unmix with random weights (for testing the pipeline offline; stems are meaningless)")
     p.add_argument("--stems", default=None, metavar="DIR",
-                   help="folder of oracle stems matching the audio (instead of a separator): the files named by "
-                        "--stem-names, or else every audio file in DIR except the explained file itself and "
-                        "files called mix.* or mixture.*")
+                   help="folder of oracle stems matching the audio (instead of a separator): the files "
+                        "named by --stem-names, or else every audio file in DIR except the explained file "
+                        "itself and files called mix.* or mixture.*")
     p.add_argument("--stem-names", default=None, metavar="NAMES",
                    help="comma-separated stems to read from --stems DIR as <name>.wav/.flac/.ogg/.mp3 "
                         "(e.g. vocals,piano,bass,drums,other)")
@@ -158,8 +158,8 @@ def read_stem_folder(folder, *, audio=None, names=None) -> tuple[dict, int]:
             raise ParameterError(f"stems {dupes} appear with several extensions in {str(folder)!r}; keep one "
                                  "file per stem or pass --stem-names.")
     if not chosen:
-        raise ParameterError(f"--stems {str(folder)!r} holds no stem files (.wav/.flac/.ogg/.mp3 other than the "
-                             "explained audio and mix.*).")
+        raise ParameterError(f"--stems {str(folder)!r} holds no stem files (.wav/.flac/.ogg/.mp3 other than "
+                             "the explained audio and mix.*).")
     stems, rate = {}, None
     for f in chosen:
         y, sr = load_audio(f)
@@ -175,8 +175,8 @@ def parse_targets(text):
         return None
     targets = [t.strip() for t in str(text).split(",") if t.strip()]
     if not targets:
-        raise ParameterError(f"--targets {text!r} names no output; give comma-separated output names (see the "
-                             "model's outputs) or leave it out to explain all.")
+        raise ParameterError(f"--targets {text!r} names no output; give comma-separated output names (see "
+                             "the model's outputs) or leave it out to explain all.")
     return targets
 
 
@@ -246,7 +246,8 @@ def _run(args) -> int:
     for w in exp.warnings:
         print(f"mer-audiolime: warning [{w.code}]{f' {w.target}:' if w.target else ''} {w.message}",
               file=sys.stderr)
-    print(f"wrote {out}" + (f" ({len(exp.warnings)} trust warning(s) in explanation.json)" if exp.warnings else ""))
+    note = f" ({len(exp.warnings)} trust warning(s) in explanation.json)" if exp.warnings else ""
+    print(f"wrote {out}{note}")
     return 0
 
 
@@ -274,9 +275,9 @@ def json_safe(obj):
 def write_explanation(exp, out_dir, *, top_k: int = 3) -> Path:
     """Write an explanation's tables, settings, trust warnings and audio into ``out_dir``.
 
-    The folder's earlier explanation files (``attributions.csv``, ``predictions.csv``, ``midlevel_effects.csv``,
-    ``explanation.json``, ``audio/``, ``report.html``) are removed first, so the folder never mixes two runs;
-    other files are left alone. Tables and JSON are written atomically.
+    The folder's earlier explanation files (``attributions.csv``, ``predictions.csv``,
+    ``midlevel_effects.csv``, ``explanation.json``, ``audio/``, ``report.html``) are removed first, so the
+    folder never mixes two runs; other files are left alone. Tables and JSON are written atomically.
     """
     from ..fileio import atomic_write_text, remove_owned
     from ..validation import check_writable_dir
@@ -299,6 +300,7 @@ def write_explanation(exp, out_dir, *, top_k: int = 3) -> Path:
         "timings": exp.timings,
         "warnings": [w.as_dict() for w in exp.warnings],
     }
-    atomic_write_text(out / "explanation.json", json.dumps(json_safe(meta), indent=2, default=str, allow_nan=False))
+    text = json.dumps(json_safe(meta), indent=2, default=str, allow_nan=False)
+    atomic_write_text(out / "explanation.json", text)
     exp.export_audio(out / "audio", top_k=top_k)
     return out

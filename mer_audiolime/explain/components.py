@@ -352,8 +352,9 @@ def segment_bounds(
     [[0, 3], [3, 6], [6, 10]]
     """
     if segment_seconds is not None:
-        if (isinstance(segment_seconds, (bool, np.bool_)) or not isinstance(segment_seconds, (int, float, np.number))
-                or not np.isfinite(segment_seconds) or segment_seconds <= 0):
+        number = isinstance(segment_seconds, (int, float, np.number)) and not isinstance(
+            segment_seconds, (bool, np.bool_))
+        if not number or not np.isfinite(segment_seconds) or segment_seconds <= 0:
             raise ParameterError(f"segment_seconds must be a positive number, got {segment_seconds!r}.")
         step = int(round(segment_seconds * sr))
         if step < 1:
@@ -392,8 +393,8 @@ def segment_bounds(
     except (TypeError, ValueError):
         raise ParameterError(f"segments must be an int or a sequence of boundary times (s), got {segments!r}.")
     if times.size == 0:
-        raise ParameterError("segments is an empty list of boundary times; pass an int (e.g. 1 for whole stems) "
-                             "or at least one boundary in seconds.")
+        raise ParameterError("segments is an empty list of boundary times; pass an int (e.g. 1 for whole "
+                             "stems) or at least one boundary in seconds.")
     if times.ndim == 1 and np.any(times < 0):
         raise ParameterError(f"segment boundaries must be >= 0 s, got {segments!r}.")
     if times.ndim != 1 or not np.all(np.isfinite(times)):
@@ -546,8 +547,8 @@ def tf_grid_components(
         raise ParameterError(f"n_bands must be a positive integer, got {n_bands!r}.")
     if n_bands > n_fft // 2 + 1:
         raise ParameterError(
-            f"n_bands={n_bands} exceeds the {n_fft // 2 + 1} frequency bins of an n_fft={n_fft} STFT, so most "
-            "bands would be empty components; use fewer bands."
+            f"n_bands={n_bands} exceeds the {n_fft // 2 + 1} frequency bins of an n_fft={n_fft} STFT, so "
+            "most bands would be empty components; use fewer bands."
         )
     length = mix.shape[1]
     if length < n_fft:

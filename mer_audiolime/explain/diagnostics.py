@@ -105,9 +105,9 @@ def check_inputs(n_samples: int, *, sr: int, model) -> None:
     if minimum and n_samples < int(minimum):
         name = getattr(model, "name", type(model).__name__)
         raise AudioTooShortError(
-            f"the audio is {n_samples / sr:.3f} s ({n_samples} samples at {sr} Hz) long, but the model {name} "
-            f"needs at least {int(minimum) / sr:.3f} s ({int(minimum)} samples: the smallest input its network "
-            "accepts); pass a longer excerpt or pad it with silence yourself."
+            f"the audio is {n_samples / sr:.3f} s ({n_samples} samples at {sr} Hz) long, but the model "
+            f"{name} needs at least {int(minimum) / sr:.3f} s ({int(minimum)} samples: the smallest input "
+            "its network accepts); pass a longer excerpt or pad it with silence yourself."
         )
 
 
@@ -144,12 +144,13 @@ def diagnose(exp, *, model, emit: bool = True) -> list:
         scores = {t: round(float(a.score), 4) for t, a in exp.attributions.items() if np.isfinite(a.score)}
         found.append(TrustWarning(
             "underdetermined",
-            f"{k} components but only {n_unique} distinct perturbations (num_samples={exp.settings.get('num_samples')}):"
-            f" the surrogate has {k + 1} unknowns, so it reproduces its samples whatever the weights mean; weights "
-            f"and R² ({', '.join(f'{t}={v}' for t, v in list(scores.items())[:3])}) carry no information. Use "
+            f"{k} components but only {n_unique} distinct perturbations "
+            f"(num_samples={exp.settings.get('num_samples')}): the surrogate has {k + 1} unknowns, so it "
+            "reproduces its samples whatever the weights mean; weights and R² "
+            f"({', '.join(f'{t}={v}' for t, v in list(scores.items())[:3])}) carry no information. Use "
             f"num_samples >= {10 * (k + 1)} or fewer components (fewer segments or bands).",
-            details={"n_components": k, "n_unique_masks": int(n_unique), "num_samples": exp.settings.get("num_samples"),
-                     "scores": scores}))
+            details={"n_components": k, "n_unique_masks": int(n_unique),
+                     "num_samples": exp.settings.get("num_samples"), "scores": scores}))
 
     peaks = comps.peaks()
     # a residual that only carries numerical leftovers (e.g. of the tf-grid's inverse STFT) is not reported
@@ -163,13 +164,14 @@ def diagnose(exp, *, model, emit: bool = True) -> list:
             if hits and rankable(att.weights):
                 top[target] = hits
         first = next(iter(top), None)
-        where = (f"; for {len(top)} of {len(atts)} explained outputs a silent component ranks in the top {n_top} "
+        where = (f"; for {len(top)} of {len(atts)} explained outputs a silent component ranks in the top "
+                 f"{n_top} "
                  f"by |weight| (e.g. {first}: {', '.join(top[first])})") if top else ""
         found.append(TrustWarning(
             "silent_components",
-            f"{len(silent)} of {k} components are silent (peak <= -140 dBFS; {len(empty)} exactly zero), e.g. "
-            f"{', '.join(silent[:5])}: switching them cannot change what the model hears, so their weights are "
-            f"sampling noise{where}. Use fewer bands/segments or drop empty stems.",
+            f"{len(silent)} of {k} components are silent (peak <= -140 dBFS; {len(empty)} exactly zero), "
+            f"e.g. {', '.join(silent[:5])}: switching them cannot change what the model hears, so their "
+            f"weights are sampling noise{where}. Use fewer bands/segments or drop empty stems.",
             details={"components": silent[:50], "n_silent": len(silent), "n_empty": len(empty),
                      "in_top": top}))
 
@@ -182,8 +184,9 @@ def diagnose(exp, *, model, emit: bool = True) -> list:
         if float(np.ptp(y)) <= 1e-12 * scale:
             found.append(TrustWarning(
                 "constant_output",
-                f"{target} is {y[0]:.6g} on every one of the {len(y)} perturbed inputs: the model's output does not "
-                "depend on these components, so there is nothing to attribute; its weights are zero and it is "
+                f"{target} is {y[0]:.6g} on every one of the {len(y)} perturbed inputs: the model's output "
+                "does not depend on these components, so there is nothing to attribute; its weights are "
+                "zero and it is "
                 "not ranked.", target=target, details={"value": float(y[0]), "n_samples": int(len(y))}))
             if np.isfinite(att.score):
                 att.info["reported_score"] = float(att.score)
@@ -199,8 +202,9 @@ def diagnose(exp, *, model, emit: bool = True) -> list:
     report = comps.info.get("audio") or {}
     if report.get("truncated"):
         found.append(TrustWarning("truncated_audio", truncation_message(report),
-                                  details={key: report.get(key) for key in
-                                           ("path", "declared_frames", "decoded_frames", "sample_rate", "reason")}))
+                                  details={key: report.get(key) for key in ("path", "declared_frames",
+                                                                           "decoded_frames", "sample_rate",
+                                                                           "reason")}))
 
     found += _domain(comps, model)
 
@@ -212,9 +216,9 @@ def diagnose(exp, *, model, emit: bool = True) -> list:
                    else "without a residual the all-on input is not the mix")
         found.append(TrustWarning(
             "stems_mismatch",
-            f"the supplied stems do not sum to the mix: the gap is {db:.1f} dB relative to the mix (relative RMS "
-            f"{rel:.3g}, tolerance {STEMS_TOLERANCE:g}); {carried}. Check that the stems belong to this audio and "
-            "that the mix is not among them.",
+            f"the supplied stems do not sum to the mix: the gap is {db:.1f} dB relative to the mix (relative "
+            f"RMS {rel:.3g}, tolerance {STEMS_TOLERANCE:g}); {carried}. Check that the stems belong to this "
+            "audio and that the mix is not among them.",
             details={"relative_rms": float(rel), "gap_db": float(db), "tolerance": STEMS_TOLERANCE}))
     if emit:
         _emit(found)
@@ -246,10 +250,11 @@ def _domain(comps, model) -> list:
     name = getattr(card, "name", None) or getattr(model, "name", "the model")
     return [TrustWarning(
         "out_of_domain",
-        f"this input is outside the training domain of {name}: its spectral profile lies {distance:.2f} training "
-        f"standard deviations from the training data, above the {threshold:.2f} that training excerpts of "
-        f"{seconds:.1f} s stay under ({check.get('rule', '')}). The model card says: "
-        f"{domain.get('description', 'no description')}. Its predictions, and so the explanation, may not mean "
-        "what they mean on its training data.",
-        details={"distance": round(distance, 4), "threshold": round(threshold, 4), "seconds": round(seconds, 3),
-                 "domain": domain.get("description"), "datasets": domain.get("datasets", [])})]
+        f"this input is outside the training domain of {name}: its spectral profile lies {distance:.2f} "
+        f"training standard deviations from the training data, above the {threshold:.2f} that training "
+        f"excerpts of {seconds:.1f} s stay under ({check.get('rule', '')}). The model card says: "
+        f"{domain.get('description', 'no description')}. Its predictions, and so the explanation, may not "
+        "mean what they mean on its training data.",
+        details={"distance": round(distance, 4), "threshold": round(threshold, 4),
+                 "seconds": round(seconds, 3), "domain": domain.get("description"),
+                 "datasets": domain.get("datasets", [])})]

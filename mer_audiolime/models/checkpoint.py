@@ -23,7 +23,8 @@ from pathlib import Path
 
 from ..exceptions import ChecksumError, MerAudioLimeWarning, ParameterError, WeightsError
 
-__all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "sha256_file", "package_versions", "state_digest"]
+__all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "sha256_file", "package_versions",
+           "state_digest"]
 
 CHECKPOINT_FORMAT = "mer_audiolime.checkpoint"
 CHECKPOINT_VERSION = 2
@@ -211,8 +212,9 @@ def save_checkpoint(path, model, card: ModelCard) -> str:
     card_dict = card.to_dict()
     card_dict["weights"] = {}
     state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+    digest = {"algorithm": "sha256", "value": state_digest(card_dict, state)}
     payload = {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, "card": card_dict,
-               "state_dict": state, "digest": {"algorithm": "sha256", "value": state_digest(card_dict, state)}}
+               "state_dict": state, "digest": digest}
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     atomic_write_bytes(path, buffer.getvalue())
@@ -275,8 +277,9 @@ def load_checkpoint(path, *, sha256: str | None = None):
         actual = state_digest(payload["card"], payload["state_dict"])
         if stored != actual:
             raise ChecksumError(
-                f"checkpoint {path} was altered after it was written: its embedded digest is {stored} but its "
-                f"card and weights hash to {actual}; nothing was loaded. Retrain or restore the original file."
+                f"checkpoint {path} was altered after it was written: its embedded digest is {stored} but "
+                f"its card and weights hash to {actual}; nothing was loaded. Retrain or restore the original "
+                "file."
             )
     elif sha256 is None:
         warnings.warn(f"checkpoint {path} has no embedded digest (format 1), so its integrity cannot be "

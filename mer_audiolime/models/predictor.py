@@ -296,7 +296,8 @@ def import_object(spec: str, *, what: str = "model"):
     if not isinstance(spec, str) or ":" not in spec or spec.endswith(":"):
         extra = " (or be a zoo model name or a checkpoint .pt)" if what == "model" else ""
         raise ParameterError(
-            f"{what} spec {spec!r} must look like 'package.module:factory' or 'path/to/file.py:factory'{extra}."
+            f"{what} spec {spec!r} must look like 'package.module:factory' or "
+            f"'path/to/file.py:factory'{extra}."
         )
     target, _, attr = spec.rpartition(":")
     if target.endswith(".py") or "/" in target or "\\" in target:

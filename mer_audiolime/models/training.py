@@ -211,10 +211,7 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
         domain = {"description": f"trained on {info.get('name', 'its training set')}"
                                  + (f" ({info['variant']})" if info.get("variant") else ""),
                   "datasets": [info["name"]] if info.get("name") else [],
-                  "input_check": input_check({
-                      seconds: profile_distances(specs, frames=model.frontend.num_frames(int(seconds * sr)))
-                      for seconds in CHECK_SECONDS if model.frontend.num_frames(int(seconds * sr)) < specs.shape[-1]
-                  } | {specs.shape[-1] / model.frontend.frames_per_second: profile_distances(specs)})}
+                  "input_check": _input_check(model, specs, sr)}
         card = ModelCard(
             name=name, architecture=cfg.architecture, head=cfg.head, sample_rate=sr, clip_seconds=clip / sr,
             midlevel_names=model.midlevel_names, emotion_names=model.emotion_names,
@@ -288,6 +285,15 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
             save_checkpoint(ckpt / "best.pt", model, card)
     return TrainResult(model=model, card=card, history=pd.DataFrame(rows), best_epoch=best_epoch,
                        seconds=seconds)
+
+
+def _input_check(model, specs, sr: int) -> dict:
+    """The card's out-of-domain thresholds, from the training clips' standardised spectrograms: their first
+    and last excerpts of each length in ``CHECK_SECONDS`` shorter than a clip, and the whole clips."""
+    frames_of = {s: model.frontend.num_frames(int(s * sr)) for s in CHECK_SECONDS}
+    by_seconds = {s: profile_distances(specs, frames=f) for s, f in frames_of.items() if f < specs.shape[-1]}
+    by_seconds[specs.shape[-1] / model.frontend.frames_per_second] = profile_distances(specs)
+    return input_check(by_seconds)
 
 
 def evaluate(model: MERModel, dataset, *, card: ModelCard | None = None, batch_size: int = 16,

@@ -147,8 +147,8 @@ def track_page(run_dir: Path, track_id: str, path: Path, *, top_k: int, embed_sa
     expected = key.get("weights_sha256")
     if expected and getattr(model, "weights_sha256", None) != expected:
         raise IntegrityError(
-            f"the weights of {key['model_spec']!r} now have sha256 {getattr(model, 'weights_sha256', None)}, but "
-            f"the run in {run_dir} used {expected}: a page would not show the run's model.")
+            f"the weights of {key['model_spec']!r} now have sha256 {getattr(model, 'weights_sha256', None)}, "
+            f"but the run in {run_dir} used {expected}: a page would not show the run's model.")
     dataset = load(ds["name"], data_home=ds.get("data_home"), version=ds.get("version", "default"))
     track = dataset.track(track_id)
     cfg = dict(suite["explain"])
@@ -271,8 +271,8 @@ def _warnings_section(rows: pd.DataFrame) -> str:
         return ('<p class="sub">No explanation of this run carries a trust warning (samples vs components, '
                 "silent components, constant outputs, R², truncated audio, training domain, stem sums).</p>")
     table.insert(2, "meaning", [WARNING_CODES.get(c, "") for c in table["warning"]])
-    return (h.table(table) + '<p class="sub">Tracks whose explanations carry a warning: read their numbers in '
-            "that light; each track page lists the measured values.</p>")
+    return (h.table(table) + '<p class="sub">Tracks whose explanations carry a warning: read their numbers '
+            "in that light; each track page lists the measured values.</p>")
 
 
 def _summary_page(root: Path, kind: str, manifest: dict, rows: pd.DataFrame, track_sections: list,

@@ -149,7 +149,7 @@ def validate_suite(suite: dict) -> None:
         value = suite[section][key]
         if not isinstance(value, str) or not value.strip():
             raise ParameterError(f"suite value {section}.{key} must be a non-empty string, got {value!r}.")
-    exp = suite["explain"]
+    exp, st = suite["explain"], suite["stability"]
     seeds = exp["seeds"]
     if not isinstance(seeds, list) or not seeds:
         raise ParameterError(f"explain.seeds must be a non-empty list of integers, got {seeds!r}.")
@@ -159,8 +159,8 @@ def validate_suite(suite: dict) -> None:
         except ParameterError as err:
             raise _suite_error("explain.seeds", err) from None
     if len(set(seeds)) != len(seeds):
-        raise ParameterError(f"explain.seeds lists a seed twice ({seeds}); stability over repeated seeds would be "
-                             "trivially perfect. Give distinct seeds.")
+        raise ParameterError(f"explain.seeds lists a seed twice ({seeds}); stability over repeated seeds "
+                             "would be trivially perfect. Give distinct seeds.")
     checks = [
         ("tracks.limit", lambda: check_int(suite["tracks"]["limit"], "limit", minimum=0)),
         ("explain.num_samples", lambda: check_int(exp["num_samples"], "num_samples", minimum=2)),
@@ -178,9 +178,9 @@ def validate_suite(suite: dict) -> None:
          or check_int(suite["stability"]["num_samples"], "num_samples", minimum=2)),
         ("stability.convergence_seeds", lambda: [check_seed(s, "seed") for s in
                                                  suite["stability"]["convergence_seeds"]]),
-        ("stability.convergence_sizes", lambda: not suite["stability"]["convergence_sizes"] or Convergence(
-            sample_sizes=suite["stability"]["convergence_sizes"], seeds=suite["stability"]["convergence_seeds"],
-            max_components=suite["stability"]["convergence_max_components"])),
+        ("stability.convergence_sizes", lambda: not st["convergence_sizes"] or Convergence(
+            sample_sizes=st["convergence_sizes"], seeds=st["convergence_seeds"],
+            max_components=st["convergence_max_components"])),
     ]
     for key, check in checks:
         try:
@@ -194,7 +194,8 @@ def _check_segments(value) -> None:
 
     if isinstance(value, list):
         if not value:
-            raise ParameterError("segments is an empty list; use an integer count or boundary times in seconds.")
+            raise ParameterError("segments is an empty list; use an integer count or boundary times in "
+                                 "seconds.")
         times = []
         for t in value:
             if isinstance(t, bool) or not isinstance(t, (int, float)) or t != t or t < 0 or t == float("inf"):
