@@ -392,13 +392,16 @@ def evaluate(
     suite : str, path or dict
         Name of a shipped suite (see :func:`~mer_audiolime.evaluation.suites.list_suites`), a TOML path, or a dict.
     out_dir : path
-        Results folder; rerunning into it resumes.
+        Results folder; rerunning into it resumes (finished tracks are verified; damaged ones recomputed). It
+        must be writable; once it holds a finished track it is bound to these settings (``run.json``), and a
+        folder holding results without ``run.json`` is refused.
     data_home, version
         Passed to the dataset loader.
     jobs : int
         Worker processes (joblib); 1 = in this process.
     dask_scheduler : str, optional
-        Address of a dask.distributed scheduler; tasks then run on its workers.
+        Address of a dask.distributed scheduler (``tcp://host:port``); tasks then run on its workers. It
+        must answer within 5 s, before any work starts.
     model_name : str, optional
         Name used in the rows (default: the model's display name -- the zoo name, a checkpoint card's name,
         or ``<file>:<factory>``).
@@ -410,6 +413,19 @@ def evaluate(
     Returns
     -------
     EvaluationRun
+
+    Raises
+    ------
+    ParameterError
+        A bad output folder, suite value, model spec or scheduler, before any track is explained.
+    EvaluationError
+        Every track failed (each failure is recorded in ``failures/``).
+
+    Examples
+    --------
+    >>> run = evaluate("a2mid2e_synth_clean", dataset="synthetic", data_home="synth/",
+    ...                suite="quick", out_dir="results/clean")                # doctest: +SKIP
+    >>> run.warning_counts()                                                  # doctest: +SKIP
     """
     from tqdm.auto import tqdm
 
