@@ -754,7 +754,7 @@ def test_trust_warnings_reach_the_results_and_the_report(finished, tmp_path):
     if silent:
         assert "Trust warnings" in (out / "summary.md").read_text()
     assert main(["report", str(out), "--tracks", "0"]) == 0
-    page = (out / "report.html").read_text()
+    page = (out / "report.html").read_text().replace("\u200b", "")  # codes may wrap at underscores
     assert 'id="warnings"' in page
     if silent:
         assert "silent_components" in page

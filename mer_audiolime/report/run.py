@@ -113,7 +113,11 @@ def track_table(rows: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"track_id": ids})
     warned = rows[rows["metric"] == "warning"]
     if len(warned):
-        codes = warned.groupby("track_id")["component"].agg(lambda c: ", ".join(sorted(set(c))))
+        from ._summary import ZWSP
+
+        # a zero-width space after each underscore lets a long code wrap in a narrow column
+        codes = warned.groupby("track_id")["component"].agg(
+            lambda c: ", ".join(code.replace("_", "_" + ZWSP) for code in sorted(set(c))))
         out["trust warnings"] = out["track_id"].map(codes).fillna("")
     err = rows[rows["metric"] == "error"]
     if len(err):
@@ -265,12 +269,14 @@ def _safe(name: str) -> str:
 def _warnings_section(rows: pd.DataFrame) -> str:
     from ..evaluation.results import warning_table
     from ..explain.diagnostics import WARNING_CODES
+    from ._summary import ZWSP
 
     table = warning_table(rows)
+    table["warning"] = [c.replace("_", "_" + ZWSP) for c in table["warning"]]
     if table.empty:
         return ('<p class="sub">No explanation of this run carries a trust warning (samples vs components, '
                 "silent components, constant outputs, R², truncated audio, training domain, stem sums).</p>")
-    table.insert(2, "meaning", [WARNING_CODES.get(c, "") for c in table["warning"]])
+    table.insert(2, "meaning", [WARNING_CODES.get(c.replace(ZWSP, ""), "") for c in table["warning"]])
     return (h.table(table) + '<p class="sub">Tracks whose explanations carry a warning: read their numbers '
             "in that light; each track page lists the measured values.</p>")
 
