@@ -82,6 +82,23 @@ def test_fast_frontend_matches_stft_frontend(scale, channels):
     np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize("max_frames", [1, 2, 7, 18])
+def test_fast_frontend_in_chunks_equals_one_pass(max_frames):
+    # long inputs are transformed max_frames frames at a time; chunk edges must not change a single frame
+    fe = Frontend(scale="log").eval()
+    fast = FastFrontend(fe)
+    x = _audio(2, 0.6, seed=6)  # 19 frames
+    with torch.no_grad():
+        whole = fast(x)
+        fast.max_frames = max_frames
+        assert whole.shape[-1] > max_frames  # the chunked path is taken
+        chunked = fast(x)
+        ref = fe(x)
+    assert chunked.shape == whole.shape
+    np.testing.assert_allclose(chunked.numpy(), whole.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(chunked.numpy(), ref.numpy(), rtol=0, atol=1e-4)
+
+
 def test_predictor_paths_agree_and_threads_are_restored():
     model = load_model(list_models()[0])
     x = _audio(2, 1.5, seed=5)[:, None].numpy()

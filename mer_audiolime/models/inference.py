@@ -96,10 +96,25 @@ class FastFrontend(nn.Module):
             self.blocks.append((lo, hi))
         self.n_bands = n_bands
 
+    #: Frames transformed at once: longer inputs (about 65 s at 22,050 Hz) are computed in chunks of frames,
+    #: which bounds the frontend's memory on long audio; frames are independent, so shorter inputs are
+    #: computed exactly as before.
+    max_frames = 2048
+
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         x = as_mono(waveform).to(self.window.device)
         half = self.n_fft // 2
         x = F.pad(x, (half, half))  # torch.stft(center=True, pad_mode="constant")
+        n_frames = 1 + (x.shape[-1] - self.n_fft) // self.hop_length
+        if n_frames <= self.max_frames:
+            return self._frames_to_spectrogram(x)
+        hop, step = self.hop_length, self.max_frames
+        parts = [self._frames_to_spectrogram(x[..., a * hop : (min(a + step, n_frames) - 1) * hop + self.n_fft])
+                 for a in range(0, n_frames, step)]
+        return torch.cat(parts, dim=-1)
+
+    def _frames_to_spectrogram(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, padded samples)`` -> ``(B, 1, n_bands, frames)``: every whole frame of ``x``."""
         frames = x.unfold(-1, self.n_fft, self.hop_length) * self.window  # (B, T, n_fft)
         spec = torch.view_as_real(torch.fft.rfft(frames, dim=-1))  # (B, T, bins, 2)
         re, im = spec[..., 0], spec[..., 1]
