@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["run_figures", "bias_figure", "save", "RUN_FIGURES"]
+__all__ = ["run_figures", "bias_figure", "save", "themed_pyplot", "RUN_FIGURES"]
 
 STABILITY = ("jaccard_topk", "kendall_tau", "vsi", "csi")
 FIDELITY = ("surrogate_r2", "faithfulness_correlation", "norm_aopc_deletion_minus_random",
@@ -20,8 +20,24 @@ RUN_FIGURES = ("stem_weights", "fidelity", "stability", "deletion_insertion_curv
                "convergence")
 
 
-def _plt():
-    import matplotlib
+def themed_pyplot():
+    """``(matplotlib.pyplot, seaborn)`` on the non-interactive Agg backend with the package's seaborn theme.
+
+    Every figure of the package (these run figures and the report's) is drawn after this call, so they
+    share one look. matplotlib and seaborn load here, not when this module is imported.
+
+    Returns
+    -------
+    tuple
+        ``(plt, sns)``.
+
+    Examples
+    --------
+    >>> plt, sns = themed_pyplot()
+    >>> fig, ax = plt.subplots()
+    >>> plt.close(fig)
+    """
+    import matplotlib  # lazy: matplotlib and seaborn load only when a figure is drawn
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -81,7 +97,7 @@ def run_figures(rows: pd.DataFrame, folder) -> list:
     """
     if rows.empty:
         return []
-    plt, sns = _plt()
+    plt, sns = themed_pyplot()
     paths = []
     weights = rows[(rows["metric"] == "weight") & (rows["component"] != "")].copy()
     if len(weights):
@@ -143,7 +159,7 @@ def bias_figure(scores: pd.DataFrame, folder, *, shortcut_stem: str, target: str
     """Bias panels: the shortcut stem's attribution per model and clip, and its rank-1 share per model."""
     if scores.empty:
         return []
-    plt, sns = _plt()
+    plt, sns = themed_pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     sns.stripplot(data=scores, x="model", y="shortcut_weight", ax=axes[0], size=3)
     axes[0].axhline(0, color="0.5", lw=0.8)

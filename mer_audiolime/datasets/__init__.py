@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
 from pathlib import Path
 
 from ..exceptions import DatasetError, ParameterError
@@ -23,6 +24,7 @@ from ..exceptions import DatasetError, ParameterError
 __all__ = [
     "list_datasets",
     "load",
+    "load_cached",
     "dataset_module",
     "dataset_info",
     "build_index",
@@ -140,6 +142,26 @@ def load(name: str, data_home=None, *, version: str = "default", index_path=None
     if index_path is not None:
         kwargs["index_path"] = index_path
     return cls(**kwargs)
+
+
+@lru_cache(maxsize=8)
+def load_cached(name: str, data_home: str | None = None, version: str = "default"):
+    """:func:`load`, once per process for each ``(name, data_home, version)``.
+
+    The evaluation harness reads a dataset's tracks, their audio and its index through one loader object per
+    run; the arguments must be hashable (pass ``data_home`` as a string).
+
+    Returns
+    -------
+    mirdata.core.Dataset
+        The same object for the same arguments.
+
+    Examples
+    --------
+    >>> load_cached("deam", "/data/DEAM") is load_cached("deam", "/data/DEAM")  # doctest: +SKIP
+    True
+    """
+    return load(name, data_home=data_home, version=version)
 
 
 def default_index_path(name: str, data_home, *, version: str = "default") -> Path:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from ..audio import load_audio as _load_audio
 from ..exceptions import AudioDecodeError, DatasetError, IndexMissingError
 from ._tables import (  # noqa: F401  (re-exported for the loader modules)
     EXTRA,
+    DynamicEmotion,
     MetadataWarning,
     OptionalFields,
     clean_id,
@@ -102,26 +102,6 @@ class LocalIndex(core.Index):
     def __init__(self, filename: str):
         super().__init__(filename=filename)
         self.indexes_dir = str(PACKAGE_INDEX_DIR)
-
-
-@dataclass(frozen=True)
-class DynamicEmotion:
-    """Continuous (time-varying) arousal/valence ratings of one track.
-
-    Attributes
-    ----------
-    times : np.ndarray, shape (T,)
-        Frame times in seconds from the start of the audio file.
-    arousal, valence : np.ndarray, shape (T,)
-        Mean ratings at those times, on the dataset's own scale (see the dataset card).
-    """
-
-    times: np.ndarray
-    arousal: np.ndarray
-    valence: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.times.shape[0])
 
 
 def load_audio(fhandle) -> tuple[np.ndarray, float]:

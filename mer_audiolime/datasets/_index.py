@@ -23,6 +23,7 @@ from ..exceptions import DatasetError
 
 __all__ = [
     "IndexRecipe",
+    "data_files",
     "write_index",
     "index_dict",
     "write_json_atomic",
@@ -64,7 +65,24 @@ def md5(path) -> str:
     return h.hexdigest()
 
 
-def _walk(data_home: Path):
+def data_files(data_home: Path):
+    """Every file under ``data_home``, sorted, without archive debris (``__MACOSX`` folders, ``._*`` files).
+
+    Parameters
+    ----------
+    data_home : Path
+        The dataset's root folder.
+
+    Yields
+    ------
+    Path
+        Each file, in sorted order.
+
+    Examples
+    --------
+    >>> [p.name for p in data_files(Path("DEAM"))]                       # doctest: +SKIP
+    ['static_annotations_averaged_songs_1_2000.csv', ...]
+    """
     for p in sorted(data_home.rglob("*")):
         ignored = any(part in _IGNORED_PARTS for part in p.parts) or p.name.startswith("._")
         if p.is_file() and not ignored:
@@ -85,7 +103,7 @@ def find_file(data_home, filename: str, *, required: bool = True, prefer: str | 
         Substring of the relative path that breaks ties between several matches.
     """
     data_home = Path(data_home)
-    hits = [p for p in _walk(data_home) if p.name.lower() == filename.lower()]
+    hits = [p for p in data_files(data_home) if p.name.lower() == filename.lower()]
     if prefer is not None and len(hits) > 1:
         preferred = [p for p in hits if prefer.lower() in p.relative_to(data_home).as_posix().lower()]
         hits = preferred or hits
@@ -128,7 +146,7 @@ def find_audio(data_home, *, within: str | None = None, pattern: str | None = No
     out, where = {}, {}
     within_re = re.compile(within, re.IGNORECASE) if within else None
     stem_re = re.compile(pattern) if pattern else None
-    for p in _walk(data_home):
+    for p in data_files(data_home):
         if p.suffix.lower() not in AUDIO_EXTENSIONS:
             continue
         rel = p.relative_to(data_home)

@@ -22,6 +22,7 @@ import io
 import math
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -30,6 +31,7 @@ import numpy as np
 from ..exceptions import DatasetError
 
 __all__ = [
+    "DynamicEmotion",
     "MetadataWarning",
     "OptionalFields",
     "EXTRA",
@@ -53,6 +55,26 @@ _MISSING = ("", "nan", "na", "n/a", "none", "null")
 
 class MetadataWarning(UserWarning):
     """An optional metadata field could not be read and was set to missing (the targets are unaffected)."""
+
+
+@dataclass(frozen=True)
+class DynamicEmotion:
+    """Continuous (time-varying) arousal/valence ratings of one track.
+
+    Attributes
+    ----------
+    times : np.ndarray, shape (T,)
+        Frame times in seconds from the start of the audio file.
+    arousal, valence : np.ndarray, shape (T,)
+        Mean ratings at those times, on the dataset's own scale (see the dataset card).
+    """
+
+    times: np.ndarray
+    arousal: np.ndarray
+    valence: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.times.shape[0])
 
 
 def to_float(value, *, where: str, column: str, allow_missing: bool = False):
@@ -489,6 +511,4 @@ def merge_dynamic(arousal: dict, valence: dict, track_id: str):
 
 
 def _dynamic(times, arousal, valence):
-    from ._base import DynamicEmotion
-
     return DynamicEmotion(times=times, arousal=arousal, valence=valence)

@@ -21,7 +21,7 @@ from mirdata.datasets import mtg_jamendo_autotagging_moodtheme as _mirdata_mtg
 
 from ..exceptions import DatasetError, IndexMissingError
 from ._base import candidate_index_paths, load_audio, read_table
-from ._index import IndexRecipe, _walk, find_file
+from ._index import IndexRecipe, data_files, find_file
 
 __all__ = ["Dataset", "Track", "load_audio", "index_recipe", "BIBTEX", "LICENSE_INFO", "NAME"]
 
@@ -134,7 +134,7 @@ def index_recipe(data_home) -> IndexRecipe:
             metadata[f"split_{k}_{part}"] = rel.as_posix() if (data_home / rel).is_file() else None
     # Audio files are addressed by the TSV's PATH column ("48/948.mp3"): match on the last two path parts.
     by_suffix = {}
-    for p in _walk(data_home):
+    for p in data_files(data_home):
         if p.suffix.lower() == ".mp3":
             by_suffix.setdefault("/".join(p.parts[-2:]), p.relative_to(data_home).as_posix())
     recipe = IndexRecipe(metadata=metadata)

@@ -19,19 +19,15 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import EvaluationError, IntegrityError
+from ..datasets import load_cached
 from ..fileio import atomic_write_bytes, atomic_write_text, remove_owned
+from .rows import ROW_COLUMNS, read_rows, read_track_file
 
 __all__ = ["collect_rows", "summarise", "headline_table", "convergence_table", "stability_setting",
            "write_tables", "write_run_outputs", "rebuild_outputs", "upgrade_rows", "drop_exact_stability",
            "seed_independent", "package_versions", "git_commit", "record_rebuild", "replace_figures",
            "read_rows", "LEGACY_METRIC_NAMES", "LEGACY_NOTE", "HEADLINE", "EXACT", "warning_table",
            "write_rows", "file_hashes", "verify_outputs", "read_results"]
-
-
-def read_rows(path) -> pd.DataFrame:
-    """Tidy rows from a CSV written by the harness (empty strings stay empty strings)."""
-    return pd.read_csv(path, dtype={"track_id": str, "component": str, "target": str, "source": str},
-                       keep_default_na=False)
 
 
 def collect_rows(out_dir, track_ids) -> tuple[pd.DataFrame, list]:
@@ -43,8 +39,6 @@ def collect_rows(out_dir, track_ids) -> tuple[pd.DataFrame, list]:
     IntegrityError
         A track file is damaged (the message names it).
     """
-    from .runner import ROW_COLUMNS, read_track_file
-
     out_dir = Path(out_dir)
     frames = []
     for tid in sorted(track_ids):
@@ -375,9 +369,7 @@ def _dataset_info(dataset) -> dict:
     name, data_home, version = dataset
     info = {"name": name, "data_home": data_home, "version": version}
     try:
-        from .runner import _dataset
-
-        ds = _dataset(name, data_home, version)
+        ds = load_cached(name, data_home, version)
         index_path = Path(getattr(ds, "index_path", "") or "")
         if index_path.is_file():
             from ..models.checkpoint import sha256_file
@@ -490,8 +482,6 @@ def read_results(folder, manifest: dict | None = None) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    from .runner import ROW_COLUMNS
-
     try:
         frame = read_rows(path)
     except Exception as err:  # pandas raises several types on malformed CSV

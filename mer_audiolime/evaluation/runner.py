@@ -16,8 +16,6 @@ finished track; until then a rerun with corrected settings takes it over.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import time
@@ -34,22 +32,14 @@ from ..exceptions import (DatasetError, EvaluationError, ExplanationWarning, Int
                           MerAudioLimeError, ParameterError, TruncatedAudioWarning)
 from ..fileio import atomic_write_text, remove_owned, removing_if_unused
 from ..validation import check_dask_address, check_int, check_writable_dir
+from ..datasets import load_cached
+from .results import collect_rows, write_run_outputs
+from .rows import ROW_COLUMNS, TRACK_TRAILER, read_track_file, write_track_file
 from .suites import load_suite, suite_hash
 
 __all__ = ["ROW_COLUMNS", "EvaluationRun", "evaluate", "resolve_model", "resolved_model", "evaluate_track",
            "load_tracks", "explain_track", "read_track_audio", "write_track_file", "read_track_file",
            "TRACK_TRAILER"]
-
-#: Columns of the tidy per-example rows (one measured number each). ``source`` names the attribution a row
-#: measures (``"lime"``, ``"chain:lime"`` ...; see :meth:`~mer_audiolime.explain.Explanation.attribution`),
-#: empty for rows about the model alone (predictions, errors, reconstruction gap, model calls).
-ROW_COLUMNS = ["track_id", "model", "target", "metric", "value", "component", "step", "seed", "num_samples",
-               "k_components", "suite", "version", "source"]
-
-
-#: First characters of the line that closes every per-track file: ``# mer_audiolime track rows=N sha256=H``.
-TRACK_TRAILER = "# mer_audiolime track"
-
 
 @lru_cache(maxsize=8)
 def resolved_model(spec: str):
@@ -65,16 +55,13 @@ def resolve_model(spec: str):
     return resolved_model(spec).predictor
 
 
-@lru_cache(maxsize=8)
-def _dataset(name: str, data_home: str | None, version: str):
-    from ..datasets import load
-
-    return load(name, data_home=data_home, version=version)
+#: The name evaluation/benchmark.py imports; the cached loader is :func:`mer_audiolime.datasets.load_cached`.
+_dataset = load_cached
 
 
 def load_tracks(name: str, *, data_home=None, version: str = "default", split: str = "test", limit: int = 0):
     """Track ids of ``split`` (``"all"`` for every track), sorted, at most ``limit`` (0 = all)."""
-    ds = _dataset(name, None if data_home is None else str(data_home), version)
+    ds = load_cached(name, None if data_home is None else str(data_home), version)
     ids = sorted(ds.track_ids)
     if split != "all":
         chosen = []
@@ -207,7 +194,7 @@ def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dic
 
     name, data_home, version = dataset
     model = resolve_model(model_spec)
-    track = _dataset(name, data_home, version).track(track_id)
+    track = load_cached(name, data_home, version).track(track_id)
     loaded = read_track_audio(track)
     cfg = suite["explain"]
     first, *others = explain_track(track, model=model, suite=suite, loaded=loaded)
@@ -222,56 +209,6 @@ def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dic
     rows = track_metric_rows(first, others, model=model, suite=suite, row=row, truth=truth,
                              stability=stability)
     return pd.DataFrame(rows, columns=ROW_COLUMNS)
-
-
-def write_track_file(path, frame: pd.DataFrame) -> Path:
-    """Write a track's rows as CSV closed by a trailer ``# mer_audiolime track rows=N sha256=H`` (atomically).
-
-    The trailer proves the file complete and unaltered: :func:`read_track_file` checks both.
-    """
-    body = frame.to_csv(index=False)
-    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    return atomic_write_text(path, f"{body}{TRACK_TRAILER} rows={len(frame)} sha256={digest}\n")
-
-
-def read_track_file(path) -> pd.DataFrame:
-    """Read a per-track file and verify its trailer.
-
-    Raises
-    ------
-    IntegrityError
-        The file is unreadable, lacks its trailer (cut short, or written by an older version), does not match
-        its checksum or row count, or does not hold the row columns. The message names the file.
-    """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise IntegrityError(f"{path}: unreadable ({type(err).__name__}: {err}).") from err
-    body, sep, last = text.rstrip("\n").rpartition("\n")
-    if not sep or not last.startswith(TRACK_TRAILER + " "):
-        raise IntegrityError(f"{path}: no completeness trailer (the file was cut short, altered, or written "
-                             "by an older version).")
-    try:
-        fields = dict(part.split("=", 1) for part in last[len(TRACK_TRAILER) + 1:].split())
-        n_rows, digest = int(fields["rows"]), fields["sha256"]
-    except (KeyError, ValueError) as err:
-        raise IntegrityError(f"{path}: malformed trailer {last!r}.") from err
-    body += "\n"
-    if hashlib.sha256(body.encode("utf-8")).hexdigest() != digest:
-        raise IntegrityError(f"{path}: its rows do not match the checksum in its trailer (the file was "
-                             "altered).")
-    try:
-        from .results import read_rows
-
-        frame = read_rows(io.StringIO(body))
-    except Exception as err:  # pandas raises several types on malformed CSV
-        raise IntegrityError(f"{path}: not a table of rows ({type(err).__name__}: {err}).") from err
-    if list(frame.columns) != ROW_COLUMNS or len(frame) != n_rows:
-        raise IntegrityError(f"{path}: expected {n_rows} rows with columns {ROW_COLUMNS}, found {len(frame)} "
-                             f"rows with {list(frame.columns)}.")
-    return frame
 
 
 def _run_task(track_id, out_dir, model_spec, dataset, suite, model_name):
@@ -481,7 +418,6 @@ def evaluate(
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
-    from .results import collect_rows, write_run_outputs
 
     rows, failures = collect_rows(out_dir, ids)
     run = EvaluationRun(rows=rows, failures=failures, out_dir=out_dir, computed=[o["track_id"] for o in outcomes],

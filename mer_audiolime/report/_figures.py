@@ -5,15 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..plots import themed_pyplot  # one theme for every figure of the package
 from ._media import png_data_uri
 
 __all__ = ["heatmap_uri", "effects_uri"]
-
-
-def _plt():
-    from ..plots import _plt as plots_plt  # one theme for every figure of the package
-
-    return plots_plt()
 
 
 def heatmap_uri(matrix: pd.DataFrame, *, title: str, row_label: str = "stem") -> str:
@@ -29,7 +24,7 @@ def heatmap_uri(matrix: pd.DataFrame, *, title: str, row_label: str = "stem") ->
         Axis label of the rows (``"stem"``, or ``"band"`` for a time x frequency grid).
     """
     matrix = matrix.rename(columns={-1: "all"})
-    plt, sns = _plt()
+    plt, sns = themed_pyplot()
     n_stems, n_seg = matrix.shape
     fig, ax = plt.subplots(figsize=(min(1.4 + 0.62 * n_seg, 12), 0.9 + 0.42 * n_stems))
     values = matrix.to_numpy(dtype=float)
@@ -48,7 +43,7 @@ def heatmap_uri(matrix: pd.DataFrame, *, title: str, row_label: str = "stem") ->
 
 def effects_uri(effects: pd.DataFrame, *, title: str = "Mid-level effects  W[i, j] * m[j]") -> str:
     """Grouped bars of the mid-level effects (emotion x mid-level feature) as a PNG data URI."""
-    plt, sns = _plt()
+    plt, sns = themed_pyplot()
     tidy = effects.rename_axis(index="emotion", columns="feature").stack().rename("effect").reset_index()
     fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * effects.shape[1] + 2), 3.0))
     sns.barplot(data=tidy, x="feature", y="effect", hue="emotion", ax=ax)

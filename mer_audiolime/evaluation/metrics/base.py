@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import EvaluationError, ParameterError
+from ...validation import check_int
 
 __all__ = [
     "Metric",
@@ -125,20 +126,6 @@ class Metric:
         return f"{type(self).__name__}({opts})"
 
 
-def _int_option(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _seed_option(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ParameterError(
-            f"seed must be an integer (explicit seeds keep runs reproducible), got {seed!r}."
-        )
-    return int(seed)
-
-
 def target_index(explanation, target: str) -> int:
     """Column of ``target`` in the explanation's model outputs."""
     names = list(explanation.output_names or explanation.predictions.index)
@@ -190,7 +177,7 @@ class CachedOracle:
 
         self.explanation = explanation
         self.cache = explanation.cache
-        self.batch_size = _int_option(batch_size, "batch_size", 1)
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self._start = self.cache.model_calls
         if model is None:
             self._fn = self._refuse

@@ -13,7 +13,8 @@ import pandas as pd
 from scipy import stats
 
 from ...exceptions import EvaluationError, ParameterError
-from .base import Metric, _int_option, check_finite, register
+from ...validation import check_int
+from .base import Metric, check_finite, register
 
 __all__ = [
     "PlantedBias",
@@ -147,7 +148,7 @@ class PlantedBias(Metric):
         if by not in ("abs", "weight"):
             raise ParameterError(f"by must be 'abs' or 'weight', got {by!r}.")
         self.shortcut, self.by, self.score = str(shortcut), by, score
-        self.top_n = _int_option(top_n, "top_n", 1)
+        self.top_n = check_int(top_n, "top_n", minimum=1)
 
     def _detect(self, frame: pd.DataFrame, keys) -> pd.DataFrame:
         """Per (model, track): ``hit`` = the shortcut is strictly within the top ``top_n`` stems."""
@@ -271,7 +272,7 @@ class SubgroupError(Metric):
     name, primary, direction, category = "subgroup_error", "q_value", "higher", "bias"
 
     def __init__(self, *, min_size: int = 5):
-        self.min_size = _int_option(min_size, "min_size", 1)
+        self.min_size = check_int(min_size, "min_size", minimum=1)
 
     def compute(
         self, frame, *, group: str = "genre", prediction: str = "prediction", truth: str = "truth"
@@ -302,7 +303,7 @@ class SubgroupErrorShare(Metric):
     name, primary, direction, category = "subgroup_error_share", "deviation", "lower", "bias"
 
     def __init__(self, *, n_quantiles: int = 10):
-        self.n_quantiles = _int_option(n_quantiles, "n_quantiles", 2)
+        self.n_quantiles = check_int(n_quantiles, "n_quantiles", minimum=2)
 
     def compute(
         self,
@@ -360,7 +361,7 @@ class SubgroupEffectProfile(Metric):
     name, primary, direction, category = "subgroup_effect_profile", "q_value", "higher", "bias"
 
     def __init__(self, *, min_size: int = 5):
-        self.min_size = _int_option(min_size, "min_size", 1)
+        self.min_size = check_int(min_size, "min_size", minimum=1)
 
     def compute(self, frame, *, group: str = "genre") -> pd.DataFrame:
         frame = _need(frame, [group, "feature", "effect"], "subgroup effect profile")
@@ -382,7 +383,7 @@ class SubgroupTopStems(Metric):
     name, primary, direction, category = "subgroup_top_stems", "q_value", "higher", "bias"
 
     def __init__(self, *, min_size: int = 5, by: str = "abs"):
-        self.min_size = _int_option(min_size, "min_size", 1)
+        self.min_size = check_int(min_size, "min_size", minimum=1)
         if by not in ("abs", "weight"):
             raise ParameterError(f"by must be 'abs' or 'weight', got {by!r}.")
         self.by = by

@@ -11,7 +11,8 @@ from scipy import stats
 from ...exceptions import EvaluationError, ParameterError
 from ...explain.sampling import sample_masks
 from ...explain.surrogate import fit_surrogate
-from .base import CachedOracle, Metric, _int_option, _seed_option, register, resolve_attribution, target_index
+from ...validation import check_int, check_seed
+from .base import CachedOracle, Metric, register, resolve_attribution, target_index
 from .stability import top_k_sets
 
 __all__ = ["Convergence", "MaxSensitivity", "add_noise"]
@@ -65,15 +66,15 @@ class Convergence(Metric):
         max_components: int = 12,
         batch_size: int = 32,
     ):
-        self.sample_sizes = [_int_option(n, "sample size", 2) for n in sample_sizes]
-        self.seeds = [_seed_option(s) for s in seeds]
+        self.sample_sizes = [check_int(n, "sample size", minimum=2) for n in sample_sizes]
+        self.seeds = [check_seed(s) for s in seeds]
         if not self.sample_sizes or not self.seeds:
             raise ParameterError("give at least one sample size and one seed.")
         if reference not in ("matched", "fixed"):
             raise ParameterError(f"reference must be 'matched' or 'fixed', got {reference!r}.")
-        self.top_k = _int_option(top_k, "top_k", 1)
+        self.top_k = check_int(top_k, "top_k", minimum=1)
         self.reference = reference
-        self.max_components = _int_option(max_components, "max_components", 1)
+        self.max_components = check_int(max_components, "max_components", minimum=1)
         self.batch_size = batch_size
 
     def compute(self, explanation, model=None, *, target: str) -> pd.DataFrame:
@@ -173,8 +174,8 @@ class MaxSensitivity(Metric):
         if not np.isfinite(snr_db):
             raise ParameterError(f"snr_db must be a finite number of decibels, got {snr_db!r}.")
         self.snr_db = float(snr_db)
-        self.n_perturbations = _int_option(n_perturbations, "n_perturbations", 1)
-        self.seed = _seed_option(seed)
+        self.n_perturbations = check_int(n_perturbations, "n_perturbations", minimum=1)
+        self.seed = check_seed(seed)
 
     def compute(self, explanation, model=None, *, target: str, separator=None, source=None) -> dict:
         from ...explain.lime_audio import explain

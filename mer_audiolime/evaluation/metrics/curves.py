@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import EvaluationError
-from .base import CachedOracle, Metric, _int_option, _seed_option, register, resolve_attribution, target_index
+from ...validation import check_int, check_seed
+from .base import CachedOracle, Metric, register, resolve_attribution, target_index
 
 __all__ = ["DeletionInsertion", "order_masks"]
 
@@ -80,8 +81,8 @@ class DeletionInsertion(Metric):
     name, primary, direction, category = "deletion_insertion", "norm_abc_minus_random", "higher", "fidelity"
 
     def __init__(self, *, n_random: int = 10, seed: int = 0, batch_size: int = 32):
-        self.n_random = _int_option(n_random, "n_random", 10)
-        self.seed = _seed_option(seed)
+        self.n_random = check_int(n_random, "n_random", minimum=10)
+        self.seed = check_seed(seed)
         self.batch_size = batch_size
 
     def _evaluate(self, explanation, model, target, attribution, source=None):

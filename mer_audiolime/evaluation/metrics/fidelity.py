@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...exceptions import EvaluationError
-from .base import CachedOracle, Metric, _int_option, _seed_option, register, resolve_attribution, target_index
+from ...validation import check_int, check_seed
+from .base import CachedOracle, Metric, register, resolve_attribution, target_index
 
 __all__ = ["SurrogateR2", "ReconstructionGap", "FaithfulnessCorrelation", "Infidelity", "removal_subsets"]
 
@@ -29,7 +30,7 @@ def removal_subsets(
     gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     if subset_size is None:
         return gen.integers(0, 2, size=(n, k), dtype=np.uint8)
-    size = _int_option(subset_size, "subset_size", 1)
+    size = check_int(subset_size, "subset_size", minimum=1)
     if size > k:
         raise EvaluationError(f"subset_size={size} exceeds the number of components K={k}.")
     out = np.zeros((n, k), dtype=np.uint8)
@@ -129,9 +130,10 @@ class FaithfulnessCorrelation(Metric):
     def __init__(
         self, *, n_subsets: int = 128, subset_size: int | None = None, seed: int = 0, batch_size: int = 32
     ):
-        self.n_subsets = _int_option(n_subsets, "n_subsets", 3)
-        self.subset_size = None if subset_size is None else _int_option(subset_size, "subset_size", 1)
-        self.seed = _seed_option(seed)
+        self.n_subsets = check_int(n_subsets, "n_subsets", minimum=3)
+        self.subset_size = (None if subset_size is None
+                            else check_int(subset_size, "subset_size", minimum=1))
+        self.seed = check_seed(seed)
         self.batch_size = batch_size
 
     def compute(self, explanation, model=None, *, target: str, attribution=None, source=None) -> dict:
@@ -173,8 +175,8 @@ class Infidelity(Metric):
     name, primary, direction, category = "infidelity", "relative_infidelity", "lower", "fidelity"
 
     def __init__(self, *, n_perturbations: int = 128, seed: int = 0, batch_size: int = 32):
-        self.n_perturbations = _int_option(n_perturbations, "n_perturbations", 2)
-        self.seed = _seed_option(seed)
+        self.n_perturbations = check_int(n_perturbations, "n_perturbations", minimum=2)
+        self.seed = check_seed(seed)
         self.batch_size = batch_size
 
     def compute(self, explanation, model=None, *, target: str, attribution=None, source=None) -> dict:

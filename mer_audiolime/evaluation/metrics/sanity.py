@@ -21,7 +21,8 @@ from ...explain.estimators import design, estimate, parse_source
 from ...explain.lime_audio import component_predict_fn
 from ...explain.sampling import PredictionCache
 from ...models.predictor import as_predictor
-from .base import Metric, _int_option, _seed_option, register, resolve_attribution, target_index
+from ...validation import check_int, check_seed
+from .base import Metric, register, resolve_attribution, target_index
 
 __all__ = [
     "ParameterRandomisation",
@@ -87,7 +88,8 @@ def randomisable_layers(module, *, depth: int | None = None) -> list:
         if name and any(p.numel() for p in m.parameters(recurse=False))
     ][::-1]
     if depth is not None:
-        names = list(dict.fromkeys(".".join(n.split(".")[: _int_option(depth, "depth", 1)]) for n in names))
+        depth = check_int(depth, "depth", minimum=1)
+        names = list(dict.fromkeys(".".join(n.split(".")[:depth]) for n in names))
     return names
 
 
@@ -160,11 +162,11 @@ class ParameterRandomisation(Metric):
         if mode not in ("cascading", "independent"):
             raise ParameterError(f"mode must be 'cascading' or 'independent', got {mode!r}.")
         self.layers = None if layers is None else [str(x) for x in layers]
-        self.depth = None if depth is None else _int_option(depth, "depth", 1)
-        self.max_layers = None if max_layers is None else _int_option(max_layers, "max_layers", 1)
+        self.depth = None if depth is None else check_int(depth, "depth", minimum=1)
+        self.max_layers = None if max_layers is None else check_int(max_layers, "max_layers", minimum=1)
         self.mode = mode
-        self.seed = _seed_option(seed)
-        self.batch_size = _int_option(batch_size, "batch_size", 1)
+        self.seed = check_seed(seed)
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
 
     def compute(self, explanation, model=None, *, target: str, source: str | None = None) -> pd.DataFrame:
         pred, module = _torch_parts(model)
@@ -202,7 +204,7 @@ class PermutedLabels:
 
     def __init__(self, dataset, *, seed: int):
         self.dataset = dataset
-        self.perm = np.random.default_rng(_seed_option(seed)).permutation(len(dataset))
+        self.perm = np.random.default_rng(check_seed(seed)).permutation(len(dataset))
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -244,10 +246,10 @@ class LabelRandomisation(Metric):
     def __init__(
         self, *, seed: int = 0, config=None, train_options: dict | None = None, batch_size: int = 32
     ):
-        self.seed = _seed_option(seed)
+        self.seed = check_seed(seed)
         self.config = config
         self.train_options = dict(train_options or {})
-        self.batch_size = _int_option(batch_size, "batch_size", 1)
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
 
     def _config(self, module):
         from ...models.training import TrainConfig

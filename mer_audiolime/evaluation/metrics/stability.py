@@ -20,7 +20,8 @@ from scipy import stats
 
 from ...exceptions import EvaluationError, ParameterError
 from ...explain.surrogate import kernel_weights
-from .base import Metric, _int_option, register, resolve_attribution, target_index
+from ...validation import check_int
+from .base import Metric, register, resolve_attribution, target_index
 
 __all__ = [
     "TopKJaccard",
@@ -162,7 +163,7 @@ class TopKJaccard(Metric):
     name, primary, direction, category = "top_k_jaccard", "jaccard", "higher", "stability"
 
     def __init__(self, *, k: int = 3, by: str = "abs"):
-        self.k = _int_option(k, "k", 1)
+        self.k = check_int(k, "k", minimum=1)
         if by not in ("abs", "weight"):
             raise ParameterError(f"by must be 'abs' or 'weight', got {by!r}.")
         self.by = by
@@ -233,7 +234,7 @@ class StabilityIndices(Metric):
     name, primary, direction, category = "stability_indices", "csi", "higher", "stability"
 
     def __init__(self, *, num_features: int = 3, level: float = 0.95):
-        self.num_features = _int_option(num_features, "num_features", 1)
+        self.num_features = check_int(num_features, "num_features", minimum=1)
         if not 0 < level < 1:
             raise ParameterError(f"level must be in (0, 1), got {level!r}.")
         self.level = float(level)
