@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from ._version import __version__
 from .exceptions import MerAudioLimeError
 
 __all__ = ["main", "build_parser"]
@@ -27,8 +28,6 @@ _SUBCOMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ._version import __version__
-
     parser = argparse.ArgumentParser(
         prog="mer-audiolime",
         description="Explainable music-emotion recognition: emotion <- mid-level features <- sources x time.",

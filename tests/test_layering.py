@@ -11,10 +11,14 @@ and checked against these rules:
 ``private-name``  no ``_name`` is imported from another module (make it public if another module needs it);
 ``private-module`` a ``_module`` is imported only from inside its own package (command-line modules excepted:
                   ``cli.py`` gathers the subcommands of every package);
-``lazy``          an import inside a function is of a module in :data:`LAZY_THIRD_PARTY` or a pair listed in
-                  :data:`LAZY_INTERNAL`, each with the reason it is deferred;
+``lazy``          an import inside a function is of a third-party module in :data:`LAZY_THIRD_PARTY`, is made
+                  by a command-line module, or is a pair listed in :data:`LAZY_INTERNAL` with the reason it
+                  is deferred (the direction rules apply to these imports too);
 ``cycle``         the package's modules import each other without a circle (function-level imports count:
                   deferring one side of a circle hides it from the interpreter, not from a reader).
+
+The packages' ``__getattr__`` hooks load their own submodules by name (``importlib.import_module``) so that
+the command line starts fast; those string imports stay inside one package and are not walked.
 
 ``test_checker_*`` run the same checker on small synthetic package trees, so the rules are known to fail.
 """
@@ -55,13 +59,46 @@ LAZY_THIRD_PARTY = frozenset({
     "mirdata", "openunmix", "dask", "distributed", "joblib", "soundfile", "tqdm", "pyarrow",
 })
 
-#: (importing module, imported module) pairs inside the package that are imported inside a function, with
-#: the reason. Direction rules still apply to them.
-LAZY_INTERNAL: dict = {}
+_TORCH = "imports torch at its top; deferred so that the importer loads without torch until a model is built"
+_CIRCLE = "one side of the models circle (see KNOWN_CYCLES)"
 
-#: Violations that live in files being rewritten elsewhere, as (rule, importing module, imported name):
-#: each is listed with its reason and must disappear when that rewrite lands.
-PENDING: dict = {}
+#: Imports of package modules made inside a function of a library module, as (importer, imported module),
+#: with the reason. Command-line modules (``cli.py``, ``*_cli.py``) may defer any import: the parser is built
+#: from every one of them, and a command's library loads only when it runs (tests/test_cli_startup.py).
+LAZY_INTERNAL = {
+    ("mer_audiolime.datasets", "mer_audiolime.datasets._base"):
+        "imports mirdata; the command line imports the datasets package to build its parser",
+    ("mer_audiolime.explain.diagnostics", "mer_audiolime.models.frontend"): _TORCH,
+    ("mer_audiolime.evaluation.metrics.sanity", "mer_audiolime.models.training"): _TORCH,
+    ("mer_audiolime.evaluation.metrics.sanity", "mer_audiolime.models.heads"): _TORCH,
+    ("mer_audiolime.models.zoo", "mer_audiolime.models.heads"): _TORCH,
+    ("mer_audiolime.models.spec", "mer_audiolime.models.heads"): _TORCH,
+    ("mer_audiolime.models.checkpoint", "mer_audiolime.models.heads"): _TORCH,
+    ("mer_audiolime.models.heads", "mer_audiolime.models.inference"): _CIRCLE,
+    ("mer_audiolime.models.inference", "mer_audiolime.models.heads"): _CIRCLE,
+    ("mer_audiolime.models.predictor", "mer_audiolime.models.spec"): _CIRCLE,
+}
+
+_PENDING = "pending: the file is being rewritten on another branch; this entry goes when that lands"
+
+#: Violations in files that are being rewritten elsewhere, as (rule, importing module) -> reason. Each entry
+#: must still match a violation (test_allow_lists_are_still_needed), so the list cannot hide a new one.
+PENDING = {
+    ("lazy", "mer_audiolime.evaluation.benchmark"): _PENDING,
+    ("private-name", "mer_audiolime.evaluation.benchmark"): _PENDING + " (imports runner._dataset)",
+    ("lazy", "mer_audiolime.evaluation.suites"): _PENDING,
+    ("lazy", "mer_audiolime.datasets.synthetic.generate"): _PENDING,
+    ("lazy", "mer_audiolime.models.ship"): _PENDING,
+    ("cli", "mer_audiolime.models.ship"): _PENDING + " (ship imports models._cli.tracks_dataset)",
+}
+
+#: Import circles not yet untangled, as sorted tuples of their modules -> reason.
+KNOWN_CYCLES = {
+    ("mer_audiolime.models.checkpoint", "mer_audiolime.models.heads", "mer_audiolime.models.inference",
+     "mer_audiolime.models.predictor", "mer_audiolime.models.spec", "mer_audiolime.models.zoo"):
+        "predictor.as_predictor resolves a spec string through spec (which builds on predictor), and "
+        "inference.optimize_for_inference checks for heads.MERModel while heads.to_predictor optimises",
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +116,11 @@ class Import:
 @dataclass(frozen=True)
 class Violation:
     rule: str
-    where: str
+    where: str  # file:line, or the first module of a circle
     message: str
+    module: str = ""  # the importing module
+    pair: tuple = ()  # (importing module, imported module)
+    modules: tuple = ()  # the modules of a circle
 
     def __str__(self):
         return f"{self.where}: [{self.rule}] {self.message}"
@@ -171,36 +211,37 @@ def _owner(target: str, modules) -> str:
 def check_import(imp: Import, modules, *, lazy_internal=None) -> list:
     """The rules one import breaks, as :class:`Violation` records."""
     lazy_internal = LAZY_INTERNAL if lazy_internal is None else lazy_internal
-    where = f"{imp.path}:{imp.line}"
-    found = []
     target = _owner(imp.target, modules)
+    found = []
+
+    def fail(rule, message):
+        found.append(Violation(rule, f"{imp.path}:{imp.line}", message, module=imp.module,
+                               pair=(imp.module, target)))
+
     src_layer, dst_layer = layer_of(imp.module), layer_of(target)
-    if imp.in_function and (imp.module, target) not in lazy_internal:
-        found.append(Violation("lazy", where, f"{imp.module} imports {target} inside a function; import it at "
-                                              "the top, or add the pair to LAZY_INTERNAL with the reason"))
+    if imp.in_function and not is_cli(imp.module) and (imp.module, target) not in lazy_internal:
+        fail("lazy", f"{imp.module} imports {target} inside a function; import it at the top, or add the "
+                     "pair to LAZY_INTERNAL with the reason")
     if target == PACKAGE and imp.module != PACKAGE:
         what = f"{PACKAGE}.{imp.name}" if imp.name else PACKAGE
-        found.append(Violation("root", where, f"{imp.module} imports the package root ({what}); import the "
-                                              "defining module (e.g. mer_audiolime._version)"))
+        fail("root", f"{imp.module} imports the package root ({what}); import the defining module (e.g. "
+                     "mer_audiolime._version)")
         return found
     if imp.module == PACKAGE:  # the root is the public facade: it may re-export any layer but the CLI
         src_layer = "cli"
     if dst_layer == "cli" and not is_cli(imp.module):
-        found.append(Violation("cli", where, f"{imp.module} imports the command-line module {target}; move "
-                                             "what it needs into a library module"))
+        fail("cli", f"{imp.module} imports the command-line module {target}; move what it needs into a "
+                    "library module")
     elif _RANK[dst_layer] < _RANK[src_layer]:
-        found.append(Violation("upward", where, f"{imp.module} ({src_layer}) imports {target} ({dst_layer}), "
-                                                f"which is above it"))
+        fail("upward", f"{imp.module} ({src_layer}) imports {target} ({dst_layer}), which is above it")
     if imp.name and imp.name.startswith("_") and not imp.name.startswith("__") and target != imp.module:
-        found.append(Violation("private-name", where, f"{imp.module} imports the private name {imp.name} "
-                                                      f"from {target}; make it public"))
+        fail("private-name", f"{imp.module} imports the private name {imp.name} from {target}; make it public")
     for i, part in enumerate(target.split(".")[1:], start=1):
         if part.startswith("_") and not part.startswith("__"):
             owner_pkg = ".".join(target.split(".")[:i])
             inside = imp.module == owner_pkg or imp.module.startswith(owner_pkg + ".")
             if not inside and not (is_cli(imp.module) and is_cli(target)):
-                found.append(Violation("private-module", where, f"{imp.module} imports {target}, private to "
-                                                                f"{owner_pkg}"))
+                fail("private-module", f"{imp.module} imports {target}, private to {owner_pkg}")
             break
     return found
 
@@ -245,9 +286,11 @@ def _is_package_init(module: str, modules) -> bool:
     return modules[module].name == "__init__.py"
 
 
-def check_tree(root: Path, *, lazy_internal=None, pending=None) -> list:
-    """Every violation in the package folder ``root``, as :class:`Violation` records."""
+def check_tree(root: Path, *, lazy_internal=None, pending=None, known_cycles=None) -> list:
+    """Every violation in the package folder ``root``, as :class:`Violation` records (those in ``pending``
+    and ``known_cycles`` left out)."""
     pending = PENDING if pending is None else pending
+    known_cycles = KNOWN_CYCLES if known_cycles is None else known_cycles
     modules = collect_modules(root)
     imports = []
     for module, path in modules.items():
@@ -257,14 +300,16 @@ def check_tree(root: Path, *, lazy_internal=None, pending=None) -> list:
     found = []
     for imp in imports:
         for v in check_import(imp, modules, lazy_internal=lazy_internal):
-            if (v.rule, imp.module, imp.name or imp.target) not in pending:
+            if (v.rule, imp.module) not in pending:
                 found.append(v)
     # A package's lazy ``__getattr__`` loading its own submodules is how the command line stays fast; an
     # __init__ importing its own submodule is not a circle a reader has to untangle.
     edges = [imp for imp in imports
              if not (_is_package_init(imp.module, modules) and imp.target.startswith(imp.module + "."))]
     for scc in find_cycles(edges, modules):
-        found.append(Violation("cycle", scc[0], "import circle: " + " <-> ".join(scc)))
+        if tuple(scc) in known_cycles:
+            continue
+        found.append(Violation("cycle", scc[0], "import circle: " + " <-> ".join(scc), modules=tuple(scc)))
     return found
 
 
@@ -282,22 +327,15 @@ def test_package_imports_follow_the_layers():
     assert not found, "layering violations:\n" + "\n".join(map(str, found))
 
 
-def test_pending_entries_are_still_needed():
-    # an allow-list entry whose violation is gone must be removed, so the list never hides a new one
-    modules = collect_modules(PACKAGE_DIR)
-    seen = set()
-    for module, path in modules.items():
-        for imp in parse_imports(path.read_text(encoding="utf-8"), module=module,
-                                 is_package=_is_package_init(module, modules), modules=modules):
-            for v in check_import(imp, modules):
-                seen.add((v.rule, imp.module, imp.name or imp.target))
+def test_allow_lists_are_still_needed():
+    # an entry whose violation is gone must be removed, so the lists never hide a new violation
+    found = check_tree(PACKAGE_DIR, lazy_internal={}, pending={}, known_cycles={})
+    seen = {(v.rule, v.module) for v in found}
     assert set(PENDING) <= seen, f"stale PENDING entries: {sorted(set(PENDING) - seen)}"
-    stale = {pair for pair in LAZY_INTERNAL
-             if not any(imp.in_function and (imp.module, _owner(imp.target, modules)) == pair
-                        for m, p in modules.items()
-                        for imp in parse_imports(p.read_text(encoding="utf-8"), module=m,
-                                                 is_package=_is_package_init(m, modules), modules=modules))}
-    assert not stale, f"stale LAZY_INTERNAL entries: {sorted(stale)}"
+    lazy = {pair for pair in LAZY_INTERNAL if ("lazy", pair) not in {(v.rule, v.pair) for v in found}}
+    assert not lazy, f"stale LAZY_INTERNAL entries: {sorted(lazy)}"
+    cycles = {tuple(v.modules) for v in found if v.rule == "cycle"}
+    assert set(KNOWN_CYCLES) <= cycles, f"stale KNOWN_CYCLES entries: {sorted(set(KNOWN_CYCLES) - cycles)}"
 
 
 # --------------------------------------------------------------------------------------------- the checker
@@ -324,7 +362,7 @@ def test_checker_passes_a_clean_tree(tmp_path):
         "explain/_cli.py": "from . import surrogate\n", "cli.py": "from .explain import _cli\n",
         "models/__init__.py": "", "models/zoo.py": "def f():\n    import torch\n",
     })
-    assert check_tree(root, lazy_internal={}, pending={}) == []
+    assert check_tree(root, lazy_internal={}, pending={}, known_cycles={}) == []
 
 
 @pytest.mark.parametrize("line", [
@@ -338,9 +376,9 @@ def test_checker_catches_an_upward_import(tmp_path, line):
                             "models/__init__.py": "", "models/zoo.py": line})
     rules = {v.rule for v in check_tree(root, lazy_internal={("mer_audiolime.models.zoo",
                                                               "mer_audiolime.explain.surrogate")},
-                                        pending={})}
+                                        pending={}, known_cycles={})}
     assert "upward" in rules
-    [v] = [v for v in check_tree(root, lazy_internal={}, pending={}) if v.rule == "upward"]
+    [v] = [v for v in check_tree(root, lazy_internal={}, pending={}, known_cycles={}) if v.rule == "upward"]
     assert v.where == f"{PACKAGE}/models/zoo.py:{line.count(chr(10))}"
 
 
@@ -354,7 +392,7 @@ def test_checker_catches_root_cli_private_and_lazy(tmp_path):
         "report/__init__.py": "", "report/_figures.py": "", "evaluation/__init__.py": "",
         "evaluation/r.py": "from ..report import _figures\n",
     })
-    found = _rules(check_tree(root, lazy_internal={}, pending={}))
+    found = _rules(check_tree(root, lazy_internal={}, pending={}, known_cycles={}))
     assert ("root", f"{PACKAGE}/audio.py:1") in found
     assert ("root", f"{PACKAGE}/explain/c.py:1") in found
     assert ("cli", f"{PACKAGE}/explain/a.py:1") in found
@@ -368,7 +406,7 @@ def test_checker_catches_a_circle_held_apart_by_a_function_level_import(tmp_path
     root = _tree(tmp_path, {"evaluation/__init__.py": "", "evaluation/runner.py": "from . import results\n",
                             "evaluation/results.py": "def f():\n    from . import runner\n"})
     pair = ("mer_audiolime.evaluation.results", "mer_audiolime.evaluation.runner")
-    found = check_tree(root, lazy_internal={pair}, pending={})
+    found = check_tree(root, lazy_internal={pair}, pending={}, known_cycles={})
     assert [v.rule for v in found] == ["cycle"]
     assert "mer_audiolime.evaluation.results <-> mer_audiolime.evaluation.runner" in found[0].message
 
@@ -376,4 +414,4 @@ def test_checker_catches_a_circle_held_apart_by_a_function_level_import(tmp_path
 def test_checker_rejects_a_module_without_a_layer(tmp_path):
     root = _tree(tmp_path, {"newthing.py": "", "audio.py": "from . import newthing\n"})
     with pytest.raises(KeyError, match="newthing"):
-        check_tree(root, lazy_internal={}, pending={})
+        check_tree(root, lazy_internal={}, pending={}, known_cycles={})

@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..exceptions import DatasetError, ParameterError
+from ..validation import check_writable_dir
+from ._index import index_dict, write_index
 
 __all__ = [
     "list_datasets",
@@ -212,9 +214,6 @@ def build_index(name: str, data_home, *, out=None, version: str = "default", pro
     >>> build_index("deam", "~/data/DEAM")                       # doctest: +SKIP
     PosixPath('/home/me/data/DEAM/deam_index_1.0.json')
     """
-    from ..validation import check_writable_dir
-    from ._index import write_index
-
     module = dataset_module(name)
     home = Path(data_home).expanduser()
     if not home.is_dir():
@@ -258,7 +257,6 @@ def check_recipe(name: str, recipe, *, data_home, version: str = "default") -> N
     import tempfile
 
     from ._base import EmotionDataset
-    from ._index import index_dict
 
     _, cls = _dataset_class(name)
     if not issubclass(cls, EmotionDataset):

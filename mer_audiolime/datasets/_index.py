@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._version import __version__
 from ..exceptions import DatasetError
 
 __all__ = [
@@ -174,8 +175,6 @@ def index_dict(recipe: IndexRecipe, *, version: str, data_home=None, progress: b
         "excluded"}``.
     """
     from tqdm.auto import tqdm
-
-    from .._version import __version__
 
     def digest(rel):
         return md5(Path(data_home) / rel) if data_home is not None else None

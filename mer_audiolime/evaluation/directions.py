@@ -13,6 +13,9 @@ Examples
 
 from __future__ import annotations
 
+from .metrics import METRICS
+from .results import LEGACY_METRIC_NAMES
+
 __all__ = ["ROW_METRICS", "metric_direction", "metric_category", "arrow"]
 
 #: Row metric name -> (direction or None, category, registered metric that computes it or None). A direction
@@ -36,14 +39,10 @@ _ARROWS = {"higher": "↑", "lower": "↓"}
 
 
 def _registry() -> dict:
-    from .metrics import METRICS
-
     return METRICS
 
 
 def _today(name: str) -> str:
-    from .results import LEGACY_METRIC_NAMES
-
     return LEGACY_METRIC_NAMES.get(name, name)  # rows of older runs carry older names
 
 

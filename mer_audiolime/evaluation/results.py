@@ -18,10 +18,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..exceptions import EvaluationError, IntegrityError
 from ..datasets import load_cached
+from ..exceptions import EvaluationError, IntegrityError
 from ..fileio import atomic_write_bytes, atomic_write_text, remove_owned
+from ..models.checkpoint import sha256_file
+from ..models.zoo import list_models, model_card
+from ..names import MIDLEVEL_NAMES
+from ..plots import RUN_FIGURES, run_figures
 from .rows import ROW_COLUMNS, read_rows, read_track_file
+from .track_metrics import CONVERGENCE_METRIC
 
 __all__ = ["collect_rows", "summarise", "headline_table", "convergence_table", "stability_setting",
            "write_tables", "write_run_outputs", "rebuild_outputs", "upgrade_rows", "drop_exact_stability",
@@ -98,7 +103,6 @@ def upgrade_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """
     if "source" in rows.columns:
         return rows
-    from ..names import MIDLEVEL_NAMES
 
     out = rows.copy()
     out["metric"] = out["metric"].replace(LEGACY_METRIC_NAMES)
@@ -211,8 +215,6 @@ def stability_setting(rows: pd.DataFrame) -> str:
 def convergence_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Median (and quartiles) over tracks, targets and seeds of the relative error of N-row LIME weights to
     the enumerated reference, per model and N (empty without convergence rows)."""
-    from .track_metrics import CONVERGENCE_METRIC
-
     conv = rows[rows["metric"] == CONVERGENCE_METRIC]
     if conv.empty:
         return pd.DataFrame()
@@ -304,8 +306,6 @@ def record_rebuild(manifest_path: Path, update, commit: str | None) -> None:
 def replace_figures(rows: pd.DataFrame, folder) -> list:
     """Delete the harness figures in ``folder`` and draw them again from ``rows`` (seed-stability rows of
     seed-independent settings left out, so a figure that could only show 1.0 disappears)."""
-    from ..plots import RUN_FIGURES, run_figures
-
     folder = Path(folder)
     for name in RUN_FIGURES:
         for ext in ("png", "pdf"):
@@ -372,8 +372,6 @@ def _dataset_info(dataset) -> dict:
         ds = load_cached(name, data_home, version)
         index_path = Path(getattr(ds, "index_path", "") or "")
         if index_path.is_file():
-            from ..models.checkpoint import sha256_file
-
             info["index_path"] = str(index_path)
             info["index_sha256"] = sha256_file(index_path)
             info["index_version"] = json.loads(index_path.read_text()).get("version")
@@ -384,8 +382,6 @@ def _dataset_info(dataset) -> dict:
 
 def _model_card(spec: str) -> dict | None:
     try:
-        from ..models.zoo import list_models, model_card
-
         if spec in list_models():
             card = model_card(spec)
             return card.to_dict() if hasattr(card, "to_dict") else dict(card.__dict__)
@@ -412,8 +408,6 @@ def write_rows(rows: pd.DataFrame, out_dir) -> dict:
 
 def file_hashes(out_dir, names) -> dict:
     """``{name: sha256}`` of the files ``names`` in ``out_dir``."""
-    from ..models.checkpoint import sha256_file
-
     return {name: sha256_file(Path(out_dir) / name) for name in names}
 
 
@@ -421,8 +415,6 @@ def write_run_outputs(run, *, suite, key, elapsed, outcomes, dataset, jobs, dask
                       weights=None) -> dict:
     """Write results.csv/.parquet, summary tables, figures and, last, manifest.json (with the sha256 of every
     output) for one evaluation run. Earlier figures are removed first (a run owns its ``figures/``)."""
-    from ..plots import run_figures
-
     out = Path(run.out_dir)
     rows = run.rows
     remove_owned(out, ("figures",))
@@ -506,8 +498,6 @@ def verify_outputs(folder, manifest: dict) -> None:
     IntegrityError
         Naming the first file that is missing, altered, truncated or inconsistent, and how to repair it.
     """
-    from ..models.checkpoint import sha256_file
-
     folder = Path(folder)
     fix = ("rerun the same `mer-audiolime evaluate`/`benchmark` command into this folder to rewrite its "
            "outputs from the verified per-track files")

@@ -28,14 +28,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..datasets import load_cached
 from ..exceptions import (DatasetError, EvaluationError, ExplanationWarning, IntegrityError,
                           MerAudioLimeError, ParameterError, TruncatedAudioWarning)
+from ..explain.lime_audio import explain
+from ..explain.diagnostics import TrustWarning
 from ..fileio import atomic_write_text, remove_owned, removing_if_unused
+from ..models.spec import parse_model_spec, resolve_model as resolve
 from ..validation import check_dask_address, check_int, check_writable_dir
-from ..datasets import load_cached
 from .results import collect_rows, write_run_outputs
 from .rows import ROW_COLUMNS, TRACK_TRAILER, read_track_file, write_track_file
 from .suites import load_suite, suite_hash
+from .track_metrics import track_metric_rows
 
 __all__ = ["ROW_COLUMNS", "EvaluationRun", "evaluate", "resolve_model", "resolved_model", "evaluate_track",
            "load_tracks", "explain_track", "read_track_audio", "write_track_file", "read_track_file",
@@ -45,8 +49,6 @@ __all__ = ["ROW_COLUMNS", "EvaluationRun", "evaluate", "resolve_model", "resolve
 def resolved_model(spec: str):
     """The :class:`~mer_audiolime.models.spec.ResolvedModel` of any model spec (zoo name, checkpoint,
     ``module:factory``, ``file.py:factory``), built once per process."""
-    from ..models.spec import resolve_model as resolve
-
     return resolve(spec)
 
 
@@ -108,8 +110,6 @@ def read_track_audio(track) -> tuple:
     sr : int
     notes : list of TrustWarning
     """
-    from ..explain.diagnostics import TrustWarning
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TruncatedAudioWarning)
         audio, sr = track.audio
@@ -156,8 +156,6 @@ def explain_track(track, *, model, suite: dict, seeds=None, setting: dict | None
     --------
     >>> first = explain_track(track, model=model, suite=load_suite("quick"), seeds=[0])[0]  # doctest: +SKIP
     """
-    from ..explain import explain
-
     cfg = {**suite["explain"], **(setting or {})}
     audio, sr, notes = loaded if loaded is not None else read_track_audio(track)
     stems = getattr(track, "stems", None)
@@ -190,8 +188,6 @@ def evaluate_track(track_id: str, *, model_spec: str, dataset: tuple, suite: dic
     ``suite["stability"]``'s setting (``segments``, ``num_samples``; 0 = the explanation setting), every seed
     sharing one prediction cache.
     """
-    from .track_metrics import track_metric_rows
-
     name, data_home, version = dataset
     model = resolve_model(model_spec)
     track = load_cached(name, data_home, version).track(track_id)
@@ -377,7 +373,6 @@ def evaluate(
         suite = load_suite(suite)
         if dask_scheduler is not None:
             dask_scheduler = check_dask_address(dask_scheduler)
-        from ..models.spec import parse_model_spec
 
         model = parse_model_spec(model).spec  # absolute: the run can be resumed and reported from anywhere
         # fail early (missing weights, bad spec) before any work is scheduled; rows carry the display name

@@ -8,6 +8,8 @@ row's ``source`` column names it.
 from __future__ import annotations
 
 import numpy as np
+from .metrics import (Convergence, DeletionInsertion, FaithfulnessCorrelation, Infidelity, KendallTau,
+                      StabilityIndices, TopKJaccard)
 
 __all__ = ["track_metric_rows", "explained_attributions", "STABILITY_METRICS", "CONVERGENCE_METRIC"]
 
@@ -81,8 +83,6 @@ def track_metric_rows(first, others, *, model, suite: dict, row, truth: dict, st
 def _fidelity_rows(first, *, model, suite, row) -> list:
     """Fidelity metrics (see :mod:`mer_audiolime.evaluation.metrics`), all drawing model outputs through
     ``first.cache``; curves (for the figures) are kept for the emotion targets."""
-    from .metrics import DeletionInsertion, FaithfulnessCorrelation, Infidelity
-
     fid = suite["fidelity"]
     curves = DeletionInsertion(n_random=int(fid["random_orders"]), seed=0)
     faith = FaithfulnessCorrelation(n_subsets=int(fid["faithfulness_subsets"]), seed=0)
@@ -115,8 +115,6 @@ def _fidelity_rows(first, *, model, suite, row) -> list:
 
 def _stability_rows(exps, *, suite, row) -> list:
     """Jaccard, Kendall tau, VSI, CSI over seeds -- only when the masks depend on the seed."""
-    from .metrics import KendallTau, StabilityIndices, TopKJaccard
-
     if len(exps) < 2 or not exps[0].seed_dependent:
         return []
     first = exps[0]
@@ -140,8 +138,6 @@ def _stability_rows(exps, *, suite, row) -> list:
 def _convergence_rows(exp, *, model, suite, row) -> list:
     """Relative error of N-row LIME weights to the enumerated reference (each coalition counting N / 2**K
     times), per N and seed, for every output (small K only: the reference needs all 2**K coalitions)."""
-    from .metrics import Convergence
-
     st = suite["stability"]
     k = len(exp.components)
     if not st["convergence_sizes"] or k > int(st["convergence_max_components"]):

@@ -11,18 +11,19 @@ import numpy as np
 import pandas as pd
 
 from ..audio import conform
-from ..exceptions import ModelError, ParameterError
+from ..exceptions import MerAudioLimeWarning, ModelError, ParameterError
 from ..models.predictor import as_predictor, predict_batched
 from ..models.spec import describe_model, resolve_model
 from ..validation import check_choice, check_float, check_names, check_seed, usable_dir
 from .components import (RESIDUAL, Components, batch_limit, build_components, segment_bounds,
                          tf_grid_components)
 from .diagnostics import check_inputs, diagnose
-from .ranking import rankable
 from .estimators import (CHAIN, DIRECT_SOURCES, ENUMERATION_MODES, ESTIMATORS, OCCLUSION_MODES, chain_source,
                          design, estimate, parse_source, seed_dependent, source_for)
 from .excerpt import check_excerpt, cut, load_excerpt
+from .export import export_audio
 from .midlevel import chain_attributions, midlevel_effects, relative_effects
+from .ranking import rankable
 from .samplers import DEFAULT_SAMPLER, SAMPLERS
 from .sampling import MAX_EXHAUSTIVE_K, PredictionCache, all_coalitions, enumerates, expected_multiplicity
 from .separation import OracleSeparator, get_separator
@@ -220,8 +221,6 @@ class Explanation:
         dict
             ``{source: {target: Attribution}}`` for the requested sources.
         """
-        from ..models.predictor import as_predictor
-
         model = as_predictor(model)
         if list(model.output_names) != list(self.output_names):
             raise ParameterError(
@@ -355,8 +354,6 @@ class Explanation:
 
         See :func:`mer_audiolime.explain.export.export_audio` (``options``: ``absolute_feature_sort``).
         """
-        from .export import export_audio
-
         return export_audio(self, out_dir, top_k=top_k, targets=targets, source=source, **options)
 
 
@@ -420,8 +417,6 @@ def _build(audio, *, model, separator, stems, stems_sr, sr, segments, segment_se
             cache_dir, reason = usable_dir(cache_dir)
             if cache_dir is None:
                 import warnings
-
-                from ..exceptions import MerAudioLimeWarning
 
                 warnings.warn(f"separation cache skipped: {reason}", MerAudioLimeWarning, stacklevel=3)
                 use_cache = False

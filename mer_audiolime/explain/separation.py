@@ -17,7 +17,7 @@ import numpy as np
 
 from ..audio import as_channels_first, audio_fingerprint, conform
 from ..exceptions import ParameterError, SeparationError, WeightsError
-from .fetch import PRETRAINED_SEPARATORS
+from .fetch import FETCH_COMMAND, PRETRAINED_SEPARATORS, checkpoint_dir, weight_paths
 from .separators import CARD_NAME, list_separators, separator_card, separator_dir, verify_separator_dir
 
 __all__ = [
@@ -227,8 +227,6 @@ class OpenUnmixSeparator:
         self._separator = sep
 
     def _check_weights_present(self) -> None:
-        from .fetch import weight_paths
-
         missing = [p.name for p in weight_paths(self.model, targets=self.targets).values() if not p.is_file()]
         # MER_AUDIOLIME_ALLOW_DOWNLOAD=1 lets torch.hub fetch them silently (kept for old scripts; the
         # documented way is `mer-audiolime separators fetch <name>`)
@@ -236,8 +234,6 @@ class OpenUnmixSeparator:
             raise WeightsError(self._missing_message(f"missing: {', '.join(missing)}"))
 
     def _missing_message(self, detail: str) -> str:
-        from .fetch import FETCH_COMMAND, checkpoint_dir
-
         return (
             f"open-unmix '{self.model}' weights are not on this machine ({detail}; looked in "
             f"{checkpoint_dir()}, i.e. $TORCH_HOME/hub/checkpoints). Nothing is downloaded without asking. "
@@ -280,8 +276,6 @@ class OpenUnmixSeparator:
         else:
             name = self.model
             if self.pretrained and self.model in _UMX_MODELS:
-                from .fetch import weight_paths
-
                 files = list(weight_paths(self.model, targets=self.targets).values())
         stats = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] if p.exists() else [p.name, None, None]
                  for p in files]

@@ -21,7 +21,9 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._version import __version__
 from ..exceptions import ChecksumError, MerAudioLimeWarning, ParameterError, WeightsError
+from ..fileio import atomic_write_bytes
 
 __all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "sha256_file", "package_versions",
            "state_digest"]
@@ -149,8 +151,6 @@ def package_versions() -> dict:
     import numpy
     import torch
 
-    from .._version import __version__
-
     out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
            "mer_audiolime": __version__}
     try:
@@ -205,8 +205,6 @@ def save_checkpoint(path, model, card: ModelCard) -> str:
     import io
 
     import torch
-
-    from ..fileio import atomic_write_bytes
 
     path = Path(path)
     card_dict = card.to_dict()

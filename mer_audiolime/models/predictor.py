@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from ..exceptions import ModelError, ParameterError
+from ..exceptions import MerAudioLimeError, ModelError, ParameterError
 
 __all__ = [
     "Predictor",
@@ -358,8 +358,6 @@ def load_predictor(spec: str, **kwargs):
     """
     factory = import_object(spec, what="model")
     if callable(factory) and not _is_predictor(factory):
-        from ..exceptions import MerAudioLimeError
-
         try:
             obj = factory(**kwargs)
         except MerAudioLimeError:

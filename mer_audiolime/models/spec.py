@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import ModelError, ParameterError, WeightsError
+from .checkpoint import load_checkpoint, sha256_file
+from .predictor import load_predictor
+from .zoo import list_models, model_card, pretrained_predictor, resolve_weights
 
 __all__ = ["ModelSpec", "ResolvedModel", "MODEL_SPEC_FORMS", "parse_model_spec", "resolve_model",
            "describe_model"]
@@ -82,8 +85,6 @@ class ResolvedModel:
 
 
 def _zoo_names() -> list:
-    from .zoo import list_models
-
     return list_models()
 
 
@@ -199,14 +200,11 @@ def resolve_model(spec, **factory_kwargs) -> ResolvedModel:
                              f"(got {sorted(factory_kwargs)}).")
     name = parsed.name
     if parsed.kind == "zoo":
-        from .zoo import model_card, pretrained_predictor, resolve_weights
-
         predictor = pretrained_predictor(parsed.spec, download=False)
         predictor.target_scaling = dict(model_card(parsed.spec).target_scaling or {})
         predictor.weights_path = str(resolve_weights(parsed.spec, download=False))
         predictor.weights_sha256 = model_card(parsed.spec).weights.get("sha256")  # verified on load
     elif parsed.kind == "checkpoint":
-        from .checkpoint import load_checkpoint, sha256_file
         from .heads import to_predictor
 
         model, card = load_checkpoint(parsed.spec)  # verifies the embedded digest
@@ -217,8 +215,6 @@ def resolve_model(spec, **factory_kwargs) -> ResolvedModel:
         predictor.weights_path = parsed.spec
         predictor.weights_sha256 = sha256_file(parsed.spec)
     else:
-        from .predictor import load_predictor
-
         predictor = load_predictor(parsed.spec, **factory_kwargs)
     return ResolvedModel(predictor=predictor, spec=parsed.spec, name=name, kind=parsed.kind)
 

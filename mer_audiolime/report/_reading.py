@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..datasets import dataset_info
 from ..exceptions import ParameterError
 from ..explain.ranking import ranked, signed_lists
 
@@ -79,8 +80,6 @@ def _dataset_ranges(dataset: str | None) -> dict:
     if not dataset:
         return {}
     try:
-        from ..datasets import dataset_info
-
         return dict(dataset_info(dataset).get("targets") or {})
     except Exception:  # an unregistered dataset name: no ranges to show
         return {}

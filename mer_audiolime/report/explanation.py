@@ -8,7 +8,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..audio import resample
 from ..exceptions import ParameterError
+from ..explain.ranking import rankable
 from . import _html as h
 from ._figures import effects_uri, heatmap_uri
 from ._media import AUDIO_FORMATS, audio_data_uri
@@ -79,8 +81,6 @@ class _Embedder:
     def player(self, wave: np.ndarray, label: str, *, note: str = "") -> str:
         y = np.asarray(wave, dtype=np.float32)
         if self.out_sr != self.sr:
-            from ..audio import resample
-
             y = resample(y, orig_sr=self.sr, target_sr=self.out_sr)
         uri, gain = audio_data_uri(y, self.out_sr, fmt=self.format)
         if gain < 0:
@@ -127,8 +127,6 @@ def _component_rows(exp, att, idxs, *, scale, offset) -> list:
 
 
 def _target_section(exp, target: str, *, top_k: int, emb: _Embedder, absolute_feature_sort: bool) -> str:
-    from ..explain.ranking import rankable
-
     comps = exp.components
     unit = "band" if comps.bands else "stem"
     att = exp.attribution(target)

@@ -17,11 +17,20 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from ..datasets import load
+from ..evaluation import results
+from ..evaluation.results import read_results, upgrade_rows, verify_outputs, warning_table
+from ..evaluation.runner import explain_track, resolve_model
+from ..evaluation.suites import DEFAULTS
 from ..exceptions import IntegrityError, ParameterError
+from ..explain.diagnostics import WARNING_CODES
+from ..explain.export import safe_name
+from ..fileio import atomic_write_text
 from ..validation import check_int, check_writable_file
 from . import _html as h
 from ._media import file_data_uri
-from ._summary import summary_tables
+from ._summary import ZWSP, summary_tables
+from .explanation import write_explanation_html
 
 __all__ = ["RunReport", "write_run_report", "find_runs"]
 
@@ -85,8 +94,6 @@ def find_runs(folder) -> tuple[Path, str, dict, dict]:
 
 def _rows(root: Path, manifest: dict, runs: dict) -> pd.DataFrame:
     """The folder's rows after checking every file the page draws on against the manifests."""
-    from ..evaluation.results import read_results, upgrade_rows, verify_outputs
-
     rows = read_results(root, manifest)
     for run_dir in runs.values():
         if Path(run_dir) != Path(root):
@@ -97,9 +104,7 @@ def _rows(root: Path, manifest: dict, runs: dict) -> pd.DataFrame:
 def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Headline metrics (mean ± sd over tracks) per model, target and attribution, as in ``summary.md``
     (:func:`mer_audiolime.evaluation.results.headline_table`)."""
-    from ..evaluation.results import headline_table as table
-
-    return table(rows)
+    return results.headline_table(rows)
 
 
 def track_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -113,8 +118,6 @@ def track_table(rows: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"track_id": ids})
     warned = rows[rows["metric"] == "warning"]
     if len(warned):
-        from ._summary import ZWSP
-
         # a zero-width space after each underscore lets a long code wrap in a narrow column
         codes = warned.groupby("track_id")["component"].agg(
             lambda c: ", ".join(code.replace("_", "_" + ZWSP) for code in sorted(set(c))))
@@ -140,11 +143,6 @@ def track_table(rows: pd.DataFrame) -> pd.DataFrame:
 def track_page(run_dir: Path, track_id: str, path: Path, *, top_k: int, embed_sample_rate=None) -> Path:
     """Re-run the harness's explanation of one track (the run's model, dataset, suite, first seed) and write
     its page."""
-    from ..datasets import load
-    from ..evaluation.runner import explain_track, resolve_model
-    from ..evaluation.suites import DEFAULTS
-    from .explanation import write_explanation_html
-
     manifest = _manifest(run_dir)
     key, suite, ds = manifest["run"], manifest["suite"], manifest["dataset"]
     model = resolve_model(key["model_spec"])
@@ -254,23 +252,16 @@ def write_run_report(folder, *, out=None, tracks: int = 3, top_k: int = 3,
         sections.append(h.section(f"Tracks: {model}", body + note, anchor=f"tracks-{_safe(model)}"))
     bar.close()
     page = _summary_page(root, kind, manifest, rows, sections, report)
-    from ..fileio import atomic_write_text
 
     atomic_write_text(path, page)
     return report
 
 
 def _safe(name: str) -> str:
-    from ..explain.export import safe_name
-
     return safe_name(name)
 
 
 def _warnings_section(rows: pd.DataFrame) -> str:
-    from ..evaluation.results import warning_table
-    from ..explain.diagnostics import WARNING_CODES
-    from ._summary import ZWSP
-
     table = warning_table(rows)
     table["warning"] = [c.replace("_", "_" + ZWSP) for c in table["warning"]]
     if table.empty:

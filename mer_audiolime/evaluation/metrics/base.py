@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import EvaluationError, ParameterError
+from ...explain.lime_audio import component_predict_fn
+from ...models.predictor import as_predictor
 from ...validation import check_int
 
 __all__ = [
@@ -172,9 +174,6 @@ class CachedOracle:
     """
 
     def __init__(self, explanation, model=None, *, batch_size: int = 32):
-        from ...explain.lime_audio import component_predict_fn
-        from ...models.predictor import as_predictor
-
         self.explanation = explanation
         self.cache = explanation.cache
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)

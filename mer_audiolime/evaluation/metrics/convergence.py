@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from ...exceptions import EvaluationError, ParameterError
+from ...explain.lime_audio import explain
 from ...explain.sampling import sample_masks
 from ...explain.surrogate import fit_surrogate
 from ...validation import check_int, check_seed
@@ -178,8 +179,6 @@ class MaxSensitivity(Metric):
         self.seed = check_seed(seed)
 
     def compute(self, explanation, model=None, *, target: str, separator=None, source=None) -> dict:
-        from ...explain.lime_audio import explain
-
         if model is None:
             raise ParameterError("max-sensitivity recomputes explanations: pass model=... .")
         source = explanation.attribution(target, source).info["source"]  # canonical name, reused below

@@ -30,12 +30,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ...datasets.synthetic import STEMS
+from ...datasets import synthetic
+from ...datasets.synthetic import Dataset, STEMS
 from ...exceptions import ParameterError
 from ...models.checkpoint import package_versions, sha256_file
 from ...models.ship import GENERATE
 from ...validation import check_float, check_int, check_seed
+from ..separation import OpenUnmixSeparator
 from . import CARD_NAME, SEPARATORS_DIR, model_files
+from .sdr import SDR_DEFINITION, separation_sdr, summarize_sdr
 
 __all__ = ["NAME", "RECIPE", "load_split", "train_separator", "write_card", "build_separator", "main"]
 
@@ -102,8 +105,6 @@ def load_split(data_home, split: str, *, targets=STEMS) -> tuple[list, np.ndarra
         Mono stems; their sum is the clip's mix.
     sr : int
     """
-    from ...datasets.synthetic import Dataset
-
     ds = Dataset(data_home=str(data_home), version="clean")
     ids = [t for t in sorted(ds.track_ids) if ds.track(t).split == split]
     if not ids:
@@ -307,8 +308,6 @@ def write_card(out_dir, info: dict, *, test_summary=None, data: dict | None = No
     dict
         The card.
     """
-    from .sdr import SDR_DEFINITION
-
     out = Path(out_dir)
     r = info["recipe"]
     files = {f: {"sha256": sha256_file(out / f), "size_bytes": (out / f).stat().st_size}
@@ -383,10 +382,6 @@ def build_separator(data_home, *, out_dir=None, publish: bool = False, recipe: d
     dict
         The card.
     """
-    from ...datasets import synthetic
-    from ..separation import OpenUnmixSeparator
-    from .sdr import separation_sdr, summarize_sdr
-
     home = Path(data_home)
     if not (home / "settings.json").is_file():
         synthetic.generate(home, progress=progress, **GENERATE)
