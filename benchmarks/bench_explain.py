@@ -30,7 +30,7 @@ import time
 import numpy as np
 import torch
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.explain import fit_surrogate
 from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.sampling import sample_masks

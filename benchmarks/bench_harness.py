@@ -30,7 +30,7 @@ import numpy as np
 
 
 def per_track(model_spec, home, track_id, suite_name):
-    from mer_audiolime import explain
+    from mer_audiolime.explain import explain
     from mer_audiolime.evaluation.runner import _dataset, evaluate_track, resolve_model
     from mer_audiolime.evaluation.suites import load_suite
 

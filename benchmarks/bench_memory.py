@@ -62,7 +62,7 @@ def child(seconds: float, separator: str) -> dict:
     import numpy as np
     import soundfile as sf
 
-    from mer_audiolime import explain
+    from mer_audiolime.explain import explain
     from mer_audiolime.evaluation.runner import resolve_model
 
     model = resolve_model(MODEL)

@@ -30,7 +30,7 @@ import numpy as np
 CHILD = r"""
 import json, sys, time
 import numpy as np
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.audio import load_audio
 from mer_audiolime.explain.separation import CachedSeparator, OpenUnmixSeparator
 from mer_audiolime.models import CallablePredictor

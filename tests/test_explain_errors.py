@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.audio import load_audio
 from mer_audiolime.exceptions import (
     AudioDecodeError,

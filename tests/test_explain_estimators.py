@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import pairwise_distances
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.explain import all_coalitions, exact_shapley, sampled_shapley
 from mer_audiolime.explain.estimators import (DIRECT_SOURCES, permutation_masks, seed_dependent,
                                               shapley_permutations)

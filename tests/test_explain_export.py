@@ -3,7 +3,7 @@
 import numpy as np
 import soundfile as sf
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 
 from explain_models import SR, make_stems, midlevel_predictor
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.audio import load_audio
 from mer_audiolime.explain import OpenUnmixSeparator
 

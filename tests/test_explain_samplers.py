@@ -5,7 +5,7 @@ from itertools import combinations, product
 import numpy as np
 import pytest
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.exceptions import ParameterError
 from mer_audiolime.explain import fit_surrogate
 from mer_audiolime.explain.samplers import SAMPLERS, block_size, draw_masks

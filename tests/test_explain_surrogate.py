@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.explain import fit_surrogate, kernel_weights, sample_masks
 from mer_audiolime.explain.components import build_components
 

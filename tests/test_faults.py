@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.cli import main
 from mer_audiolime.exceptions import (
     AudioDecodeError,

@@ -221,7 +221,7 @@ def test_effect_profiles_and_top_stems_per_subgroup():
 
 
 def test_frames_from_explanations():
-    from mer_audiolime import explain
+    from mer_audiolime.explain import explain
 
     stems = make_stems(np.random.default_rng(0), seconds=1.0, names=("vocals", "drums"))
     exp = explain(

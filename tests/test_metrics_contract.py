@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.evaluation import METRICS, Metric, check_finite, get_metric, stem_frame
 from mer_audiolime.evaluation.metrics.base import CATEGORIES, DIRECTIONS, register
 from mer_audiolime.exceptions import EvaluationError, ParameterError

@@ -5,7 +5,7 @@ from itertools import permutations
 import numpy as np
 import pytest
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.evaluation import (
     DeletionInsertion,
     FaithfulnessCorrelation,

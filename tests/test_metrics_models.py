@@ -9,7 +9,7 @@
 
 import numpy as np
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.models import CallablePredictor
 
 from explain_models import SR, linear_predictor, make_stems

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.evaluation import (
     LabelRandomisation,
     ParameterRandomisation,

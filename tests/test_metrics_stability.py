@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.evaluation import (
     Convergence,
     KendallTau,

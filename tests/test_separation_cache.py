@@ -7,7 +7,7 @@ import json
 import numpy as np
 import soundfile as sf
 
-from mer_audiolime import explain
+from mer_audiolime.explain import explain
 from mer_audiolime.audio import audio_fingerprint, load_audio
 from mer_audiolime.explain import separation
 from mer_audiolime.explain.separation import (CachedSeparator, OpenUnmixSeparator, OracleSeparator,

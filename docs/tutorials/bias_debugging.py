@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mer_audiolime import datasets, explain
+from mer_audiolime import datasets
 from mer_audiolime.evaluation.metrics import (
     SubgroupEffectProfile,
     SubgroupError,
@@ -63,6 +63,7 @@ from mer_audiolime.evaluation.metrics import (
     effect_frame,
     stem_frame,
 )
+from mer_audiolime.explain import explain
 
 ZOO_MODEL = "a2mid2e_synth_biased"
 

@@ -1,11 +1,17 @@
 """Explanations: components (stems x segments, TF grid), separation, sampling, the LIME surrogate and the
 other estimators (Shapley values, occlusion), mid-level effects and the chain, and listenable exports.
 
+The entry point is the function :func:`mer_audiolime.explain.explain`:
+
+>>> from mer_audiolime.explain import explain                        # doctest: +SKIP
+>>> exp = explain("song.wav", model="zoo-model", segments=10, seed=0)  # doctest: +SKIP
+
 Names load on first use (``from mer_audiolime.explain import explain`` imports what ``explain`` needs), so
 importing a submodule such as the command-line parser stays light.
 """
 
 import sys
+import warnings
 from importlib import import_module
 
 #: Public name -> submodule that defines it.
@@ -38,12 +44,19 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-class _CallableModule(type(sys)):
-    """Lets ``from mer_audiolime import explain; explain(audio, model=...)`` call :func:`explain` while
-    ``mer_audiolime.explain`` stays an ordinary package for ``import mer_audiolime.explain.surrogate``."""
+#: What a call of the package itself says (``from mer_audiolime import explain; explain(...)``).
+DEPRECATED_CALL = ("calling the package mer_audiolime.explain is deprecated and will stop working; call the "
+                   "function instead: `from mer_audiolime.explain import explain`")
+
+
+class _DeprecatedCallablePackage(type(sys)):
+    """Keeps the old call ``from mer_audiolime import explain; explain(audio, ...)`` working, with a
+    :class:`DeprecationWarning`, while code moves to the function :func:`explain` of this package. The
+    package is otherwise an ordinary module; this class goes when the old call path is removed."""
 
     def __call__(self, *args, **kwargs):
+        warnings.warn(DEPRECATED_CALL, DeprecationWarning, stacklevel=2)
         return import_module(f"{__name__}.lime_audio").explain(*args, **kwargs)
 
 
-sys.modules[__name__].__class__ = _CallableModule
+sys.modules[__name__].__class__ = _DeprecatedCallablePackage
