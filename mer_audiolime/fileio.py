@@ -8,11 +8,34 @@ usual ``022``), not the ``0600`` of :func:`tempfile.mkstemp`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "remove_owned", "removing_if_unused"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "file_digest", "remove_owned", "removing_if_unused"]
+
+
+def file_digest(path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes (read in chunks, so any size fits in memory).
+
+    Parameters
+    ----------
+    path : path-like
+    algorithm : str
+        A :mod:`hashlib` name: ``"sha256"`` for the package's own checksums, ``"md5"`` for mirdata indexes.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> file_digest("model.pt")                                        # doctest: +SKIP
+    '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
+    """
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, algorithm).hexdigest()
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:

@@ -11,7 +11,6 @@ Paths are relative to ``data_home`` so the copy can move.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..exceptions import DatasetError
+from ..fileio import file_digest
 
 __all__ = [
     "IndexRecipe",
@@ -59,11 +59,7 @@ class IndexRecipe:
 
 def md5(path) -> str:
     """md5 hex digest of a file (mirdata's checksum)."""
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, "md5")
 
 
 def data_files(data_home: Path):

@@ -34,7 +34,7 @@ from ..exceptions import (DatasetError, EvaluationError, ExplanationWarning, Int
 from ..explain.lime_audio import explain
 from ..explain.diagnostics import TrustWarning
 from ..fileio import atomic_write_text, remove_owned, removing_if_unused
-from ..models.spec import parse_model_spec, resolve_model as resolve
+from ..models import spec as model_specs  # called through the module: one parser, patchable in tests
 from ..validation import check_dask_address, check_int, check_writable_dir
 from .results import collect_rows, write_run_outputs
 from .rows import ROW_COLUMNS, TRACK_TRAILER, read_track_file, write_track_file
@@ -49,7 +49,7 @@ __all__ = ["ROW_COLUMNS", "EvaluationRun", "evaluate", "resolve_model", "resolve
 def resolved_model(spec: str):
     """The :class:`~mer_audiolime.models.spec.ResolvedModel` of any model spec (zoo name, checkpoint,
     ``module:factory``, ``file.py:factory``), built once per process."""
-    return resolve(spec)
+    return model_specs.resolve_model(spec)
 
 
 def resolve_model(spec: str):
@@ -374,7 +374,7 @@ def evaluate(
         if dask_scheduler is not None:
             dask_scheduler = check_dask_address(dask_scheduler)
 
-        model = parse_model_spec(model).spec  # absolute: the run can be resumed and reported from anywhere
+        model = model_specs.parse_model_spec(model).spec  # absolute: the run can be resumed and reported from anywhere
         # fail early (missing weights, bad spec) before any work is scheduled; rows carry the display name
         resolved = resolved_model(model)
         predictor = resolved.predictor

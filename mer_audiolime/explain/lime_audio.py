@@ -14,7 +14,7 @@ from ..audio import conform
 from ..exceptions import MerAudioLimeWarning, ModelError, ParameterError
 from ..models.predictor import as_predictor, predict_batched
 from ..models.spec import describe_model, resolve_model
-from ..validation import check_choice, check_float, check_names, check_seed, usable_dir
+from ..validation import check_choice, check_float, check_int, check_names, check_seed, usable_dir
 from .components import (RESIDUAL, Components, batch_limit, build_components, segment_bounds,
                          tf_grid_components)
 from .diagnostics import check_inputs, diagnose
@@ -227,7 +227,7 @@ class Explanation:
                 f"the model's outputs {list(model.output_names)} differ from the explanation's "
                 f"{list(self.output_names)}; pass the model the explanation was computed with."
             )
-        batch = _check_int(batch_size or self.settings.get("batch_size", 16), "batch_size", 1)
+        batch = check_int(batch_size or self.settings.get("batch_size", 16), "batch_size", minimum=1)
         fn = component_predict_fn(self.components, model, batch_size=batch)
         out = {}
         for s in sources:
@@ -383,12 +383,6 @@ def component_predict_fn(components: Components, model, *, batch_size: int):
     return fn
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def _build(audio, *, model, separator, stems, stems_sr, sr, segments, segment_seconds, residual, n_bands,
            cache_dir, show_progress, offset=0.0, duration=None):
     mix_native, native_sr, report = load_excerpt(audio, sr=sr, offset=offset, duration=duration, report=True)
@@ -542,8 +536,8 @@ def explain(
     offset, duration = check_excerpt(audio, sr=sr, offset=offset, duration=duration)
     resolved = resolve_model(model) if isinstance(model, (str, os.PathLike)) else None
     model = resolved.predictor if resolved is not None else as_predictor(model)
-    num_samples = _check_int(num_samples, "num_samples", 2)
-    batch_size = _check_int(batch_size, "batch_size", 1)
+    num_samples = check_int(num_samples, "num_samples", minimum=2)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     seed = check_seed(seed)
     kernel_width = check_float(kernel_width, "kernel_width", minimum=0, strict_minimum=True)
     alpha = check_float(alpha, "alpha", minimum=0)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..exceptions import ChecksumError, MerAudioLimeWarning, ParameterError, WeightsError
-from ..fileio import atomic_write_bytes
+from ..fileio import atomic_write_bytes, file_digest
 
 __all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "sha256_file", "package_versions",
            "state_digest"]
@@ -138,12 +138,8 @@ def _plain(obj):
 
 
 def sha256_file(path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Hex sha256 of a file (:func:`mer_audiolime.fileio.file_digest`)."""
+    return file_digest(path, "sha256")
 
 
 def package_versions() -> dict:

@@ -17,6 +17,7 @@ from typing import Callable, Mapping, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from ..exceptions import MerAudioLimeError, ModelError, ParameterError
+from ..validation import check_int
 
 __all__ = [
     "Predictor",
@@ -128,8 +129,8 @@ class CallablePredictor(_LinearHeadMixin):
         if not callable(fn):
             raise ParameterError(f"fn must be callable, got {type(fn).__name__}.")
         self.fn = fn
-        self.sample_rate = _positive_int(sample_rate, "sample_rate")
-        self.channels = _positive_int(channels, "channels")
+        self.sample_rate = check_int(sample_rate, "sample_rate", minimum=1)
+        self.channels = check_int(channels, "channels", minimum=1)
         self.output_names = _check_names(output_names, "output_names")
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
         self._init_head(midlevel_names, emotion_names, emotion_weights)
@@ -189,15 +190,15 @@ class TorchPredictor(_LinearHeadMixin):
             raise ParameterError(f"module must be a torch.nn.Module, got {type(module).__name__}.")
         self.module = module.to(device).eval()
         self.device = device
-        self.sample_rate = _positive_int(sample_rate, "sample_rate")
-        self.channels = _positive_int(channels, "channels")
+        self.sample_rate = check_int(sample_rate, "sample_rate", minimum=1)
+        self.channels = check_int(channels, "channels", minimum=1)
         if squeeze_channels and self.channels != 1:
             raise ParameterError("squeeze_channels=True only makes sense for mono (channels=1) models.")
         self.squeeze_channels = squeeze_channels
         self.output_keys = None if output_keys is None else list(output_keys)
         self.output_names = _check_names(output_names, "output_names")
         self.name = name or type(module).__name__
-        self.threads = None if threads is None else _positive_int(threads, "threads")
+        self.threads = None if threads is None else check_int(threads, "threads", minimum=1)
         self._init_head(midlevel_names, emotion_names, emotion_weights)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
@@ -229,12 +230,6 @@ class TorchPredictor(_LinearHeadMixin):
         return out
 
 
-def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) <= 0:
-        raise ParameterError(f"{what} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
 def check_predictor(model) -> None:
     """Raise :class:`ModelError` if ``model`` does not meet the :class:`Predictor` contract."""
     missing = [a for a in ("sample_rate", "output_names") if not hasattr(model, a)]
@@ -243,7 +238,7 @@ def check_predictor(model) -> None:
             f"{type(model).__name__} is not a Predictor (missing {missing or ['__call__']}); wrap it with "
             "TorchPredictor(module, sample_rate=..., output_names=[...]) or CallablePredictor(fn, ...)."
         )
-    _positive_int(model.sample_rate, "model.sample_rate")
+    check_int(model.sample_rate, "model.sample_rate", minimum=1)
     _check_names(model.output_names, "model.output_names")
 
 
