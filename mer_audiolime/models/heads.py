@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..exceptions import ModelError, ParameterError
-from ..names import MIDLEVEL_NAMES
+from ..names import EMOTION_NAMES, MIDLEVEL_NAMES
 from .architectures import build_backbone, min_input_frames
 from .frontend import Frontend
 from .predictor import TorchPredictor
@@ -133,7 +133,7 @@ class MERModel(nn.Module):
 
 
 def build_model(architecture: str = "cp_resnet", *, head: str = "a2mid2e",
-                emotion_names: Sequence[str] = ("valence", "arousal"),
+                emotion_names: Sequence[str] = EMOTION_NAMES,
                 midlevel_names: Sequence[str] = MIDLEVEL_NAMES, backbone_kwargs: dict | None = None,
                 frontend_kwargs: dict | None = None, seed: int | None = 0) -> MERModel:
     """Build a waveform-to-outputs model.

@@ -28,10 +28,11 @@ import numpy as np
 import torch
 
 from ..exceptions import ParameterError
+from ..names import EMOTION_NAMES, MIDLEVEL_NAMES
 from .checkpoint import ModelCard, package_versions, save_checkpoint
 from ._items import load_items
 from .frontend import CHECK_SECONDS, input_check, profile_distances
-from .heads import MIDLEVEL_NAMES, MERModel, build_model
+from .heads import MERModel, build_model
 from .train_config import TrainConfig
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "regression_metrics"]
@@ -125,7 +126,7 @@ def _predict(model: MERModel, specs: torch.Tensor, batch_size: int):
 
 def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
           midlevel_names: Sequence[str] = MIDLEVEL_NAMES,
-          emotion_names: Sequence[str] = ("valence", "arousal"),
+          emotion_names: Sequence[str] = EMOTION_NAMES,
           name: str = "model", dataset_info: dict | None = None, checkpoint_dir=None,
           progress: bool = True, **overrides) -> TrainResult:
     """Train an A2Mid2E or A2E model.

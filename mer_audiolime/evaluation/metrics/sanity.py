@@ -21,6 +21,7 @@ from ...explain.estimators import design, estimate, parse_source
 from ...explain.lime_audio import component_predict_fn
 from ...explain.sampling import PredictionCache
 from ...models.predictor import as_predictor
+from ...names import MIDLEVEL_NAMES
 from ...validation import check_int, check_seed
 from .base import Metric, register, resolve_attribution, target_index
 
@@ -262,7 +263,7 @@ class LabelRandomisation(Metric):
 
     def train_random_model(self, model, *, train_set, valid_set=None):
         """Retrain ``model``'s recipe on permuted labels; returns ``(predictor, seconds)``."""
-        from ...models.heads import MIDLEVEL_NAMES, MERModel, to_predictor
+        from ...models.heads import MERModel, to_predictor
         from ...models.training import train
 
         _, module = _torch_parts(model)
