@@ -6,6 +6,7 @@ to be mono and becomes ``(1, samples)``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 import warnings
@@ -486,8 +487,6 @@ def load_audio(
 
 def audio_fingerprint(audio: np.ndarray, sr: int) -> str:
     """sha256 of the samples, shape and rate: a content key for caches."""
-    import hashlib
-
     arr = as_channels_first(audio)
     h = hashlib.sha256()
     h.update(f"{arr.shape}|{int(sr)}|float32".encode())
@@ -515,7 +514,6 @@ def audio_duration(path) -> float:
             return info.frames / info.samplerate
     except Exception:  # not a format libsndfile reads: let librosa measure it
         pass
-    import warnings
 
     import librosa
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "file_digest", "remove_owned", "removing_if_unused"]
@@ -96,8 +97,6 @@ def remove_owned(folder, names) -> list:
     list of Path
         What was removed.
     """
-    import shutil
-
     folder = Path(folder)
     removed = []
     for name in names:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numbers
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -217,9 +219,6 @@ def check_dask_address(address, *, timeout: float = 5.0) -> str:
     ...
     mer_audiolime.exceptions.ParameterError: cannot reach the dask scheduler at 'tcp://127.0.0.1:1' ...
     """
-    import socket
-    from urllib.parse import urlsplit
-
     if not isinstance(address, str) or not address.strip():
         raise ParameterError(f"dask_scheduler must be an address like tcp://host:8786, got {address!r}.")
     text = address.strip()

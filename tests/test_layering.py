@@ -56,7 +56,8 @@ LAYERS = (
 #: ``--help`` free of them).
 LAZY_THIRD_PARTY = frozenset({
     "torch", "torchaudio", "pandas", "matplotlib", "seaborn", "sklearn", "scipy", "librosa", "lime",
-    "mirdata", "openunmix", "dask", "distributed", "joblib", "soundfile", "tqdm", "pyarrow",
+    "mirdata", "openunmix", "dask", "distributed", "joblib", "soundfile", "tqdm", "pyarrow", "torchmetrics",
+    "pretty_midi", "tinysoundfont",
 })
 
 _TORCH = "imports torch at its top; deferred so that the importer loads without torch until a model is built"
@@ -177,7 +178,12 @@ def parse_imports(source: str, *, module: str, is_package: bool, modules, path: 
                 out.append(Import(module, path, node.lineno, submodule, None, inside))
             else:
                 out.append(Import(module, path, node.lineno, source_module, alias.name, inside))
-    return [imp for imp in out if imp.target == PACKAGE or imp.target.startswith(PACKAGE + ".")]
+    return out
+
+
+def package_imports(imports) -> list:
+    """The imports of modules of the package."""
+    return [imp for imp in imports if imp.target == PACKAGE or imp.target.startswith(PACKAGE + ".")]
 
 
 def is_cli(module: str) -> bool:
@@ -292,12 +298,20 @@ def check_tree(root: Path, *, lazy_internal=None, pending=None, known_cycles=Non
     pending = PENDING if pending is None else pending
     known_cycles = KNOWN_CYCLES if known_cycles is None else known_cycles
     modules = collect_modules(root)
-    imports = []
+    every = []
     for module, path in modules.items():
         rel = path.relative_to(root.parent).as_posix()
-        imports += parse_imports(path.read_text(encoding="utf-8"), module=module,
-                                 is_package=_is_package_init(module, modules), modules=modules, path=rel)
+        every += parse_imports(path.read_text(encoding="utf-8"), module=module,
+                               is_package=_is_package_init(module, modules), modules=modules, path=rel)
+    imports = package_imports(every)
     found = []
+    for imp in every:
+        top = imp.target.split(".")[0]
+        if (imp.in_function and imp not in imports and not is_cli(imp.module) and top not in LAZY_THIRD_PARTY
+                and (("lazy", imp.module) not in pending)):
+            found.append(Violation("lazy", f"{imp.path}:{imp.line}", f"{imp.module} imports {imp.target} inside "
+                                   "a function; import it at the top (or, for a library that is slow to import, "
+                                   "add it to LAZY_THIRD_PARTY)", module=imp.module))
     for imp in imports:
         for v in check_import(imp, modules, lazy_internal=lazy_internal):
             if (v.rule, imp.module) not in pending:
@@ -400,6 +414,12 @@ def test_checker_catches_root_cli_private_and_lazy(tmp_path):
     assert ("lazy", f"{PACKAGE}/explain/b.py:2") in found
     assert ("upward", f"{PACKAGE}/evaluation/r.py:1") in found
     assert ("private-module", f"{PACKAGE}/evaluation/r.py:1") in found
+
+
+def test_checker_allows_only_the_listed_libraries_inside_functions(tmp_path):
+    root = _tree(tmp_path, {"audio.py": "def f():\n    import torch\n\n\ndef g():\n    import json\n"})
+    found = check_tree(root, lazy_internal={}, pending={}, known_cycles={})
+    assert [(v.rule, v.where) for v in found] == [("lazy", f"{PACKAGE}/audio.py:6")]
 
 
 def test_checker_catches_a_circle_held_apart_by_a_function_level_import(tmp_path):

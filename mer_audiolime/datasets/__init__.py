@@ -16,6 +16,8 @@ Examples
 from __future__ import annotations
 
 import importlib
+import json
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -253,9 +255,6 @@ def check_recipe(name: str, recipe, *, data_home, version: str = "default") -> N
     DatasetError
         A target or annotation row that :func:`load` could not read (the message names file, line and column).
     """
-    import json
-    import tempfile
-
     from ._base import EmotionDataset
 
     _, cls = _dataset_class(name)

@@ -21,6 +21,7 @@ import csv
 import io
 import math
 import re
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -398,8 +399,6 @@ class OptionalFields:
 
 def _caller_stacklevel() -> int:
     """stacklevel of the first frame outside this package's dataset loaders and mirdata."""
-    import sys
-
     mirdata_dir = Path(sys.modules["mirdata"].__file__).resolve().parent
     inside = (str(Path(__file__).resolve().parent), str(mirdata_dir))
     level, frame = 2, sys._getframe(2)  # 1 = emit, 2 = its caller

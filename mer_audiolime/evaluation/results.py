@@ -13,6 +13,7 @@ import json
 import platform
 import subprocess
 import time
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -339,8 +340,6 @@ def rebuild_outputs(folder, *, commit: str | None = None) -> list:
 
 def package_versions() -> dict:
     """Versions of Python and every package that determines the numbers."""
-    from importlib import metadata
-
     out = {"python": platform.python_version()}
     for name in ("mer_audiolime", "numpy", "scipy", "scikit-learn", "lime", "torch", "torchaudio", "librosa",
                  "openunmix", "mirdata", "pandas", "seaborn", "joblib", "dask"):

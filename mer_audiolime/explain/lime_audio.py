@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -410,8 +411,6 @@ def _build(audio, *, model, separator, stems, stems_sr, sr, segments, segment_se
         if cache_dir is not None:
             cache_dir, reason = usable_dir(cache_dir)
             if cache_dir is None:
-                import warnings
-
                 warnings.warn(f"separation cache skipped: {reason}", MerAudioLimeWarning, stacklevel=3)
                 use_cache = False
         sep = get_separator("umxhq" if separator is None else separator, cache_dir=cache_dir,

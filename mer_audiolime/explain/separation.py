@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import Mapping, Protocol, runtime_checkable
 
@@ -258,12 +259,10 @@ class OpenUnmixSeparator:
         shipped separator, its card, which holds the sha256 of every file).
         :class:`CachedSeparator` maps this to :attr:`identity` on disk, so a cache hit never builds the model.
         """
-        from importlib.metadata import PackageNotFoundError, version
-
         def installed(package):
             try:
-                return version(package)
-            except PackageNotFoundError:
+                return metadata.version(package)
+            except metadata.PackageNotFoundError:
                 return None
 
         local = Path(self.model)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import platform
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy
 
 from .._version import __version__
 from ..exceptions import ChecksumError, MerAudioLimeWarning, ParameterError, WeightsError
@@ -144,7 +147,6 @@ def sha256_file(path) -> str:
 
 def package_versions() -> dict:
     """Versions of Python and the packages that determine a model's numbers."""
-    import numpy
     import torch
 
     out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
@@ -198,8 +200,6 @@ def save_checkpoint(path, model, card: ModelCard) -> str:
     str
         sha256 of the written file (record it beside results; the zoo puts it in the card).
     """
-    import io
-
     import torch
 
     path = Path(path)

@@ -19,6 +19,7 @@ import copy
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -108,8 +109,6 @@ def hub_checkpoint_dir() -> Path:
     Without torch imported yet, the folder is found the way ``torch.hub.get_dir`` finds it (``$TORCH_HOME``,
     else ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch``), so listing the zoo does not load torch.
     """
-    import sys
-
     if "torch" in sys.modules:  # respects torch.hub.set_dir(...)
         import torch.hub
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 
@@ -100,7 +101,5 @@ def png_data_uri(fig, *, dpi: int = 110) -> str:
 
 def file_data_uri(path, mime: str) -> str:
     """A file's bytes as a ``data:`` URI (summary figures already written as PNG)."""
-    from pathlib import Path
-
     return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
