@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["run_figures", "bias_figure", "save", "themed_pyplot", "RUN_FIGURES"]
