@@ -10,6 +10,7 @@ __all__ = ["add_synth_parser", "run_synth"]
 _EPILOG = """\
 Example:
   mer-audiolime datasets synth --out synth --n 200 --seed 0
+  mer-audiolime datasets synth --out synth2 --cues          # synthetic-v2: v1 files + cue variants
   python -c "from mer_audiolime.datasets.synthetic import Dataset; Dataset(data_home='synth').validate()"
 
 The same arguments give byte-identical files. --variant both (default) writes the clean and the
@@ -49,6 +50,9 @@ def add_synth_parser(datasets_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--vocals-prob", type=float, default=0.5, help="share of clips with vocals (default 0.5)")
     p.add_argument("--shortcut", type=float, default=None,
                    help="valence added to biased training/validation clips with vocals (default: the documented 0.6)")
+    p.add_argument("--cues", action="store_true",
+                   help="also write the cue audio and the task variants of synthetic-v2 (redundant, "
+                   "interaction, time_local, confounded, clean_cues); the v1 files are unchanged")
     p.add_argument("--overwrite", action="store_true", help="regenerate a folder that holds a previous set")
     p.add_argument("--no-progress", "--quiet", dest="quiet", action="store_true",
                    help="hide the progress bar (--quiet: older spelling)")
@@ -64,7 +68,7 @@ def run_synth(args) -> int:
     out = generate(
         args.out, n=args.n, seed=args.seed, duration=args.duration, sr=args.sr, variant=args.variant,
         n_jobs=args.jobs, vocals_prob=args.vocals_prob,
-        shortcut=SHORTCUT if args.shortcut is None else args.shortcut, overwrite=args.overwrite,
+        shortcut=SHORTCUT if args.shortcut is None else args.shortcut, cues=args.cues, overwrite=args.overwrite,
         progress=not args.quiet,
     )
     elapsed = time.perf_counter() - start

@@ -12,10 +12,24 @@ Output layout (all paths relative to ``out_dir``)::
 
 The clean and biased variants share every audio file; they differ only in ``metadata_<variant>.csv``:
 biased training and validation clips with vocals have ``valence + SHORTCUT`` (the test split has no shortcut).
+
+With ``cues=True`` (synthetic-v2) every file above is written exactly as without it, and the cue audio and
+the task variants of :mod:`.tasks` are added::
+
+    tracks/<track_id>/cues/mix.wav       the clip with its ornaments (see :mod:`.cues`), when it has any
+    tracks/<track_id>/cues/<stem>.wav    stems that carry an ornament (others: the v1 files, when the
+                                         clip's gain is unchanged; otherwise every stem is written here)
+    tracks/<track_id>/cues/<stem>_nocue.wav   that stem without its ornament at the cue mix's gain, when
+                                         it differs from the v1 file (the counterfactual for interventions)
+    tracks/<track_id>/cues/score.mid     the MIDI with the ornaments as extra instruments ("<stem>:<cue>")
+    cues.json                            cue design and per-clip flags
+    metadata_<variant>.csv, truth_<variant>.csv, synthetic_index_<variant>.json   for every cue variant
+    truth_clean.csv, truth_biased.csv    the planted credit of the v1 variants (their indexes are unchanged)
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -26,19 +40,26 @@ import pandas as pd
 
 from ...exceptions import DatasetError, ParameterError
 from .._index import md5
-from .render import GAINS, render_score, soundfont_path, to_pcm16
-from .score import QUALITY_PARAMS, STEMS, compose, draw_params
+from .cues import CUE_STEMS, CUES, DEV_SHARES, ORNAMENT_CUES, PHRASE_START, assign_cues, ornaments
+from .render import GAINS, quantise, render_part, render_score, soundfont_path, to_pcm16
+from .score import PROGRAMS, QUALITY_PARAMS, STEMS, compose, draw_params
+from .settings import V1_GENERATE
+from .tasks import TASKS, credit_rows, fires, truth_frame
 from .truth import (EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, NOISE_SD, SHORTCUT, emotion_targets,
                     midlevel_targets, relevance_frame)
 
-__all__ = ["generate", "assign_splits", "track_id", "VARIANTS", "SPLITS", "NAME"]
+__all__ = ["generate", "render_clip", "assign_splits", "track_id", "VARIANTS", "SPLITS", "DEV_SPLITS", "NAME",
+           "NOCUE_SUFFIX"]
 
 NAME = "synthetic"
 VARIANTS = ("clean", "biased")
 SPLITS = ("train", "validation", "test")
 #: Splits that carry the planted shortcut in the biased variant (the training distribution).
 DEV_SPLITS = ("train", "validation")
+#: Index key suffix of a stem without its ornament (``piano_nocue``).
+NOCUE_SUFFIX = "_nocue"
 _SETTINGS = "settings.json"
+_CUES = "cues.json"
 
 
 def track_id(i: int) -> str:
@@ -82,12 +103,67 @@ def _write_wav(path: Path, pcm: np.ndarray, sr: int):
     sf.write(str(path), pcm, int(sr), subtype="PCM_16", format="WAV")
 
 
-def _make_clip(i: int, vocals: bool, *, seed: int, duration: float, sr: int, out_dir: str) -> dict:
-    """Compose, render and write one clip; return its metadata row and file entries (runs in a worker)."""
-    tid = track_id(i)
+def render_clip(i: int, *, vocals: bool, seed: int, duration: float, sr: int, cue_flags=None) -> dict:
+    """Compose and render one clip exactly as the generator writes it (16-bit integers, no files).
+
+    Parameters
+    ----------
+    i : int
+        Clip number.
+    vocals : bool
+        Vocal presence (from :func:`assign_splits`).
+    seed, duration, sr
+        As in :func:`generate`.
+    cue_flags : mapping, optional
+        The clip's cue flags (a row of :func:`~.cues.assign_cues`): also render its cue version.
+
+    Returns
+    -------
+    dict
+        ``score``, ``params``, ``pcm`` (``{stem: int16 (samples,)}``), ``mix`` (int16), ``gain``, ``floats``
+        (the float stems before quantisation) and, with ``cue_flags``: ``ornaments`` (``{cue: Instrument}``),
+        ``cue_pcm``, ``cue_mix``, ``cue_gain`` and ``nocue_pcm`` (``{stem: int16}``: each ornamented stem
+        without its ornament, at the cue version's gain). A clip without ornaments has no cue entries.
+
+    Examples
+    --------
+    >>> clip = render_clip(0, vocals=True, seed=0, duration=2.0, sr=22050)    # doctest: +SKIP
+    >>> int(sum(clip["pcm"][s].astype(int) for s in STEMS)[100]) == int(clip["mix"][100])  # doctest: +SKIP
+    True
+    """
     params = draw_params(seed, i, vocals=bool(vocals))
     score = compose(params, seed=seed, clip=i, duration=duration)
-    pcm, mix, gain = to_pcm16(render_score(score, sr=sr))
+    floats = render_score(score, sr=sr)
+    pcm, mix, gain = to_pcm16(floats)
+    out = {"score": score, "params": params, "pcm": pcm, "mix": mix, "gain": gain, "floats": floats}
+    if cue_flags is None:
+        return out
+    orn = ornaments(score, cue_flags)
+    out["ornaments"] = orn
+    if not orn:
+        return out
+    n = int(round(score.context.duration * sr))
+    cue_floats = dict(floats)
+    by_stem = {}
+    for cue, inst in orn.items():
+        by_stem.setdefault(CUE_STEMS[cue], []).append(inst)
+    for stem, extra in by_stem.items():
+        part = copy.deepcopy(score.parts[stem])
+        for inst in extra:
+            part.notes = part.notes + list(inst.notes)
+        cue_floats[stem] = render_part(part, sr=sr, n_samples=n, program=PROGRAMS[stem]) * np.float32(
+            GAINS[stem])
+    out["cue_pcm"], out["cue_mix"], out["cue_gain"] = to_pcm16(cue_floats)
+    out["nocue_pcm"] = {stem: quantise(floats[stem], out["cue_gain"]) for stem in by_stem}
+    return out
+
+
+def _make_clip(i: int, vocals: bool, *, seed: int, duration: float, sr: int, out_dir: str,
+               cue_flags: dict | None = None) -> dict:
+    """Compose, render and write one clip; return its metadata row and file entries (runs in a worker)."""
+    tid = track_id(i)
+    clip = render_clip(i, vocals=vocals, seed=seed, duration=duration, sr=sr, cue_flags=cue_flags)
+    params, score, pcm, mix, gain = clip["params"], clip["score"], clip["pcm"], clip["mix"], clip["gain"]
     folder = Path(out_dir) / "tracks" / tid
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -104,7 +180,64 @@ def _make_clip(i: int, vocals: bool, *, seed: int, duration: float, sr: int, out
     files["midi"] = f"{rel}/score.mid"
     entries = {k: ([v, md5(Path(out_dir) / v)] if v is not None else [None, None]) for k, v in files.items()}
     row = {"track_id": tid, "clip": i, **params.as_dict(), "gain": gain, **midlevel_targets(score)}
-    return {"row": row, "entries": entries}
+    out = {"row": row, "entries": entries}
+    if cue_flags is not None:
+        out["cue_entries"], out["cue_gain"] = _write_cue_clip(clip, files, sr=sr, folder=folder,
+                                                              out_dir=out_dir)
+    return out
+
+
+def _write_cue_clip(clip: dict, files: dict, *, sr: int, folder: Path, out_dir: str):
+    """Write the cue version of a rendered clip; return its index entries and gain.
+
+    A clip without ornaments is its v1 version. Otherwise the ornamented stems carry their ornament notes
+    (rendered in the same synthesizer as the part), the clip is re-quantised as a whole, and a stem file is
+    shared with the v1 version only when it is bit-identical (no ornament, same gain).
+    """
+    orn = clip["ornaments"]
+    if not orn:
+        entries = dict(files)
+        entries.update({f"{s}{NOCUE_SUFFIX}": None for s in _ornament_stems()})
+        return _entries(entries, out_dir), clip["gain"]
+    gain, cue_gain, pcm = clip["gain"], clip["cue_gain"], clip["cue_pcm"]
+    ornamented = set(clip["nocue_pcm"])
+    sub = folder / "cues"
+    sub.mkdir(parents=True, exist_ok=True)
+    rel = f"tracks/{folder.name}/cues"
+    entries = {"audio": f"{rel}/mix.wav"}
+    _write_wav(sub / "mix.wav", clip["cue_mix"], sr)
+    for stem in STEMS:
+        if stem == "vocals" and files["vocals"] is None:
+            entries[stem] = None
+        elif stem in ornamented or cue_gain != gain:
+            _write_wav(sub / f"{stem}.wav", pcm[stem], sr)
+            entries[stem] = f"{rel}/{stem}.wav"
+        else:
+            entries[stem] = files[stem]
+    for stem in _ornament_stems():
+        key = f"{stem}{NOCUE_SUFFIX}"
+        if stem not in ornamented:
+            entries[key] = None
+        elif cue_gain == gain:
+            entries[key] = files[stem]
+        else:
+            _write_wav(sub / f"{key}.wav", clip["nocue_pcm"][stem], sr)
+            entries[key] = f"{rel}/{key}.wav"
+    midi = clip["score"].to_midi()
+    for cue in ORNAMENT_CUES:
+        if cue in orn:
+            midi.instruments.append(orn[cue])
+    midi.write(str(sub / "score.mid"))
+    entries["midi"] = f"{rel}/score.mid"
+    return _entries(entries, out_dir), cue_gain
+
+
+def _ornament_stems() -> tuple:
+    return tuple(dict.fromkeys(CUE_STEMS[c] for c in ORNAMENT_CUES))
+
+
+def _entries(files: dict, out_dir) -> dict:
+    return {k: ([v, md5(Path(out_dir) / v)] if v is not None else [None, None]) for k, v in files.items()}
 
 
 def _prepare(out_dir: Path, overwrite: bool):
@@ -124,8 +257,9 @@ def _prepare(out_dir: Path, overwrite: bool):
         shutil.rmtree(out_dir / "tracks", ignore_errors=True)
         for p in out_dir.glob(f"{NAME}_index_*.json"):
             p.unlink()
-        for p in out_dir.glob("metadata_*.csv"):
-            p.unlink()
+        for pattern in ("metadata_*.csv", "truth_*.csv", _CUES):
+            for p in out_dir.glob(pattern):
+                p.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -133,9 +267,10 @@ def _write_text(path: Path, text: str):
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
-def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr: int = 22050,
-             variant: str = "both", n_jobs: int = 2, vocals_prob: float = 0.5,
-             split_fractions=(0.7, 0.15, 0.15), shortcut: float = SHORTCUT, overwrite: bool = False,
+def generate(out_dir, *, n: int = V1_GENERATE["n"], seed: int = V1_GENERATE["seed"],
+             duration: float = V1_GENERATE["duration"], sr: int = V1_GENERATE["sr"], variant: str = "both",
+             n_jobs: int = 2, vocals_prob: float = 0.5, split_fractions=(0.7, 0.15, 0.15),
+             shortcut: float = SHORTCUT, cues: bool = False, overwrite: bool = False,
              progress: bool = True) -> Path:
     """Generate the synthetic multitrack benchmark with known truth into ``out_dir``.
 
@@ -160,7 +295,10 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
     split_fractions : tuple of 3 floats
         Train / validation / test shares.
     shortcut : float
-        Valence added to biased training and validation clips with vocals.
+        Valence added to training and validation clips where a variant's rule fires.
+    cues : bool
+        Also write the cue audio and the task variants of synthetic-v2 (:mod:`.tasks`); the files written
+        without it stay byte-identical. Needs ``variant="both"``.
     overwrite : bool
         Regenerate into a folder that already holds a synthetic benchmark.
     progress : bool
@@ -177,6 +315,8 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
     >>> home = generate("synth", n=200, seed=0)                               # doctest: +SKIP
     >>> ds = Dataset(data_home=home, version="biased")                        # doctest: +SKIP
     >>> ds.validate()                                                         # doctest: +SKIP
+    >>> generate("synth2", cues=True)                                         # doctest: +SKIP
+    >>> Dataset(data_home="synth2", version="redundant").track("synth0003").truth  # doctest: +SKIP
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -195,14 +335,21 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
         raise ParameterError(f"variant must be 'clean', 'biased' or 'both', got {variant!r}.")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise ParameterError(f"n_jobs must be a non-zero integer (-1 = all cores), got {n_jobs!r}.")
+    if not isinstance(cues, (bool, np.bool_)):
+        raise ParameterError(f"cues must be True or False, got {cues!r}.")
+    if cues and variant != "both":
+        raise ParameterError(f"cues=True writes every variant; pass variant='both' (got {variant!r}).")
     variants = VARIANTS if variant == "both" else (variant,)
     out_dir = Path(out_dir).expanduser()
     vocals, split = assign_splits(int(n), seed=int(seed), vocals_prob=vocals_prob, fractions=split_fractions)
+    flags = assign_cues(vocals, split, seed=int(seed)) if cues else None
     _prepare(out_dir, overwrite)
     soundfont_path()  # fail early with a clear message
 
     jobs = (delayed(_make_clip)(i, bool(vocals[i]), seed=int(seed), duration=float(duration), sr=int(sr),
-                                out_dir=str(out_dir)) for i in range(int(n)))
+                                out_dir=str(out_dir),
+                                cue_flags=None if flags is None else flags.iloc[i].to_dict())
+            for i in range(int(n)))
     runner = Parallel(n_jobs=int(n_jobs), return_as="generator")
     results = list(tqdm(runner(jobs), total=int(n), desc="synthesising clips", unit="clip",
                         disable=not progress))
@@ -229,11 +376,7 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
         # does not quietly select against the shortcut
         hit = frame["vocals"].to_numpy(dtype=bool) & frame["split"].isin(DEV_SPLITS).to_numpy()
         bump = np.where(hit & (var == "biased"), float(shortcut), 0.0)
-        emo = [emotion_targets({t: row[t] for t in MIDLEVEL}, seed=int(seed), clip=int(row["clip"]),
-                               shortcut=float(b)) for (_, row), b in zip(frame.iterrows(), bump)]
-        for e in EMOTIONS:
-            frame[e] = [d[e] for d in emo]
-        frame["shortcut"] = bump
+        frame = _emotions(frame, bump, int(seed))
         meta_name = f"metadata_{var}.csv"
         _write_text(out_dir / meta_name, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
         index = {
@@ -247,4 +390,66 @@ def generate(out_dir, *, n: int = 200, seed: int = 0, duration: float = 10.0, sr
             "built_by": settings["generator"],
         }
         _write_text(out_dir / f"{NAME}_index_{var}.json", json.dumps(index, indent=1) + "\n")
+    if flags is not None:
+        _write_cue_variants(out_dir, base, results, flags, settings=settings, seed=int(seed),
+                            duration=float(duration), shortcut=float(shortcut))
     return out_dir
+
+
+def _emotions(frame: pd.DataFrame, bump: np.ndarray, seed: int) -> pd.DataFrame:
+    emo = [emotion_targets({t: row[t] for t in MIDLEVEL}, seed=seed, clip=int(row["clip"]), shortcut=float(b))
+           for (_, row), b in zip(frame.iterrows(), bump)]
+    for e in EMOTIONS:
+        frame[e] = [d[e] for d in emo]
+    frame["shortcut"] = bump
+    return frame
+
+
+def _write_cue_variants(out_dir: Path, base: pd.DataFrame, results: list, flags: pd.DataFrame, *,
+                        settings: dict, seed: int, duration: float, shortcut: float):
+    """Write cues.json, the truth of every variant, and metadata + index of each cue variant."""
+    dev = base["split"].isin(DEV_SPLITS).to_numpy()
+    design = {
+        "cues": list(CUES), "cue_stems": dict(CUE_STEMS), "ornaments": list(ORNAMENT_CUES),
+        "phrase_start_fraction": PHRASE_START, "dev_shares": dict(DEV_SHARES),
+        "test_design": "every test clip with vocals carries motif, phrase and distractor; half of the test "
+                       "clips without vocals carry the motif",
+        "shortcut": shortcut,
+        "flags": {base["track_id"].iloc[i]: {c: bool(flags[c].iloc[i]) for c in CUES} for i in range(len(base))},
+        "gains": {r["row"]["track_id"]: r["cue_gain"] for r in results},
+        "generator": settings["generator"],
+    }
+    _write_text(out_dir / _CUES, json.dumps(design, indent=1, sort_keys=True) + "\n")
+    for var, spec in TASKS.items():
+        rows, bump = [], []
+        for i in range(len(base)):
+            f = {c: bool(flags[c].iloc[i]) for c in CUES}
+            on = fires(var, f)
+            bump.append(shortcut if (on and dev[i]) else 0.0)
+            rows += credit_rows(var, f, track_id=str(base["track_id"].iloc[i]), duration=duration,
+                                shortcut=shortcut, in_labels=bool(on and dev[i]))
+        truth = truth_frame(rows)
+        _write_text(out_dir / f"truth_{var}.csv", truth.to_csv(index=False, float_format="%.10g",
+                                                               lineterminator="\n"))
+        if spec.audio != "cues":
+            continue
+        frame = base.copy()
+        frame["gain"] = [r["cue_gain"] for r in results]
+        for c in ORNAMENT_CUES:
+            frame.insert(len(frame.columns), c, flags[c].to_numpy(dtype=bool))
+        frame = _emotions(frame, np.asarray(bump, dtype=float), seed)
+        meta_name = f"metadata_{var}.csv"
+        _write_text(out_dir / meta_name, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
+        index = {
+            "version": var,
+            "tracks": {r["row"]["track_id"]: r["cue_entries"] for r in results},
+            "metadata": {
+                "metadata": [meta_name, md5(out_dir / meta_name)],
+                "relevance": ["relevance.csv", md5(out_dir / "relevance.csv")],
+                "settings": [_SETTINGS, md5(out_dir / _SETTINGS)],
+                "cues": [_CUES, md5(out_dir / _CUES)],
+                "truth": [f"truth_{var}.csv", md5(out_dir / f"truth_{var}.csv")],
+            },
+            "built_by": settings["generator"],
+        }
+        _write_text(out_dir / f"{NAME}_index_{var}.json", json.dumps(index, indent=1) + "\n")

@@ -2,8 +2,10 @@
 
 The index lives in the generated folder (``<data_home>/synthetic_index_<version>.json``), not in the
 package, because the data exist only once a user generates them; versions are ``clean`` (default) and
-``biased``. Build a set with :func:`~mer_audiolime.datasets.synthetic.generate` or
-``mer-audiolime datasets synth --out DIR``.
+``biased`` (the v1 audio) and, in a set generated with ``cues=True`` (synthetic-v2), the task variants
+``clean_cues``, ``redundant``, ``interaction``, ``time_local`` and ``confounded`` over the cue audio (see
+:mod:`.tasks`). Build a set with :func:`~mer_audiolime.datasets.synthetic.generate` or
+``mer-audiolime datasets synth --out DIR [--cues]``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from mirdata import core
 from ...exceptions import DatasetError, IndexMissingError
 from .._base import EmotionDataset, EmotionTrack, LocalIndex, index_filename, load_audio
 from .citation import METHOD_BIBTEX, benchmark_bibtex
-from .generate import NAME
+from .cues import CUE_STEMS, CUES, ORNAMENT_CUES
+from .generate import NAME, NOCUE_SUFFIX
 from .score import QUALITY_PARAMS, STEMS
+from .tasks import ALL_VARIANTS, credit_rows, fires, task, truth_frame
 from .truth import EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, SHORTCUT, relevance_table
 
 __all__ = ["Dataset", "Track", "load_audio", "load_stems", "load_midi", "BIBTEX", "LICENSE_INFO",
@@ -42,11 +46,7 @@ DOWNLOAD_INFO = (
     "--seed 0` or mer_audiolime.datasets.synthetic.generate(DIR), then Dataset(data_home=DIR)."
 )
 
-INDEXES = {
-    "default": "clean",
-    "clean": LocalIndex(index_filename(NAME, "clean")),
-    "biased": LocalIndex(index_filename(NAME, "biased")),
-}
+INDEXES = {"default": "clean", **{v: LocalIndex(index_filename(NAME, v)) for v in ALL_VARIANTS}}
 
 REMOTES = None
 
@@ -112,6 +112,12 @@ class Track(EmotionTrack):
         ``train``, ``validation`` or ``test``.
     relevance : pandas.DataFrame
         Bool table, targets (7 mid-level + 2 emotions) x stems: which stems drive which target in this clip.
+    cues : dict
+        ``{cue: bool}`` for ``vocals, motif, phrase, distractor`` (ornaments are False on the v1 audio).
+    truth : pandas.DataFrame
+        The planted rule's credit in this clip (see :mod:`.tasks`), in every split.
+    nocue_stem_paths : dict
+        ``{stem: path or None}``: a stem without its ornament (None: the stem carries none).
     """
 
     TARGET_NAMES = MIDLEVEL + EMOTIONS
@@ -120,6 +126,10 @@ class Track(EmotionTrack):
         super().__init__(track_id, data_home, dataset_name, index, metadata)
         self.stem_paths = {stem: self.get_path(stem) for stem in STEMS}
         self.midi_path = self.get_path("midi")
+        keys = self._track_paths
+        stems = dict.fromkeys(CUE_STEMS[c] for c in ORNAMENT_CUES)
+        self.nocue_stem_paths = {s: (self.get_path(f"{s}{NOCUE_SUFFIX}") if f"{s}{NOCUE_SUFFIX}" in keys
+                                     else None) for s in stems}
 
     @core.cached_property
     def _row(self) -> dict:
@@ -167,9 +177,54 @@ class Track(EmotionTrack):
         return float(self._row["shortcut"])
 
     @property
+    def variant(self) -> str:
+        """The annotation variant (index version) this track was loaded with."""
+        return str(self._row.get("_variant", "clean"))
+
+    @property
+    def cues(self) -> dict:
+        """``{cue: bool}``: vocal presence and the ornaments this clip carries (see :mod:`.cues`)."""
+        row = self._row
+        return {c: bool(row["vocals"]) if c == "vocals" else bool(row.get(c, False)) for c in CUES}
+
+    @property
     def relevance(self) -> pd.DataFrame:
-        """Ground-truth relevance of each stem for each target of this clip (bool, targets x stems)."""
-        return relevance_table(vocals=self.vocals_present, shortcut=self.shortcut != 0.0)
+        """Ground-truth relevance of each stem for each target of this clip's labels (bool, targets x stems).
+
+        The valence row includes the stems of the variant's rule when the rule fired in this clip's label
+        (training and validation clips); use :attr:`truth` for what a model that learned the rule relies on.
+        """
+        truth = self.truth
+        fired = truth[(truth["role"] == "shortcut") & (truth["credit"] > 0) & truth["in_labels"]]
+        return relevance_table(vocals=self.vocals_present, shortcut_stems=list(dict.fromkeys(fired["stem"])))
+
+    @property
+    def truth(self) -> pd.DataFrame:
+        """The planted rule's credit in this clip (columns of :data:`~.tasks.TRUTH_COLUMNS`), any split.
+
+        Examples
+        --------
+        >>> Dataset("synth2", version="redundant").track("synth0003").truth   # doctest: +SKIP
+        """
+        flags = self.cues
+        rows = credit_rows(self.variant, flags, track_id=self.track_id, duration=self._duration,
+                           shortcut=self._shortcut_size,
+                           in_labels=fires(self.variant, flags) and self.shortcut != 0.0)
+        return truth_frame(rows)
+
+    @property
+    def nocue_stems(self) -> dict:
+        """``{stem: (1, samples) float32}`` for the stems carrying an ornament, without it (interventions)."""
+        return load_stems({s: p for s, p in self.nocue_stem_paths.items() if p is not None},
+                          n_samples=self.audio[0].shape[1])
+
+    @property
+    def _duration(self) -> float:
+        return float((self._metadata() or {}).get("_settings", {}).get("duration", 10.0))
+
+    @property
+    def _shortcut_size(self) -> float:
+        return float((self._metadata() or {}).get("_settings", {}).get("shortcut", SHORTCUT))
 
     @property
     def midi(self):
@@ -203,8 +258,9 @@ class Dataset(EmotionDataset):
     ----------
     data_home : str or path-like, optional
         Folder written by :func:`generate`. Default ``~/mir_datasets/synthetic``.
-    version : {"default", "clean", "biased"}
-        ``clean`` (default) or the planted-bias annotations (same audio).
+    version : str
+        ``clean`` (default) or ``biased`` (the planted-bias annotations, same audio); in a set generated with
+        ``cues=True`` also ``clean_cues``, ``redundant``, ``interaction``, ``time_local``, ``confounded``.
     index_path : str or path-like, optional
         Use this index file instead of ``<data_home>/synthetic_index_<version>.json``.
 
@@ -254,12 +310,18 @@ class Dataset(EmotionDataset):
         missing = [c for c in need if c not in frame.columns]
         if missing:
             raise DatasetError(f"{path!r} lacks column(s) {missing}; regenerate the set.")
+        if self.version in ALL_VARIANTS and task(self.version).audio == "cues":
+            lacking = [c for c in ORNAMENT_CUES if c not in frame.columns]
+            if lacking:
+                raise DatasetError(f"{path!r} lacks the cue column(s) {lacking}; regenerate with cues=True.")
         cols = [*QUALITY_PARAMS, *MIDLEVEL, *EMOTIONS, "shortcut"]
         numeric = frame[cols].apply(pd.to_numeric, errors="coerce")
         if not np.isfinite(numeric.to_numpy(dtype=float)).all():
             bad = frame.loc[~np.isfinite(numeric.to_numpy(dtype=float)).all(axis=1), "track_id"].tolist()
             raise DatasetError(f"{path!r}: non-numeric or missing targets for {bad[:5]}; regenerate the set.")
-        return {row["track_id"]: row for row in frame.to_dict(orient="records")}
+        out = {row["track_id"]: {**row, "_variant": self.version} for row in frame.to_dict(orient="records")}
+        out["_settings"] = self.settings
+        return out
 
     @core.cached_property
     def settings(self) -> dict:
@@ -278,5 +340,20 @@ class Dataset(EmotionDataset):
 
     def to_frame(self) -> pd.DataFrame:
         """All annotations as one tidy frame (one row per clip)."""
-        frame = pd.DataFrame(list(self._metadata.values()))
-        return frame.set_index("track_id", drop=False)
+        rows = [{k: v for k, v in row.items() if k != "_variant"} for key, row in self._metadata.items()
+                if key != "_settings"]
+        return pd.DataFrame(rows).set_index("track_id", drop=False)
+
+    def truth(self) -> pd.DataFrame:
+        """The planted credit of every clip of this variant (tidy; see :data:`~.tasks.TRUTH_COLUMNS`).
+
+        Read from ``truth_<version>.csv`` when the set has it (sets generated with ``cues=True``), else
+        computed from the annotations with the same rule.
+        """
+        path = self._metadata_path("truth", required=False)
+        if path is None and self.data_home is not None:
+            candidate = Path(self.data_home) / f"truth_{self.version}.csv"
+            path = str(candidate) if candidate.is_file() else None
+        if path is not None:
+            return pd.read_csv(path, dtype={"track_id": str})
+        return pd.concat([self.track(t).truth for t in self.track_ids], ignore_index=True)

@@ -21,7 +21,7 @@ import numpy as np
 from ...exceptions import DatasetError, ParameterError
 from .score import PROGRAMS, STEMS, Score
 
-__all__ = ["GAINS", "HEADROOM", "soundfont_path", "render_part", "render_score", "to_pcm16"]
+__all__ = ["GAINS", "HEADROOM", "soundfont_path", "render_part", "render_score", "quantise", "to_pcm16"]
 
 #: Linear gain of each stem before mixing (balances the SoundFont's preset levels).
 GAINS = {"vocals": 1.1, "piano": 0.85, "bass": 0.25, "drums": 0.4, "other": 0.35}
@@ -136,6 +136,17 @@ def render_score(score: Score, *, sr: int, stems=None) -> dict:
         GAINS[name]) for name in names}
 
 
+def quantise(stem, gain: float) -> np.ndarray:
+    """One float stem (full scale = 1) times ``gain``, rounded to int16 (the quantiser of :func:`to_pcm16`).
+
+    Examples
+    --------
+    >>> quantise(np.array([0.5, -1.0, 2.0]), 1.0).tolist()
+    [16384, -32767, 32767]
+    """
+    return np.clip(np.round(np.asarray(stem, dtype=np.float64) * gain * 32767.0), -32768, 32767).astype(np.int16)
+
+
 def to_pcm16(stems: dict) -> tuple[dict, np.ndarray, float]:
     """Quantise stems to int16 and form the mix as their exact integer sum.
 
@@ -157,8 +168,7 @@ def to_pcm16(stems: dict) -> tuple[dict, np.ndarray, float]:
     total = np.sum([np.asarray(stems[k], dtype=np.float64) for k in names], axis=0)
     peak = float(np.max(np.abs(total))) if total.size else 0.0
     gain = 1.0 if peak <= HEADROOM else float(np.floor(HEADROOM / peak * 1e6) / 1e6)
-    scaled = {k: np.round(np.asarray(stems[k], dtype=np.float64) * gain * 32767.0) for k in names}
-    pcm = {k: np.clip(v, -32768, 32767).astype(np.int16) for k, v in scaled.items()}
+    pcm = {k: quantise(stems[k], gain) for k in names}
     mix32 = np.sum([pcm[k].astype(np.int32) for k in names], axis=0)
     if mix32.size and (mix32.max() > 32767 or mix32.min() < -32768):  # pragma: no cover - guarded by HEADROOM
         raise DatasetError("the 16-bit mix overflowed; lower HEADROOM.")

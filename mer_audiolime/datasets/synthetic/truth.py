@@ -294,19 +294,29 @@ def emotion_targets(midlevel: dict, *, seed: int, clip: int, shortcut: float = 0
     return {name: float(v) for name, v in zip(EMOTIONS, e)}
 
 
-def relevance_table(*, vocals: bool = True, shortcut: bool = False) -> pd.DataFrame:
+def relevance_table(*, vocals: bool = True, shortcut: bool = False, shortcut_stems=None) -> pd.DataFrame:
     """Relevance of each stem for every target of one clip (mid-level and emotion rows x stems, bool).
 
     Emotion rows follow from :data:`EMOTION_WEIGHTS`: an emotion is driven by every stem that drives a
-    mid-level target with non-zero weight; ``shortcut=True`` adds vocals -> valence (biased training/validation clips).
-    An absent vocal stem drives nothing.
+    mid-level target with non-zero weight; ``shortcut=True`` adds vocals -> valence (biased
+    training/validation clips), ``shortcut_stems`` adds those stems -> valence instead (the cue stems of a
+    task variant whose rule fired in the clip's label). An absent vocal stem drives nothing.
+
+    Examples
+    --------
+    >>> bool(relevance_table(shortcut_stems=["piano"]).loc["valence", "vocals"])
+    False
     """
     table = RELEVANCE.copy()
     used = EMOTION_WEIGHTS.to_numpy() != 0
     emo = pd.DataFrame((used.astype(int) @ table.to_numpy().astype(int)) > 0, index=pd.Index(EMOTIONS),
                        columns=table.columns)
-    if shortcut:
-        emo.loc["valence", "vocals"] = True
+    stems = list(shortcut_stems) if shortcut_stems is not None else (["vocals"] if shortcut else [])
+    unknown = sorted(set(stems) - set(STEMS))
+    if unknown:
+        raise ParameterError(f"unknown shortcut stem(s) {unknown}; choose from {list(STEMS)}.")
+    for stem in stems:
+        emo.loc["valence", stem] = True
     out = pd.concat([table, emo])
     out.index.name = "target"
     if not vocals:
@@ -314,7 +324,7 @@ def relevance_table(*, vocals: bool = True, shortcut: bool = False) -> pd.DataFr
     return out.astype(bool)
 
 
-def relevance_frame(*, vocals: bool = True, shortcut: bool = False) -> pd.DataFrame:
+def relevance_frame(*, vocals: bool = True, shortcut: bool = False, shortcut_stems=None) -> pd.DataFrame:
     """:func:`relevance_table` as a tidy frame with columns ``target, stem, relevant``."""
-    wide = relevance_table(vocals=vocals, shortcut=shortcut)
+    wide = relevance_table(vocals=vocals, shortcut=shortcut, shortcut_stems=shortcut_stems)
     return wide.stack().rename("relevant").reset_index()
