@@ -139,8 +139,8 @@ def get_model(args, work: Path):
     if choice == "auto":
         choice = "zoo" if zoo_available() else "train"
     if choice == "zoo":
+        from mer_audiolime.datasets.synthetic import V1_GENERATE as GENERATE
         from mer_audiolime.evaluation.benchmark import default_data_home
-        from mer_audiolime.models.ship import GENERATE
         from mer_audiolime.models.zoo import pretrained_predictor
 
         # the zoo model's own data: the benchmark's cached copy (shared with `mer-audiolime benchmark`,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..datasets.synthetic.settings import benchmark_settings
 from ..exceptions import DatasetError, ParameterError, WeightsError
 
 __all__ = ["BENCHMARK_VERSION", "run_benchmark", "rebuild_benchmark", "benchmark_models", "default_data_home",
@@ -22,7 +23,7 @@ __all__ = ["BENCHMARK_VERSION", "run_benchmark", "rebuild_benchmark", "benchmark
 
 #: Version of the benchmark (data generator settings + suite + shipped models); results are filed under it.
 BENCHMARK_VERSION = "synthetic-v1"
-_SYNTH = {"n": 200, "seed": 0, "duration": 10.0, "sr": 22050}
+_SYNTH = benchmark_settings(BENCHMARK_VERSION)
 
 
 def default_data_home() -> Path:
@@ -33,13 +34,17 @@ def default_data_home() -> Path:
 
 
 def benchmark_models() -> list:
-    """Shipped zoo models trained on the synthetic set, as ``(name, variant)`` (clean first)."""
+    """Shipped zoo models of this benchmark version, as ``(name, variant)`` (clean first).
+
+    Cards without a ``dataset.benchmark`` entry are the synthetic-v1 models.
+    """
     from ..models.zoo import list_models, model_card
 
     found = []
     for name in list_models():
         card = model_card(name)
-        if card.dataset.get("name") == "synthetic":
+        if (card.dataset.get("name") == "synthetic"
+                and card.dataset.get("benchmark", "synthetic-v1") == BENCHMARK_VERSION):
             found.append((name, card.dataset.get("variant", "clean")))
     if not found:
         raise WeightsError("no shipped synthetic zoo models found (mer-audiolime models list shows the zoo).")
