@@ -1,9 +1,15 @@
-"""Evaluation suites: the named TOML files shipped in this package (``standard``, ``quick``, ``segments``), or
-any TOML file or dict a user passes.
+"""Evaluation suites: the named TOML files shipped in this package (``standard``, ``quick``, ``segments``,
+``synthetic_v2``), or any TOML file or dict a user passes.
 
 The named suites are package data, read through :mod:`importlib.resources`, so they are found the same way
 from a checkout, an editable install and an installed wheel. Copy one (``mer-audiolime`` prints the path in
 ``--suite`` errors) to start a suite of your own.
+
+A suite may also carry a **pre-registration** of a benchmark (the sections of :data:`OPTIONAL`:
+hypothesis, data, tasks, models, explainers, detection rules, metrics, intervals, stem sources and the
+exclusion rule), written before any scoring run. These sections are validated when present and left out
+when absent, so suites without them load exactly as before. ``synthetic_v2.toml`` is the pre-registration of
+the synthetic-v2 benchmark; :func:`suite_file_sha256` gives the hash its documentation records.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from ...explain.estimators import ENUMERATION_MODES, ESTIMATORS, OCCLUSION_MODES
 from ...explain.samplers import SAMPLERS
 from ...validation import check_choice, check_int
 
-__all__ = ["load_suite", "validate_suite", "suite_hash", "suites_dir", "list_suites", "DEFAULTS"]
+__all__ = ["load_suite", "validate_suite", "suite_hash", "suite_file_sha256", "suites_dir", "list_suites",
+           "DEFAULTS", "OPTIONAL", "EXPLAINERS", "RANKINGS", "INTERVAL_METHODS", "STEM_SOURCES"]
 
 #: Every key a suite may set, with its default. A suite file overrides what it names.
 DEFAULTS = {
@@ -40,6 +47,32 @@ DEFAULTS = {
 }
 
 
+#: Pre-registration sections: filled in (with these defaults) only when a suite names them. An empty dict
+#: default is an open table (any keys); ``tasks`` holds one table per task (see :data:`TASK_DEFAULTS`).
+OPTIONAL = {
+    "preregistration": {"benchmark": "", "registered": "", "hypothesis": "", "frozen": "", "splits": ""},
+    "data": {"generate": {}},
+    "tasks": {},
+    "models": {"seeds": [], "names": []},
+    "explainers": {"names": [], "options": {}},
+    "detection": {"rankings": [], "top1_ties": "no detection", "single": "", "shared": "", "distractor": ""},
+    "metrics": {"names": [], "definitions": {}},
+    "intervals": {"method": "wilson", "level": 0.95, "unit": ""},
+    "stems": {"sources": ["oracle"], "separator": "", "residual": ""},
+    "exclusion": {"rule": "", "split": "test", "tau_fraction": 0.5, "delta_fraction": 0.0},
+}
+#: Keys of one task table of a pre-registration (``[tasks.<name>]``), with defaults.
+TASK_DEFAULTS = {"variant": "", "control": "", "heads": [], "target": "valence", "clip_cues": [], "segments": 1,
+                 "truth": [], "shared": False, "distractors": [], "description": ""}
+#: Explainers a pre-registration may name.
+EXPLAINERS = ("random", "shortcut_stem", "leave_one_out", "add_one_in", "exact_shapley", "sampled_shapley",
+              "lime_signed", "lime_abs")
+#: Rankings of a detection rule: by signed weight or by |weight|.
+RANKINGS = ("signed", "abs")
+INTERVAL_METHODS = ("wilson",)
+STEM_SOURCES = ("oracle", "estimated")
+
+
 def suites_dir() -> Path:
     """The folder of the named suites shipped with the package."""
     return Path(str(resources.files(__name__)))
@@ -50,15 +83,22 @@ def list_suites() -> list:
     return sorted(p.name[: -len(".toml")] for p in resources.files(__name__).iterdir() if p.name.endswith(".toml"))
 
 
+def _table(value, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ParameterError(f"suite key {where!r} must be a table, got {value!r}.")
+    return value
+
+
 def _merge(base: dict, over: dict, where: str) -> dict:
     out = copy.deepcopy(base)
+    if not base:  # an open table: any keys
+        out.update(copy.deepcopy(over))
+        return out
     for key, value in over.items():
         if key not in base:
             raise ParameterError(f"unknown suite key {where}{key!r}; known keys: {sorted(base)}.")
         if isinstance(base[key], dict):
-            if not isinstance(value, dict):
-                raise ParameterError(f"suite key {where}{key!r} must be a table, got {value!r}.")
-            out[key] = _merge(base[key], value, f"{where}{key}.")
+            out[key] = _merge(base[key], _table(value, f"{where}{key}"), f"{where}{key}.")
         else:
             out[key] = value
     return out
@@ -91,7 +131,15 @@ def load_suite(spec) -> dict:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as err:
             raise ParameterError(f"cannot read suite {str(path)!r}: {err}") from err
-    suite = _merge(DEFAULTS, raw, "")
+    core = {k: v for k, v in raw.items() if k not in OPTIONAL}
+    suite = _merge(DEFAULTS, core, "")
+    for key in OPTIONAL:
+        if key in raw:
+            suite[key] = _merge(OPTIONAL[key], _table(raw[key], key), f"{key}.")
+    if "tasks" in suite:
+        suite["tasks"] = {name: _merge(TASK_DEFAULTS, _table(spec, f"tasks.{name}"), f"tasks.{name}.")
+                          for name, spec in suite["tasks"].items()}
+    _check_preregistration(suite)
     seeds = suite["explain"]["seeds"]
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise ParameterError(f"explain.seeds must be a non-empty list of integers, got {seeds!r}.")
@@ -117,6 +165,58 @@ def load_suite(spec) -> dict:
         raise ParameterError(f"tracks.limit must be an integer >= 0 (0 = all), got {limit!r}.")
     validate_suite(suite)
     return suite
+
+
+def _names_in(values, known, where: str) -> None:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ParameterError(f"{where} must be a list of names, got {values!r}.")
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ParameterError(f"{where} names unknown entries {unknown}; known: {list(known)}.")
+
+
+def _check_preregistration(suite: dict) -> None:
+    """Validate the pre-registration sections that are present (types and known names)."""
+    if "explainers" in suite:
+        _names_in(suite["explainers"]["names"], EXPLAINERS, "explainers.names")
+    if "detection" in suite:
+        _names_in(suite["detection"]["rankings"], RANKINGS, "detection.rankings")
+    if "intervals" in suite:
+        if suite["intervals"]["method"] not in INTERVAL_METHODS:
+            raise ParameterError(f"intervals.method must be one of {list(INTERVAL_METHODS)}, got "
+                                 f"{suite['intervals']['method']!r}.")
+        level = suite["intervals"]["level"]
+        if isinstance(level, bool) or not isinstance(level, float) or not 0.5 < level < 1.0:
+            raise ParameterError(f"intervals.level must be a float in (0.5, 1), got {level!r}.")
+    if "stems" in suite:
+        _names_in(suite["stems"]["sources"], STEM_SOURCES, "stems.sources")
+    if "exclusion" in suite:
+        for key in ("tau_fraction", "delta_fraction"):
+            v = suite["exclusion"][key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+                raise ParameterError(f"exclusion.{key} must be a number in [0, 1], got {v!r}.")
+    for name, spec in suite.get("tasks", {}).items():
+        seg = spec["segments"]
+        if isinstance(seg, bool) or not isinstance(seg, int) or seg < 1:
+            raise ParameterError(f"tasks.{name}.segments must be a positive integer, got {seg!r}.")
+        if not spec["variant"] or not spec["truth"]:
+            raise ParameterError(f"tasks.{name} needs a variant and its truth components.")
+        if spec["shared"] and len(spec["truth"]) < 2:
+            raise ParameterError(f"tasks.{name}: a shared truth needs at least two components.")
+
+
+def suite_file_sha256(name: str) -> str:
+    """sha256 of a shipped suite file's bytes (the hash a pre-registration's documentation records).
+
+    Examples
+    --------
+    >>> len(suite_file_sha256("synthetic_v2"))
+    64
+    """
+    path = suites_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise ParameterError(f"no shipped suite {name!r}; shipped suites: {list_suites()}.")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 #: Keys added after suites were first published, with the value every earlier run used: at that value they
