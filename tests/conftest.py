@@ -24,3 +24,13 @@ def shared_audio():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def synthetic_v2_home(tmp_path_factory):
+    """The default synthetic-v2 set (V2_GENERATE: the v1 files plus the cue audio), generated once per
+    session for the slow tests that need the full set (about 2 minutes on 2 cores)."""
+    from mer_audiolime.datasets import synthetic
+
+    return synthetic.generate(tmp_path_factory.mktemp("synthetic_v2") / "set", n_jobs=2, progress=False,
+                              **synthetic.V2_GENERATE)

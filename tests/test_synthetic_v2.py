@@ -336,3 +336,55 @@ def test_learned_rule_frame_scores_an_analytic_model(home):
 
 def test_thresholds_scale_with_the_shortcut():
     assert iv.thresholds(0.6) == pytest.approx({"tau": 0.3, "delta": 0.1})
+
+
+@pytest.mark.slow
+def test_default_v2_set_holds_the_published_v1_files(synthetic_v2_home):
+    assert v1_digest(synthetic_v2_home) == GOLDEN_V1_DEFAULT
+    flags = json.loads((synthetic_v2_home / "cues.json").read_text())["flags"]
+    test = syn.Dataset(data_home=synthetic_v2_home, version="clean_cues")
+    scored = [t for t in test.track_ids if test.track(t).split == "test" and flags[t]["vocals"]]
+    assert len(scored) == 15 and all(all(flags[t].values()) for t in scored)
+
+
+def test_cli_writes_the_cue_variants(tmp_path, capsys):
+    from mer_audiolime.cli import main
+
+    out = tmp_path / "cli"
+    code = main(["datasets", "synth", "--out", str(out), "--n", "3", "--duration", "2", "--jobs", "1", "--cues",
+                 "--quiet"])
+    assert code == 0 and "index check: ok" in capsys.readouterr().out
+    for variant in syn.ALL_VARIANTS:
+        assert len(syn.Dataset(data_home=out, version=variant).track_ids) == 3
+
+
+# --- read-only truth helpers for the scorer ----------------------------------------------------------------
+
+def test_truth_components_follow_the_segmentation(home):
+    from mer_audiolime.evaluation.truths import truth_components
+
+    truth = syn.Dataset(data_home=home, version="time_local").truth()
+    d, sr = SMALL["duration"], SMALL["sr"]
+    for segments, expected in ((1, {"vocals"}), (2, {"vocals@t1"}), (4, {"vocals@t3"})):
+        comps = truth_components(truth, segments=segments, duration=d, sr=sr)
+        assert set(comps["component"]) == expected
+        assert comps.groupby("track_id")["credit"].sum().tolist() == pytest.approx(
+            truth.groupby("track_id")["credit"].sum().tolist())
+    whole = syn.Dataset(data_home=home, version="redundant").truth()
+    comps = truth_components(whole, segments=2, duration=d, sr=sr)
+    per_clip = comps.groupby(["track_id", "stem"])["credit"].sum()
+    assert per_clip.tolist() == pytest.approx(whole.groupby(["track_id", "stem"])["credit"].sum().tolist())
+
+
+def test_scored_clips_and_task_models_come_from_the_suite(home):
+    from mer_audiolime.evaluation.suites import load_suite
+    from mer_audiolime.evaluation.truths import scored_track_ids, task_models
+
+    suite = load_suite("synthetic_v2")
+    ds = syn.Dataset(data_home=home, version="redundant")
+    ids = scored_track_ids(ds, suite, "redundant")
+    assert ids == [t for t in ds.track_ids if ds.track(t).split == "test" and ds.track(t).cues["vocals"]
+                   and ds.track(t).cues["motif"]]
+    models = task_models(suite, "shortcut")
+    assert len(models["task"]) == len(models["control"]) == 6
+    assert all("_biased_" in n for n in models["task"]) and all("_clean_s" in n for n in models["control"])

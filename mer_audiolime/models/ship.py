@@ -25,7 +25,7 @@ from ..datasets.synthetic.settings import V1_GENERATE, V2_GENERATE
 
 __all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped", "metrics_markdown", "V2_GENERATE", "V2_BENCHMARK",
            "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_MODELS", "V2_SELECTED", "V2_SELECTED_BY", "V2_DOMAIN", "v2_name",
-           "v2_names", "train_v2", "select_v2_recipe", "build_v2", "valence_predict"]
+           "v2_names", "train_v2", "select_v2_recipe", "build_v2", "valence_predict", "v2_table"]
 
 #: Synthetic benchmark settings of synthetic-v1 (defined once in :mod:`mer_audiolime.datasets.synthetic`).
 GENERATE = V1_GENERATE
@@ -342,10 +342,13 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
         tracks = [ds.track(t) for t in ds.track_ids if ds.track(t).split == "test"]
         checks = learned_rule_frame(tracks, valence_predict(model), variant=variant)
         checks.to_csv(folder / "learned_rule.csv", index=False)
+        effects = [c for c in checks.columns if c.startswith("effect_")]
         card.metrics["learned_rule"] = {
             "split": "test", "variant": variant, **thresholds(), "n_clips": int(len(checks)),
             "n_passed": int(checks["passed"].sum()),
-            "median_effects": {c: float(checks[c].median()) for c in checks.columns if c.startswith("effect_")},
+            "median_effects": {c: float(checks[c].median()) for c in effects},
+            "clips": {r["track_id"]: {"passed": bool(r["passed"]), **{c: round(float(r[c]), 6) for c in effects}}
+                      for r in checks.to_dict(orient="records")},
         }
         card.training = {**card.training, "candidate": candidate,
                          "selection": {"split": "validation", "compared_on": by, **selection[by]}}
@@ -354,6 +357,24 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
         save_checkpoint(folder / "final.pt", model, card)
         cards[name] = publish_checkpoint(folder / "final.pt", name) if publish else card
     return cards
+
+
+def v2_table(names=None) -> str:
+    """Markdown table of the synthetic-v2 models from their cards: recipe, best epoch, training time,
+    validation and test R^2 of valence, and the learned-rule check (clips passed / scored)."""
+    from .zoo import model_card
+
+    lines = ["| model | variant | head | seed | recipe | best epoch | train s | valid R² valence | "
+             "test R² valence | rule passed |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name in names or v2_names():
+        card = model_card(name)
+        t, m = card.training, card.metrics
+        rule = m.get("learned_rule", {})
+        lines.append(
+            f"| `{name}` | {card.dataset['variant']} | {card.head} | {card.seed} | {t.get('candidate', '–')} | "
+            f"{t.get('best_epoch', '–')} | {t.get('train_seconds', '–')} | {m['valid']['valence']['r2']:.2f} | "
+            f"{m['test']['valence']['r2']:.2f} | {rule.get('n_passed', '–')}/{rule.get('n_clips', '–')} |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
