@@ -52,7 +52,8 @@ def test_preregistration_matches_the_data_and_the_rule_code(suite):
 def test_registered_models_are_the_shipping_scripts(suite):
     assert suite["models"]["names"] == ship.v2_names()
     assert suite["models"]["seeds"] == list(ship.V2_SEEDS)
-    variants = {s["variant"] for s in suite["tasks"].values()} | {s["control"] for s in suite["tasks"].values()}
+    tasks = suite["tasks"].values()
+    variants = {s["variant"] for s in tasks} | {s["control"] for s in tasks}
     assert variants == {v for v, _ in ship.V2_MODELS}
 
 

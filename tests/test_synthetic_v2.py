@@ -35,8 +35,8 @@ def v1_digest(root: Path) -> tuple:
         or p.name in v1_meta or p.name == "relevance.csv"))
     h = hashlib.sha256()
     for p in files:
-        h.update(p.relative_to(root).as_posix().encode() + b"\0" + hashlib.md5(p.read_bytes()).hexdigest().encode()
-                 + b"\n")
+        md5 = hashlib.md5(p.read_bytes()).hexdigest().encode()
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + md5 + b"\n")
     return h.hexdigest(), len(files)
 
 
@@ -54,7 +54,7 @@ def _files(root: Path) -> dict:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-# --- v1 stays byte-identical -----------------------------------------------------------------------------
+# --- v1 stays byte-identical --------------------------------------------------------------------------------
 
 def test_v1_files_are_those_of_the_published_generator(v1_home):
     assert v1_digest(v1_home) == GOLDEN_V1_SMALL
@@ -87,7 +87,7 @@ def test_cues_need_all_variants(tmp_path):
         syn.generate(tmp_path / "x", n=2, variant="clean", cues=True)
 
 
-# --- the cue design ----------------------------------------------------------------------------------------
+# --- the cue design -----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def design():
@@ -126,7 +126,7 @@ def test_cue_flags_are_deterministic_and_seeded():
     assert not a.equals(syn.assign_cues(vocals, split, seed=6))
 
 
-# --- the rules and their credit (hand-written tables) --------------------------------------------------------
+# --- the rules and their credit (hand-written tables) -------------------------------------------------------
 
 #: Whether each variant's rule fires, for flags (vocals, motif, phrase, distractor). Written by hand.
 def _fires_by_hand(variant, v, m, p, d):
@@ -207,7 +207,7 @@ def test_relevance_names_the_cue_stems_of_a_fired_label(home):
             assert not row["vocals"]  # the test labels carry no shortcut
 
 
-# --- the cue audio --------------------------------------------------------------------------------------------
+# --- the cue audio ------------------------------------------------------------------------------------------
 
 def test_cue_audio_is_exact_and_the_ornaments_sound_where_documented(home):
     ds = syn.Dataset(data_home=home, version="time_local")
@@ -271,7 +271,7 @@ def test_render_clip_is_what_the_generator_writes(home):
     assert np.array_equal(clip["nocue_pcm"]["piano"] / 32768.0, track.nocue_stems["piano"][0])
 
 
-# --- the learned-rule criterion (hand-made model outputs) ----------------------------------------------------
+# --- the learned-rule criterion (hand-made model outputs) ---------------------------------------------------
 
 TAU, DELTA = 0.3, 0.1
 
@@ -351,14 +351,14 @@ def test_cli_writes_the_cue_variants(tmp_path, capsys):
     from mer_audiolime.cli import main
 
     out = tmp_path / "cli"
-    code = main(["datasets", "synth", "--out", str(out), "--n", "3", "--duration", "2", "--jobs", "1", "--cues",
-                 "--quiet"])
+    code = main(["datasets", "synth", "--out", str(out), "--n", "3", "--duration", "2", "--jobs", "1",
+                 "--cues", "--quiet"])
     assert code == 0 and "index check: ok" in capsys.readouterr().out
     for variant in syn.ALL_VARIANTS:
         assert len(syn.Dataset(data_home=out, version=variant).track_ids) == 3
 
 
-# --- read-only truth helpers for the scorer ----------------------------------------------------------------
+# --- read-only truth helpers for the scorer -----------------------------------------------------------------
 
 def test_truth_components_follow_the_segmentation(home):
     from mer_audiolime.evaluation.truths import truth_components

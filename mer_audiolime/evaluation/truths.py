@@ -107,10 +107,11 @@ def truth_components(truth: pd.DataFrame, *, segments: int, duration: float, sr:
             if overlap <= 0 or span <= 0:
                 continue
             name = row["stem"] if len(bounds) == 1 else f"{row['stem']}@t{i}"
-            out.append({"track_id": row["track_id"], "component": name, "stem": row["stem"], "role": row["role"],
-                        "credit": float(row["credit"]) * overlap / span})
+            out.append({"track_id": row["track_id"], "component": name, "stem": row["stem"],
+                        "role": row["role"], "credit": float(row["credit"]) * overlap / span})
     frame = pd.DataFrame(out, columns=["track_id", "component", "stem", "role", "credit"])
-    return frame.groupby(["track_id", "component", "stem", "role"], as_index=False, sort=False)["credit"].sum()
+    keys = ["track_id", "component", "stem", "role"]
+    return frame.groupby(keys, as_index=False, sort=False)["credit"].sum()
 
 
 def exclusions(names) -> pd.DataFrame:

@@ -23,9 +23,10 @@ from pathlib import Path
 
 from ..datasets.synthetic.settings import V1_GENERATE, V2_GENERATE
 
-__all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped", "metrics_markdown", "V2_GENERATE", "V2_BENCHMARK",
-           "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_MODELS", "V2_SELECTED", "V2_SELECTED_BY", "V2_DOMAIN", "v2_name",
-           "v2_names", "train_v2", "select_v2_recipe", "build_v2", "valence_predict", "v2_table"]
+__all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped", "metrics_markdown", "V2_GENERATE",
+           "V2_BENCHMARK", "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_MODELS", "V2_SELECTED",
+           "V2_SELECTED_BY", "V2_DOMAIN", "v2_name", "v2_names", "train_v2", "select_v2_recipe", "build_v2",
+           "valence_predict", "v2_table"]
 
 #: Synthetic benchmark settings of synthetic-v1 (defined once in :mod:`mer_audiolime.datasets.synthetic`).
 GENERATE = V1_GENERATE
@@ -196,7 +197,8 @@ def _ensure_v2_data(home: Path, progress: bool) -> Path:
 def _generated_with(home: Path) -> dict:
     """The generation settings of a data folder (what a card records), in :data:`V2_GENERATE`'s keys."""
     settings = json.loads((home / "settings.json").read_text(encoding="utf-8"))
-    return {k: settings[k] for k in ("n", "seed", "duration", "sr")} | {"cues": (home / "cues.json").is_file()}
+    out = {k: settings[k] for k in ("n", "seed", "duration", "sr")}
+    return {**out, "cues": (home / "cues.json").is_file()}
 
 
 def train_v2(data_home, *, variant: str, head: str, seed: int, candidate: str, out_dir,
@@ -260,7 +262,8 @@ def select_v2_recipe(data_home, *, variants=None, out_dir, progress: bool = True
             losses[candidate] = _best_valid_loss(folder)
         best = min(losses, key=lambda c: (losses[c], list(V2_CANDIDATES).index(c)))
         chosen[variant] = {"chosen": best, "valid_loss": losses,
-                           "rule": "lowest best-epoch validation loss of seed 0 (A2Mid2E); ties: first candidate"}
+                           "rule": "lowest best-epoch validation loss of seed 0 (A2Mid2E); ties: first "
+                                   "candidate"}
     path = out_dir / _V2_SELECTION_FILE
     previous = json.loads(path.read_text()) if path.is_file() else {}
     path.write_text(json.dumps({**previous, **chosen}, indent=1, sort_keys=True) + "\n")
@@ -347,7 +350,8 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
             "split": "test", "variant": variant, **thresholds(), "n_clips": int(len(checks)),
             "n_passed": int(checks["passed"].sum()),
             "median_effects": {c: float(checks[c].median()) for c in effects},
-            "clips": {r["track_id"]: {"passed": bool(r["passed"]), **{c: round(float(r[c]), 6) for c in effects}}
+            "clips": {r["track_id"]: {"passed": bool(r["passed"]),
+                                      **{c: round(float(r[c]), 6) for c in effects}}
                       for r in checks.to_dict(orient="records")},
         }
         card.training = {**card.training, "candidate": candidate,
@@ -365,15 +369,16 @@ def v2_table(names=None) -> str:
     from .zoo import model_card
 
     lines = ["| model | variant | head | seed | recipe | best epoch | train s | valid R² valence | "
-             "test R² valence | rule passed |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "test R² valence | rule passed |", "| --- " * 10 + "|"]
     for name in names or v2_names():
         card = model_card(name)
         t, m = card.training, card.metrics
         rule = m.get("learned_rule", {})
-        lines.append(
-            f"| `{name}` | {card.dataset['variant']} | {card.head} | {card.seed} | {t.get('candidate', '–')} | "
-            f"{t.get('best_epoch', '–')} | {t.get('train_seconds', '–')} | {m['valid']['valence']['r2']:.2f} | "
-            f"{m['test']['valence']['r2']:.2f} | {rule.get('n_passed', '–')}/{rule.get('n_clips', '–')} |")
+        cells = [f"`{name}`", card.dataset["variant"], card.head, card.seed, t.get("candidate", "–"),
+                 t.get("best_epoch", "–"), t.get("train_seconds", "–"), f"{m['valid']['valence']['r2']:.2f}",
+                 f"{m['test']['valence']['r2']:.2f}",
+                 f"{rule.get('n_passed', '–')}/{rule.get('n_clips', '–')}"]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
 

@@ -68,7 +68,8 @@ def run_synth(args) -> int:
     out = generate(
         args.out, n=args.n, seed=args.seed, duration=args.duration, sr=args.sr, variant=args.variant,
         n_jobs=args.jobs, vocals_prob=args.vocals_prob,
-        shortcut=SHORTCUT if args.shortcut is None else args.shortcut, cues=args.cues, overwrite=args.overwrite,
+        shortcut=SHORTCUT if args.shortcut is None else args.shortcut, cues=args.cues,
+        overwrite=args.overwrite,
         progress=not args.quiet,
     )
     elapsed = time.perf_counter() - start

@@ -89,7 +89,8 @@ def assign_cues(vocals, split, *, seed: int) -> pd.DataFrame:
     vocals = np.asarray(vocals, dtype=bool)
     split = np.asarray(list(split), dtype=object)
     if vocals.ndim != 1 or len(split) != len(vocals):
-        raise ParameterError(f"vocals and split must be 1-d of one length, got {vocals.shape} and {len(split)}.")
+        raise ParameterError(
+            f"vocals and split must be 1-d of one length, got {vocals.shape} and {len(split)}.")
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(2**31 - 2,)))
     n = len(vocals)
     motif, phrase, distractor = (np.zeros(n, dtype=bool) for _ in range(3))

@@ -415,7 +415,8 @@ def _write_cue_variants(out_dir: Path, base: pd.DataFrame, results: list, flags:
         "test_design": "every test clip with vocals carries motif, phrase and distractor; half of the test "
                        "clips without vocals carry the motif",
         "shortcut": shortcut,
-        "flags": {base["track_id"].iloc[i]: {c: bool(flags[c].iloc[i]) for c in CUES} for i in range(len(base))},
+        "flags": {base["track_id"].iloc[i]: {c: bool(flags[c].iloc[i]) for c in CUES}
+                  for i in range(len(base))},
         "gains": {r["row"]["track_id"]: r["cue_gain"] for r in results},
         "generator": settings["generator"],
     }

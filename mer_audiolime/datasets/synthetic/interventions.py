@@ -8,22 +8,23 @@ not follow its rule are excluded from scoring by :func:`rule_check` — a rule f
 (it is stated in the synthetic-v2 suite file, whose values a test ties to :data:`LEARNED_RULE`).
 
 Effects are in valence units (``predict`` must return valence, not a z-score). With the planted shortcut
-``c`` (0.6), ``tau = c / 2`` and ``delta = c / 6``; ``g(v, m)`` is the output with the vocals / motif on or off:
+``c`` (0.6), ``tau = c / 2`` and ``delta = c / 6``; ``g(v, m)`` is the output with the vocals / motif on
+or off:
 
-============================  =================================================================================
-task                          a clip passes when
-============================  =================================================================================
-``biased``                    ``f(mix) - f(mix - vocals) >= tau``
-``confounded``                as ``biased``, and removing the distractor moves valence by less than ``delta``
-``redundant`` (OR)            ``g11 - g00 >= tau``; each cue alone switches it on (``g10 - g00 >= tau``,
-                              ``g01 - g00 >= tau``); removing either alone does not switch it off
-                              (``g11 - g01 < tau``, ``g11 - g10 < tau``)
-``interaction`` (AND)         ``g11 - g00 >= tau``; neither cue alone switches it on (``g10 - g00 < tau``,
-                              ``g01 - g00 < tau``); removing either alone switches it off (``>= tau``)
-``time_local``                removing the phrase moves valence by ``>= tau``; the vocals without the phrase by
-                              less than ``tau``
-``clean``, ``clean_cues``     (controls) removing any cue the clip has moves valence by less than ``tau``
-============================  =================================================================================
+=========================  ===================================================================================
+task                       a clip passes when
+=========================  ===================================================================================
+``biased``                 ``f(mix) - f(mix - vocals) >= tau``
+``confounded``             as ``biased``, and removing the distractor moves valence by less than ``delta``
+``redundant`` (OR)         ``g11 - g00 >= tau``; each cue alone switches it on (``g10 - g00 >= tau``,
+                           ``g01 - g00 >= tau``); removing either alone does not switch it off
+                           (``g11 - g01 < tau``, ``g11 - g10 < tau``)
+``interaction`` (AND)      ``g11 - g00 >= tau``; neither cue alone switches it on (``g10 - g00 < tau``,
+                           ``g01 - g00 < tau``); removing either alone switches it off (``>= tau``)
+``time_local``             removing the phrase moves valence by ``>= tau``; the vocals without the phrase
+                           by less than ``tau``
+``clean``, ``clean_cues``  (controls) removing any cue the clip has moves valence by less than ``tau``
+=========================  ===================================================================================
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ LEARNED_RULE = {"tau": 0.5, "delta": 1.0 / 6.0}
 
 #: Which test clips each task scores (the same clips are checked): the cues that must all be present.
 SCORED_CLIPS = {"clean": ("vocals",), "biased": ("vocals",), "clean_cues": ("vocals",),
-                "redundant": ("vocals", "motif"), "interaction": ("vocals", "motif"), "time_local": ("phrase",),
-                "confounded": ("vocals", "distractor")}
+                "redundant": ("vocals", "motif"), "interaction": ("vocals", "motif"),
+                "time_local": ("phrase",), "confounded": ("vocals", "distractor")}
 
 
 def thresholds(shortcut: float = SHORTCUT) -> dict:
@@ -186,7 +187,8 @@ def rule_check(variant: str, outputs: dict, *, tau: float, delta: float) -> dict
             ok = all(s < tau for s in singles) and all(r >= tau for r in removals)
         ok = ok and eff["effect_both"] >= tau
     elif variant == "time_local":
-        eff = {"effect_phrase": full - f["-phrase"], "effect_vocals_without_phrase": f["-phrase"] - f["-vocals"]}
+        eff = {"effect_phrase": full - f["-phrase"],
+               "effect_vocals_without_phrase": f["-phrase"] - f["-vocals"]}
         ok = eff["effect_phrase"] >= tau and abs(eff["effect_vocals_without_phrase"]) < tau
     else:  # controls: no cue may matter
         eff = {f"effect_{k[1:]}": full - v for k, v in f.items() if k != "full"}

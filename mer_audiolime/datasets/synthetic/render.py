@@ -144,7 +144,8 @@ def quantise(stem, gain: float) -> np.ndarray:
     >>> quantise(np.array([0.5, -1.0, 2.0]), 1.0).tolist()
     [16384, -32767, 32767]
     """
-    return np.clip(np.round(np.asarray(stem, dtype=np.float64) * gain * 32767.0), -32768, 32767).astype(np.int16)
+    scaled = np.round(np.asarray(stem, dtype=np.float64) * gain * 32767.0)
+    return np.clip(scaled, -32768, 32767).astype(np.int16)
 
 
 def to_pcm16(stems: dict) -> tuple[dict, np.ndarray, float]:

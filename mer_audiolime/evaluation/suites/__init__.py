@@ -27,7 +27,8 @@ from ...explain.samplers import SAMPLERS
 from ...validation import check_choice, check_int
 
 __all__ = ["load_suite", "validate_suite", "suite_hash", "suite_file_sha256", "suites_dir", "list_suites",
-           "DEFAULTS", "OPTIONAL", "EXPLAINERS", "RANKINGS", "INTERVAL_METHODS", "STEM_SOURCES"]
+           "DEFAULTS", "OPTIONAL", "TASK_DEFAULTS", "EXPLAINERS", "RANKINGS", "INTERVAL_METHODS",
+           "STEM_SOURCES"]
 
 #: Every key a suite may set, with its default. A suite file overrides what it names.
 DEFAULTS = {
@@ -62,8 +63,8 @@ OPTIONAL = {
     "exclusion": {"rule": "", "split": "test", "tau_fraction": 0.5, "delta_fraction": 0.0},
 }
 #: Keys of one task table of a pre-registration (``[tasks.<name>]``), with defaults.
-TASK_DEFAULTS = {"variant": "", "control": "", "heads": [], "target": "valence", "clip_cues": [], "segments": 1,
-                 "truth": [], "shared": False, "distractors": [], "description": ""}
+TASK_DEFAULTS = {"variant": "", "control": "", "heads": [], "target": "valence", "clip_cues": [],
+                 "segments": 1, "truth": [], "shared": False, "distractors": [], "description": ""}
 #: Explainers a pre-registration may name.
 EXPLAINERS = ("random", "shortcut_stem", "leave_one_out", "add_one_in", "exact_shapley", "sampled_shapley",
               "lime_signed", "lime_abs")
