@@ -179,7 +179,7 @@ class Track(EmotionTrack):
     @property
     def variant(self) -> str:
         """The annotation variant (index version) this track was loaded with."""
-        return str(self._row.get("_variant", "clean"))
+        return str(self._row["_variant"])
 
     @property
     def cues(self) -> dict:
@@ -220,11 +220,11 @@ class Track(EmotionTrack):
 
     @property
     def _duration(self) -> float:
-        return float((self._metadata() or {}).get("_settings", {}).get("duration", 10.0))
+        return float(self._row["_duration"])
 
     @property
     def _shortcut_size(self) -> float:
-        return float((self._metadata() or {}).get("_settings", {}).get("shortcut", SHORTCUT))
+        return float(self._row["_shortcut_size"])
 
     @property
     def midi(self):
@@ -319,9 +319,11 @@ class Dataset(EmotionDataset):
         if not np.isfinite(numeric.to_numpy(dtype=float)).all():
             bad = frame.loc[~np.isfinite(numeric.to_numpy(dtype=float)).all(axis=1), "track_id"].tolist()
             raise DatasetError(f"{path!r}: non-numeric or missing targets for {bad[:5]}; regenerate the set.")
-        out = {row["track_id"]: {**row, "_variant": self.version} for row in frame.to_dict(orient="records")}
-        out["_settings"] = self.settings
-        return out
+        # what a track needs beyond its row (its variant, the clip length, the planted shortcut's size) rides
+        # along under "_" keys, which to_frame() leaves out
+        extra = {"_variant": self.version, "_duration": float(self.settings.get("duration", 10.0)),
+                 "_shortcut_size": float(self.settings.get("shortcut", SHORTCUT))}
+        return {row["track_id"]: {**row, **extra} for row in frame.to_dict(orient="records")}
 
     @core.cached_property
     def settings(self) -> dict:
@@ -340,8 +342,7 @@ class Dataset(EmotionDataset):
 
     def to_frame(self) -> pd.DataFrame:
         """All annotations as one tidy frame (one row per clip)."""
-        rows = [{k: v for k, v in row.items() if k != "_variant"} for key, row in self._metadata.items()
-                if key != "_settings"]
+        rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in self._metadata.values()]
         return pd.DataFrame(rows).set_index("track_id", drop=False)
 
     def truth(self) -> pd.DataFrame:
