@@ -51,7 +51,8 @@ DEFAULTS = {
 #: Pre-registration sections: filled in (with these defaults) only when a suite names them. An empty dict
 #: default is an open table (any keys); ``tasks`` holds one table per task (see :data:`TASK_DEFAULTS`).
 OPTIONAL = {
-    "preregistration": {"benchmark": "", "registered": "", "hypothesis": "", "frozen": "", "splits": ""},
+    "preregistration": {"benchmark": "", "registered": "", "hypothesis": "", "frozen": "", "amended": "",
+                        "splits": ""},
     "data": {"generate": {}},
     "tasks": {},
     "models": {"seeds": [], "names": []},
@@ -138,8 +139,8 @@ def load_suite(spec) -> dict:
         if key in raw:
             suite[key] = _merge(OPTIONAL[key], _table(raw[key], key), f"{key}.")
     if "tasks" in suite:
-        suite["tasks"] = {name: _merge(TASK_DEFAULTS, _table(spec, f"tasks.{name}"), f"tasks.{name}.")
-                          for name, spec in suite["tasks"].items()}
+        suite["tasks"] = {name: _merge(TASK_DEFAULTS, _table(table, f"tasks.{name}"), f"tasks.{name}.")
+                          for name, table in suite["tasks"].items()}
     _check_preregistration(suite)
     seeds = suite["explain"]["seeds"]
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
