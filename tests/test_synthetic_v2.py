@@ -128,6 +128,11 @@ def test_cue_flags_are_deterministic_and_seeded():
 
 # --- the rules and their credit (hand-written tables) -------------------------------------------------------
 
+#: Each variant's shortcut in valence units, written by hand (the OR and AND rules plant 2 x 0.6).
+SIZE = {"clean": C, "biased": C, "clean_cues": C, "redundant": 2 * C, "interaction": 2 * C, "time_local": C,
+        "confounded": C}
+
+
 #: Whether each variant's rule fires, for flags (vocals, motif, phrase, distractor). Written by hand.
 def _fires_by_hand(variant, v, m, p, d):
     return {"clean": False, "clean_cues": False, "biased": v, "confounded": v, "redundant": v or m,
@@ -175,7 +180,7 @@ def test_truth_files_match_the_flags_and_the_tracks(home, variant):
     for tid, f in flags.items():
         rows = written[(written["track_id"] == tid) & (written["role"] == "shortcut")]
         fired = _fires_by_hand(variant, f["vocals"], f["motif"], f["phrase"], f["distractor"])
-        assert rows["credit"].sum() == pytest.approx(C if fired else 0.0, abs=1e-12)
+        assert rows["credit"].sum() == pytest.approx(SIZE[variant] if fired else 0.0, abs=1e-12)
         split = ds.track(tid).split
         assert rows["in_labels"].all() == (fired and split != "test") or rows.empty
 
@@ -186,8 +191,8 @@ def test_labels_add_the_shortcut_only_where_the_rule_fires_in_development(home, 
     meta = pd.read_csv(home / f"metadata_{variant}.csv")
     flags = json.loads((home / "cues.json").read_text())["flags"]
     cues = ("vocals", "motif", "phrase", "distractor")
-    expected = [C if (_fires_by_hand(variant, *(flags[t][k] for k in cues)) and s != "test") else 0.0
-                for t, s in zip(meta["track_id"], meta["split"])]
+    expected = [SIZE[variant] if (_fires_by_hand(variant, *(flags[t][k] for k in cues)) and s != "test")
+                else 0.0 for t, s in zip(meta["track_id"], meta["split"])]
     np.testing.assert_allclose(meta["valence"] - clean["valence"], expected, rtol=0, atol=1e-8)
     np.testing.assert_allclose(meta["shortcut"], expected, rtol=0, atol=0)
     same = [c for c in clean.columns if c not in ("valence", "shortcut", "gain")]
@@ -322,20 +327,23 @@ def test_learned_rule_frame_scores_an_analytic_model(home):
             x = batch[:, 0, :].astype(np.float64) - track.audio[0][0] + v + o
             has_v = (x @ v) / (v @ v) > 0.5
             has_o = (x @ o) / (o @ o) > 0.5
-            return C * (has_v | has_o)
+            return SIZE["redundant"] * (has_v | has_o)
 
         return predict
 
     for track in scored:
         frame = iv.learned_rule_frame([track], model_for(track), variant="redundant")
         assert frame["passed"].tolist() == [True]
-        assert frame["effect_both"].iloc[0] == pytest.approx(C)
+        assert frame["effect_both"].iloc[0] == pytest.approx(SIZE["redundant"])
         frame = iv.learned_rule_frame([track], model_for(track), variant="interaction")
         assert frame["passed"].tolist() == [False]
 
 
 def test_thresholds_scale_with_the_shortcut():
     assert iv.thresholds(0.6) == pytest.approx({"tau": 0.3, "delta": 0.1})
+    for variant, size in SIZE.items():
+        assert syn.task(variant).shortcut() == pytest.approx(size)
+        assert iv.task_thresholds(variant) == pytest.approx({"tau": size / 2, "delta": size / 6})
 
 
 @pytest.mark.slow

@@ -167,8 +167,8 @@ _DESCRIPTIONS = {
     "clean": "no shortcut (v1 audio); the control of the biased task",
     "biased": "vocals -> valence + 0.6 on training/validation labels (v1 audio)",
     "clean_cues": "no shortcut (cue audio); the control of the four cue tasks",
-    "redundant": "valence + 0.6 when the vocals OR the piano motif are present (cue audio)",
-    "interaction": "valence + 0.6 when the vocals AND the piano motif are present (cue audio)",
+    "redundant": "valence + 1.2 when the vocals OR the piano motif are present (cue audio)",
+    "interaction": "valence + 1.2 when the vocals AND the piano motif are present (cue audio)",
     "time_local": "valence + 0.6 when the vocal phrase sounds in the last quarter (cue audio)",
     "confounded": "vocals -> valence + 0.6; a string distractor correlated with the vocals is not read by "
                   "the rule (cue audio)",
@@ -314,7 +314,7 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
         name -> :class:`~mer_audiolime.models.checkpoint.ModelCard`.
     """
     from ..datasets import synthetic
-    from ..datasets.synthetic.interventions import learned_rule_frame, thresholds
+    from ..datasets.synthetic.interventions import learned_rule_frame, task_thresholds
     from .checkpoint import load_checkpoint, save_checkpoint
     from .training import evaluate
     from .track_data import tracks_dataset
@@ -352,7 +352,7 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
         checks.to_csv(folder / "learned_rule.csv", index=False)
         effects = [c for c in checks.columns if c.startswith("effect_")]
         card.metrics["learned_rule"] = {
-            "split": "test", "variant": variant, **thresholds(), "n_clips": int(len(checks)),
+            "split": "test", "variant": variant, **task_thresholds(variant), "n_clips": int(len(checks)),
             "n_passed": int(checks["passed"].sum()),
             "median_effects": {c: float(checks[c].median()) for c in effects},
             "clips": {r["track_id"]: {"passed": bool(r["passed"]),

@@ -415,6 +415,7 @@ def _write_cue_variants(out_dir: Path, base: pd.DataFrame, results: list, flags:
         "test_design": "every test clip with vocals carries motif, phrase and distractor; half of the test "
                        "clips without vocals carry the motif",
         "shortcut": shortcut,
+        "shortcut_by_variant": {v: t.shortcut(shortcut) for v, t in TASKS.items() if t.cues},
         "flags": {base["track_id"].iloc[i]: {c: bool(flags[c].iloc[i]) for c in CUES}
                   for i in range(len(base))},
         "gains": {r["row"]["track_id"]: r["cue_gain"] for r in results},
@@ -423,12 +424,13 @@ def _write_cue_variants(out_dir: Path, base: pd.DataFrame, results: list, flags:
     _write_text(out_dir / _CUES, json.dumps(design, indent=1, sort_keys=True) + "\n")
     for var, spec in TASKS.items():
         rows, bump = [], []
+        size = spec.shortcut(shortcut)
         for i in range(len(base)):
             f = {c: bool(flags[c].iloc[i]) for c in CUES}
             on = fires(var, f)
-            bump.append(shortcut if (on and dev[i]) else 0.0)
+            bump.append(size if (on and dev[i]) else 0.0)
             rows += credit_rows(var, f, track_id=str(base["track_id"].iloc[i]), duration=duration,
-                                shortcut=shortcut, in_labels=bool(on and dev[i]))
+                                shortcut=size, in_labels=bool(on and dev[i]))
         truth = truth_frame(rows)
         _write_text(out_dir / f"truth_{var}.csv", truth.to_csv(index=False, float_format="%.10g",
                                                                lineterminator="\n"))

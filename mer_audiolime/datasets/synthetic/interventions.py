@@ -7,9 +7,9 @@ on every version, and the valence differences are compared with fixed thresholds
 not follow its rule are excluded from scoring by :func:`rule_check` — a rule fixed before any result is seen
 (it is stated in the synthetic-v2 suite file, whose values a test ties to :data:`LEARNED_RULE`).
 
-Effects are in valence units (``predict`` must return valence, not a z-score). With the planted shortcut
-``c`` (0.6), ``tau = c / 2`` and ``delta = c / 6``; ``g(v, m)`` is the output with the vocals / motif on
-or off:
+Effects are in valence units (``predict`` must return valence, not a z-score). With the task's planted
+shortcut ``c`` (0.6; 1.2 for the OR and AND tasks), ``tau = c / 2`` and ``delta = c / 6``; ``g(v, m)`` is
+the output with the vocals / motif on or off:
 
 =========================  ===================================================================================
 task                       a clip passes when
@@ -38,7 +38,7 @@ from .tasks import task
 from .truth import SHORTCUT
 
 __all__ = ["LEARNED_RULE", "SCORED_CLIPS", "versions", "cue_versions", "effects", "cue_effects", "rule_check",
-           "learned_rule_frame", "thresholds", "scored"]
+           "learned_rule_frame", "thresholds", "task_thresholds", "scored"]
 
 #: Thresholds of the learned-rule check as fractions of the planted shortcut (``tau``: a cue "matters";
 #: ``delta``: a distractor "does not move" the output).
@@ -53,6 +53,11 @@ SCORED_CLIPS = {"clean": ("vocals",), "biased": ("vocals",), "clean_cues": ("voc
 def thresholds(shortcut: float = SHORTCUT) -> dict:
     """``{"tau": ..., "delta": ...}`` in valence units for a planted shortcut of size ``shortcut``."""
     return {k: float(v) * float(shortcut) for k, v in LEARNED_RULE.items()}
+
+
+def task_thresholds(variant: str, base: float = SHORTCUT) -> dict:
+    """:func:`thresholds` of a variant's own shortcut (``scale * base``; a control uses ``base``)."""
+    return thresholds(task(variant).shortcut(base))
 
 
 def scored(variant: str, cues: dict) -> bool:
@@ -196,7 +201,7 @@ def rule_check(variant: str, outputs: dict, *, tau: float, delta: float) -> dict
     return {**{k: float(v) for k, v in eff.items()}, "passed": bool(ok)}
 
 
-def learned_rule_frame(tracks, predict, *, variant: str, shortcut: float = SHORTCUT) -> pd.DataFrame:
+def learned_rule_frame(tracks, predict, *, variant: str, base: float = SHORTCUT) -> pd.DataFrame:
     """The learned-rule check of one model on the scored clips among ``tracks`` (one row per clip).
 
     Parameters
@@ -207,15 +212,15 @@ def learned_rule_frame(tracks, predict, *, variant: str, shortcut: float = SHORT
         ``(B, 1, samples) float32 -> (B,)`` valence (valence units).
     variant : str
         The model's variant: whose rule is checked.
-    shortcut : float
-        Planted shortcut size (thresholds scale with it).
+    base : float
+        The generator's ``shortcut`` (the variant's own is ``scale * base``; thresholds scale with it).
 
     Returns
     -------
     pandas.DataFrame
         ``track_id, variant, tau, delta, passed`` and the ``effect_*`` columns of :func:`rule_check`.
     """
-    lim = thresholds(shortcut)
+    lim = task_thresholds(variant, base)
     rows = []
     for track in tracks:
         if not scored(variant, track.cues):

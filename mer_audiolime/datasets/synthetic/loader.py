@@ -321,8 +321,10 @@ class Dataset(EmotionDataset):
             raise DatasetError(f"{path!r}: non-numeric or missing targets for {bad[:5]}; regenerate the set.")
         # what a track needs beyond its row (its variant, the clip length, the planted shortcut's size) rides
         # along under "_" keys, which to_frame() leaves out
+        base = float(self.settings.get("shortcut", SHORTCUT))
+        size = task(self.version).shortcut(base) if self.version in ALL_VARIANTS else base
         extra = {"_variant": self.version, "_duration": float(self.settings.get("duration", 10.0)),
-                 "_shortcut_size": float(self.settings.get("shortcut", SHORTCUT))}
+                 "_shortcut_size": size}
         return {row["track_id"]: {**row, **extra} for row in frame.to_dict(orient="records")}
 
     @core.cached_property

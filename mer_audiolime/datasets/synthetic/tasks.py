@@ -1,21 +1,23 @@
 """The planted-shortcut tasks of the synthetic benchmark and their ground truth.
 
 Every annotation variant of the synthetic set is a *task*: a rule that reads cues of a clip (see
-:mod:`.cues`) and, when it fires on a training or validation clip, adds :data:`~.truth.SHORTCUT` to its
-valence. The test split never carries the shortcut in its labels (it is the deployment data), but a model
+:mod:`.cues`) and, when it fires on a training or validation clip, adds its shortcut ``c`` to the clip's
+valence: ``c = scale * SHORTCUT`` (:data:`~.truth.SHORTCUT` = 0.6; ``scale`` 2 for the OR and AND rules, so
+that the part of their labels no additive rule can fit, ``(c / 4)^2``, carries the label variance the v1
+shortcut's main effect does, ``0.6^2 / 4``). The test split never carries the shortcut in its labels (it is the deployment data), but a model
 that learned the rule applies it there, so the rule's **credit** is defined for every clip:
 
-================  =====================  ===========================================================
-variant           rule fires when        credit of the shortcut c (Shapley values of the rule's game)
-================  =====================  ===========================================================
-``clean``         never                  none (v1 audio)
-``biased``        vocals present         vocals: c (v1 audio)
-``clean_cues``    never                  none (cue audio; the control for the tasks below)
-``redundant``     vocals OR motif        every present cue c / (number present): half each with both
-``interaction``   vocals AND motif       vocals c/2, piano c/2 when both are present, else none
-``time_local``    phrase present         vocals over the last quarter (the phrase's window): c
-``confounded``    vocals present         vocals: c; ``other`` (the distractor) is listed with credit 0
-================  =====================  ===========================================================
+================  =====================  =====  ===================================================
+variant           rule fires when        c      credit (Shapley values of the rule's game)
+================  =====================  =====  ===================================================
+``clean``         never                  --     none (v1 audio)
+``biased``        vocals present         0.6    vocals: c (v1 audio)
+``clean_cues``    never                  --     none (cue audio; the control for the tasks below)
+``redundant``     vocals OR motif        1.2    every present cue c / (number present): half each
+``interaction``   vocals AND motif       1.2    vocals c/2, piano c/2 when both are present, else 0
+``time_local``    phrase present         0.6    vocals over the last quarter (the phrase's window): c
+``confounded``    vocals present         0.6    vocals: c; ``other`` (the distractor) listed with 0
+================  =====================  =====  ===================================================
 
 The credit is the Shapley value of the rule's game ``v(S) = c * rule(cues in S)`` over the cues present in
 the clip (symmetric cues share equally). It is the *planted* truth; whether a trained model follows it is
@@ -30,6 +32,7 @@ import pandas as pd
 
 from ...exceptions import ParameterError
 from .cues import CUE_STEMS, CUES, cue_window
+from .truth import SHORTCUT
 
 __all__ = ["Task", "TASKS", "V1_VARIANTS", "CUE_VARIANTS", "ALL_VARIANTS", "task", "fires", "credit_rows",
            "truth_frame", "TRUTH_COLUMNS"]
@@ -52,6 +55,8 @@ class Task:
     distractors : tuple of str
         Cues correlated with the rule in the data but not read by it (credit 0).
     description : str
+    scale : float
+        The task's shortcut is ``scale`` times the generator's ``shortcut`` (default 0.6).
     """
 
     name: str
@@ -60,6 +65,11 @@ class Task:
     combine: str = "any"
     distractors: tuple = ()
     description: str = ""
+    scale: float = 1.0
+
+    def shortcut(self, base: float = SHORTCUT) -> float:
+        """The valence this task's rule adds, for a generator ``shortcut`` of ``base``."""
+        return float(base) * self.scale
 
     @property
     def shortcut_stems(self) -> tuple:
@@ -77,9 +87,9 @@ TASKS = {
     "biased": Task("biased", "base", ("vocals",), "any",
                    description="valence + c when the vocal stem is present"),
     "clean_cues": Task("clean_cues", "cues", description="no shortcut (cue audio): the control of the tasks"),
-    "redundant": Task("redundant", "cues", ("vocals", "motif"), "any",
+    "redundant": Task("redundant", "cues", ("vocals", "motif"), "any", scale=2.0,
                       description="valence + c when the vocals OR the piano motif are present"),
-    "interaction": Task("interaction", "cues", ("vocals", "motif"), "all",
+    "interaction": Task("interaction", "cues", ("vocals", "motif"), "all", scale=2.0,
                         description="valence + c when the vocals AND the piano motif are both present"),
     "time_local": Task("time_local", "cues", ("phrase",), "any",
                        description="valence + c when the vocal phrase sounds in the last quarter"),
@@ -145,7 +155,7 @@ def credit_rows(name: str, flags, *, track_id: str, duration: float, shortcut: f
     duration : float
         Clip length (s); cue windows are given in seconds.
     shortcut : float
-        The planted valence shift ``c``.
+        The planted valence shift ``c`` of this variant (:meth:`Task.shortcut`).
     in_labels : bool
         Whether this clip's label carries the shortcut (training/validation clips where the rule fires).
 
