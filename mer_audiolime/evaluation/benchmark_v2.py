@@ -1,0 +1,366 @@
+"""The synthetic-v2 benchmark run: every pre-registered explainer x task x model x scored clip x stem source.
+
+Reads a pre-registration suite (``synthetic_v2``), and for each registered model and stem source (oracle: the
+generated stems; estimated: the shipped ``umx-synth`` open-unmix separator through
+:class:`~mer_audiolime.explain.separation.OpenUnmixSeparator`, residual as an extra component) explains the
+model's valence on every scored test clip of each task the model belongs to
+(:func:`~mer_audiolime.evaluation.v2_explainers.attribute_clip`). Each (model, source) is one unit written to
+``<out>/runs/<model>__<source>.csv`` (tidy attributions) and ``..._cost.csv``; a rerun skips finished units,
+a unit another process has claimed, and records a failure in ``<out>/runs/<unit>.failed.txt`` instead of
+stopping. :func:`~mer_audiolime.evaluation.v2_report.write_report` turns the units into the tables.
+
+Examples
+--------
+>>> run_benchmark_v2("evaluation/results/synthetic-v2", data_home="synth-v2")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DatasetError, ParameterError
+from ..validation import check_writable_dir
+from .truths import scored_track_ids, task_models
+
+__all__ = ["BENCHMARK_V2", "plan_units", "unit_cost", "run_unit", "run_benchmark_v2", "unit_name",
+           "ESTIMATED_SEPARATOR", "expected_explanations", "write_results", "main"]
+
+#: Version name of the benchmark the results are filed and cited under.
+BENCHMARK_V2 = "synthetic-v2"
+#: The shipped separator that gives the estimated stems.
+ESTIMATED_SEPARATOR = "umx-synth"
+
+
+def unit_name(model: str, source: str) -> str:
+    """``<model>__<source>``: the file stem of one unit's outputs."""
+    return f"{model}__{source}"
+
+
+def plan_units(suite: dict, data_home) -> list:
+    """Every (model, source) unit and the work inside it.
+
+    Returns
+    -------
+    list of dict
+        ``{"model", "source", "jobs": [{"task", "head", "role", "variant", "segments", "track_ids"}]}``
+        most expensive first (:func:`unit_cost`; ties in suite order, sources outer).
+    """
+    from ..datasets import synthetic as syn
+
+    jobs = {}
+    for task, spec in suite["tasks"].items():
+        ds = syn.Dataset(data_home=str(data_home), version=spec["variant"])
+        tids = scored_track_ids(ds, suite, task)
+        if int(suite["tracks"].get("limit", 0) or 0) > 0:
+            tids = tids[: int(suite["tracks"]["limit"])]
+        for role, names in task_models(suite, task).items():
+            for name in names:
+                head = name.split("_synth_v2_")[0]
+                jobs.setdefault(name, []).append({"task": task, "head": head, "role": role,
+                                                  "variant": spec["variant"],
+                                                  "segments": int(spec["segments"]), "track_ids": tids})
+    units = []
+    for source in suite["stems"]["sources"]:
+        for name in suite["models"]["names"]:
+            if name in jobs:
+                units.append({"model": name, "source": source, "jobs": jobs[name]})
+    return sorted(units, key=lambda u: -unit_cost(u))
+
+
+def unit_cost(unit: dict) -> int:
+    """Model calls a unit needs at most: ``2**K`` per distinct clip and segmentation (K = stems x segments,
+    one stem more for the residual of estimated stems). Units are run most expensive first."""
+    per_stem = 6 if unit["source"] == "estimated" else 5
+    clips = {(job["segments"], tid) for job in unit["jobs"] for tid in job["track_ids"]}
+    return sum(2 ** (per_stem * seg) for seg, _ in clips)
+
+
+def _clip_components(track, *, source: str, segments: int, separator):
+    """Components of a clip: oracle stems or the separator's (residual added when they miss the mix)."""
+    from ..explain.components import build_components
+
+    mix, sr = track.audio
+    sr = int(round(float(sr)))  # the loader returns the rate as a float
+    mix = np.asarray(mix, dtype=np.float32).reshape(1, -1)
+    if source == "oracle":
+        stems = {k: np.asarray(v, dtype=np.float32).reshape(1, -1) for k, v in track.stems.items()}
+    else:
+        stems = {k: np.asarray(v, dtype=np.float32).reshape(1, -1)
+                 for k, v in separator.separate(mix, sr=sr).items()}
+    return build_components(mix, stems, sr=sr, segments=segments, residual=True)
+
+
+def run_unit(unit: dict, *, data_home, suite: dict, separator=None, progress: bool = False) -> tuple:
+    """Explain one model on every clip of its unit; returns ``(attributions, costs)`` frames.
+
+    Clips shared by several tasks at the same segmentation are explained once and their rows repeated per
+    task. ``separator`` is required for the ``estimated`` source.
+    """
+    from tqdm.auto import tqdm
+
+    from ..datasets import synthetic as syn
+    from ..models import ship, zoo
+    from .v2_explainers import attribute_clip, explain_settings
+
+    settings = explain_settings(suite)
+    stem = suite["bias"]["shortcut_stem"]
+    model = zoo.load_model(unit["model"], download=False)
+    valence = ship.valence_predict(model)
+    if unit["source"] not in ("oracle", "estimated"):
+        raise ParameterError(f"unknown stem source {unit['source']!r}; use 'oracle' or 'estimated'.")
+    if unit["source"] == "estimated" and separator is None:
+        raise ParameterError("the estimated source needs a separator.")
+    done, attrs, costs, datasets = {}, [], [], {}
+    todo = [(job, tid) for job in unit["jobs"] for tid in job["track_ids"]]
+    for job, tid in tqdm(todo, desc=unit_name(unit["model"], unit["source"]), disable=not progress):
+        audio = syn.task(job["variant"]).audio
+        key = (audio, tid, job["segments"])
+        if key not in done:
+            if job["variant"] not in datasets:
+                datasets[job["variant"]] = syn.Dataset(data_home=str(data_home), version=job["variant"])
+            track = datasets[job["variant"]].track(tid)
+            comps = _clip_components(track, source=unit["source"], segments=job["segments"],
+                                     separator=separator)
+
+            def predict(masks, comps=comps):
+                return np.asarray(valence(comps.compose(masks)), dtype=np.float64)[:, None]
+
+            rows, cost = attribute_clip(predict, component_names=comps.names, model=unit["model"],
+                                        track_id=tid, settings=settings, shortcut_stem=stem)
+            done[key] = (rows, cost)
+        rows, cost = done[key]
+        label = {"task": job["task"], "head": job["head"], "role": job["role"], "model": unit["model"],
+                 "track_id": tid, "source": unit["source"]}
+        attrs.append(rows.assign(**label))
+        costs.append(cost.assign(**label))
+    lead = ["task", "head", "role", "model", "track_id", "source"]
+    a = pd.concat(attrs, ignore_index=True)
+    c = pd.concat(costs, ignore_index=True)
+    a = a[lead + [x for x in a.columns if x not in lead]]
+    return a, c[lead + [x for x in c.columns if x not in lead]]
+
+
+def _claim(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    os.write(fd, f"{os.getpid()} {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+    os.close(fd)
+    return True
+
+
+def run_benchmark_v2(out_dir, *, data_home, suite="synthetic_v2", models=None, sources=None,
+                     progress: bool = True) -> dict:
+    """Run (or resume) every unit of the suite into ``<out_dir>/runs``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Results folder (``evaluation/results/synthetic-v2``).
+    data_home : path
+        The generated synthetic-v2 set (``generate(..., cues=True)`` with the suite's ``[data]`` settings).
+    suite : str or dict
+        Suite name or loaded suite.
+    models, sources : sequence of str, optional
+        Restrict the units (default: all).
+    progress : bool
+        tqdm bars.
+
+    Returns
+    -------
+    dict
+        ``{"done": [...], "skipped": [...], "failed": [...], "wall_seconds": float}``. Several processes may
+        run this on the same folder at once: each unit is claimed with a lock file.
+    """
+    from ..explain.separation import default_cache_dir, get_separator
+    from .suites import load_suite
+
+    suite = load_suite(suite) if not isinstance(suite, dict) else suite
+    out = check_writable_dir(Path(out_dir), "out_dir")
+    runs = out / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    home = Path(data_home)
+    if not (home / "cues.json").is_file():
+        raise DatasetError(f"{home} holds no synthetic-v2 set (no cues.json); generate it with the suite's "
+                           "[data] settings (mer_audiolime.datasets.synthetic.generate(..., cues=True)).")
+    units = plan_units(suite, home)
+    if models is not None:
+        units = [u for u in units if u["model"] in set(models)]
+    if sources is not None:
+        units = [u for u in units if u["source"] in set(sources)]
+    separator = None
+    report = {"done": [], "skipped": [], "failed": []}
+    t0 = time.perf_counter()
+    for unit in units:
+        name = unit_name(unit["model"], unit["source"])
+        target = runs / f"{name}.csv"
+        if target.is_file() or not _claim(runs / f"{name}.lock"):
+            report["skipped"].append(name)
+            continue
+        try:
+            if unit["source"] == "estimated" and separator is None:
+                separator = get_separator(ESTIMATED_SEPARATOR, cache_dir=default_cache_dir() / "separation",
+                                          show_progress=False)
+            t, start_wall = time.perf_counter(), time.time()
+            attrs, costs = run_unit(unit, data_home=home, suite=suite, separator=separator, progress=progress)
+            costs.to_csv(runs / f"{name}_cost.csv", index=False, float_format="%.6g")
+            attrs.to_csv(runs / f"{name}.csv.part", index=False, float_format="%.8g")
+            os.replace(runs / f"{name}.csv.part", target)  # the attribution file marks the unit finished
+            with open(runs / "units.jsonl", "a", encoding="utf-8") as log:
+                log.write(json.dumps({"unit": name, "pid": os.getpid(), "start": start_wall,
+                                      "end": time.time(), "seconds": time.perf_counter() - t}) + "\n")
+            (runs / f"{name}.failed.txt").unlink(missing_ok=True)
+            report["done"].append(name)
+            if progress:
+                print(f"{name}: {time.perf_counter() - t:.1f} s", flush=True)
+        except Exception:  # noqa: BLE001 -- a failed unit is recorded and the run goes on
+            (runs / f"{name}.failed.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            report["failed"].append(name)
+        finally:
+            (runs / f"{name}.lock").unlink(missing_ok=True)
+    report["wall_seconds"] = time.perf_counter() - t0
+    return report
+
+
+def expected_explanations(units: list) -> pd.DataFrame:
+    """Every (task, head, role, model, track_id, source) the plan calls for (to count missing ones)."""
+    rows = [{"task": j["task"], "head": j["head"], "role": j["role"], "model": u["model"], "track_id": t,
+             "source": u["source"]} for u in units for j in u["jobs"] for t in j["track_ids"]]
+    return pd.DataFrame(rows)
+
+
+def _wall(runs: Path) -> dict:
+    log = runs / "units.jsonl"
+    if not log.is_file():
+        return {"wall_seconds": float("nan"), "unit_seconds": float("nan")}
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {"wall_seconds": max(e["end"] for e in entries) - min(e["start"] for e in entries),
+            "unit_seconds": sum(e["seconds"] for e in entries), "processes": len({e["pid"] for e in entries}),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(min(e["start"] for e in entries))),
+            "ended": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(max(e["end"] for e in entries)))}
+
+
+def write_results(out_dir, *, data_home, suite="synthetic_v2", predictions: bool = True,
+                  machine_note: str = "") -> dict:
+    """Score the finished units of ``<out_dir>/runs`` and write the benchmark's tables and manifest.
+
+    Writes ``per_clip.csv`` (one verdict per task, model, clip, source, explainer and ranking),
+    ``metrics.csv``, ``seeds.csv``, ``excluded.csv``, ``predictions.csv`` and ``analysis.csv`` (the
+    SMC-2021 bias analysis), ``summary.md`` and ``manifest.json``. The status is ``complete`` only when every
+    planned explanation is there and no unit failed; otherwise ``partial``, with the missing units named.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    from ..explain.separators import separator_card
+    from ..models.zoo import model_card
+    from .results import git_commit, package_versions
+    from .suites import load_suite, suite_file_sha256
+    from .truths import exclusions
+    from .v2_analysis import analysis_table, subgroup_predictions
+    from .v2_report import KEYS, clip_verdicts, metrics_table, read_units, seed_table, summary_markdown
+
+    name = suite if isinstance(suite, str) else suite["name"]
+    suite = load_suite(suite) if isinstance(suite, str) else suite
+    out = Path(out_dir)
+    runs = out / "runs"
+    commit = git_commit()
+    units = plan_units(suite, data_home)
+    expected = expected_explanations(units)
+    attrs, costs, failures = read_units(runs)
+    names = list(suite["models"]["names"])
+    excl = exclusions(names)
+    verdicts = clip_verdicts(attrs, suite=suite, exclusions=excl)
+    metrics = metrics_table(verdicts, costs, suite=suite, expected=expected)
+    seeds = seed_table(attrs, suite=suite, exclusions=excl)
+    scored_pairs = expected[["task", "role", "model", "track_id"]].drop_duplicates()
+    excluded = excl.merge(scored_pairs, on=["model", "track_id"])
+    excluded = excluded[~excluded["passed"].astype(bool)]
+    shortcut_models = [m for m in names if "_biased_" in m or "_clean_s" in m]
+    pred_path = out / "predictions.csv"
+    if predictions or not pred_path.is_file():
+        preds = subgroup_predictions(shortcut_models, data_home=data_home)
+        preds.to_csv(pred_path, index=False, float_format="%.8g")
+    preds = pd.read_csv(pred_path, dtype={"track_id": str})
+    analysis = analysis_table(preds, attrs, exclusions=excl)
+    done = {f"{u}" for u in (p.name[:-4] for p in runs.glob("*.csv") if not p.name.endswith("_cost.csv"))}
+    missing_units = [unit_name(u["model"], u["source"]) for u in units
+                     if unit_name(u["model"], u["source"]) not in done]
+    status = "complete" if not missing_units and not failures else "partial"
+    wall = _wall(runs)
+    sep = separator_card(ESTIMATED_SEPARATOR)
+    manifest = {
+        "benchmark": BENCHMARK_V2, "suite": f"{name}.toml", "suite_sha256": suite_file_sha256(name),
+        "status": status,
+        "status_note": "" if status == "complete" else (
+            f"{len(missing_units)} of {len(units)} units missing ({missing_units}); failed: {failures}. "
+            "Rates cover the finished units only."),
+        "git_commit": commit, "package_versions": package_versions(), **wall,
+        "machine": {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": os.cpu_count(),
+                    "load_average_at_report": list(os.getloadavg()), "note": machine_note},
+        "data": {"generate": dict(suite["data"]["generate"]), "split": suite["tracks"]["split"]},
+        "separator": {"name": ESTIMATED_SEPARATOR, "files": {k: v["sha256"] for k, v in sep["files"].items()},
+                      "test_sdr_median": {s: v["sdr"]["median"] for s, v in sep["test"]["per_stem"].items()}},
+        "models": {m: model_card(m).weights["sha256"] for m in names},
+        "explain": {k: v for k, v in suite["explain"].items()},
+        "counts": {"units": len(units), "units_done": len(units) - len(missing_units), "failed": failures,
+                   "explanations": int(len(attrs[KEYS].drop_duplicates())) if len(attrs) else 0,
+                   "planned_explanations": int(len(expected))},
+        "files": ["runs/<model>__<source>.csv (tidy attributions)", "runs/<model>__<source>_cost.csv",
+                  "per_clip.csv", "metrics.csv", "seeds.csv", "excluded.csv", "predictions.csv",
+                  "analysis.csv", "summary.md"],
+    }
+    verdicts.to_csv(out / "per_clip.csv", index=False, float_format="%.8g")
+    metrics.to_csv(out / "metrics.csv", index=False, float_format="%.8g")
+    seeds.to_csv(out / "seeds.csv", index=False)
+    excluded.to_csv(out / "excluded.csv", index=False, float_format="%.6g")
+    analysis.to_csv(out / "analysis.csv", index=False, float_format="%.8g")
+    summary = summary_markdown(metrics, manifest=manifest, analysis=analysis, seeds=seeds)
+    (out / "summary.md").write_text(summary, encoding="utf-8")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+    return manifest
+
+
+
+
+def main(argv=None) -> int:
+    """``python -m mer_audiolime.evaluation.benchmark_v2 {run,report} --out DIR --data-home DIR``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m mer_audiolime.evaluation.benchmark_v2",
+                                     description="Run or score the pre-registered synthetic-v2 benchmark.")
+    parser.add_argument("command", choices=["run", "report"])
+    parser.add_argument("--out", required=True, help="results folder, e.g. evaluation/results/synthetic-v2")
+    parser.add_argument("--data-home", required=True, help="the generated synthetic-v2 set")
+    parser.add_argument("--sources", nargs="*", default=None, help="oracle and/or estimated (default both)")
+    parser.add_argument("--models", nargs="*", default=None)
+    parser.add_argument("--note", default="", help="machine/load note for the manifest (report)")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        t = time.perf_counter()
+        report = run_benchmark_v2(args.out, data_home=args.data_home, models=args.models,
+                                  sources=args.sources, progress=not args.no_progress)
+        print(json.dumps({k: v for k, v in report.items()}, default=str))
+        print(f"wall time: {time.perf_counter() - t:.1f} s", flush=True)
+        return 1 if report["failed"] else 0
+    manifest = write_results(args.out, data_home=args.data_home, machine_note=args.note)
+    keys = ("status", "status_note", "wall_seconds", "counts")
+    print(json.dumps({k: manifest[k] for k in keys}, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
