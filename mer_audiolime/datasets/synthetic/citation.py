@@ -36,6 +36,16 @@ BENCHMARK_BIBTEX = {
             seed 0, clean and planted-bias (vocals -> valence + 0.6 on training and validation clips) labels;
             standard suite (state the preset); shipped synthetic zoo models}
 }""",
+    "synthetic-v2": r"""@misc{mer_audiolime_benchmark_synthetic_v2,
+  title  = {mer\_audiolime synthetic multitrack benchmark, version synthetic-v2},
+  author = {{The mer\_audiolime contributors}},
+  year   = {2026},
+  note   = {Benchmark version synthetic-v2 of mer\_audiolime 0.1.0: pre-registered suite synthetic\_v2.toml
+            (sha256 in the results manifest); 200 generated clips of 10 s at 22,050 Hz, seed 0, with cue audio;
+            planted single, redundant (OR), interaction (AND), time-local and confounded shortcuts; 27 shipped
+            synthetic-v2 zoo models (3 training seeds each); oracle stems and stems estimated by the shipped
+            umx-synth separator; eight explainers scored with Wilson intervals}
+}""",
 }
 
 
