@@ -198,6 +198,9 @@ def run_benchmark_v2(out_dir, *, data_home, suite="synthetic_v2", models=None, s
         units = [u for u in units if u["model"] in set(models)]
     if sources is not None:
         units = [u for u in units if u["source"] in set(sources)]
+    from .results import git_commit
+
+    commit = git_commit()  # the code that computed the units (recorded with each of them)
     separator = None
     report = {"done": [], "skipped": [], "failed": []}
     t0 = time.perf_counter()
@@ -218,7 +221,8 @@ def run_benchmark_v2(out_dir, *, data_home, suite="synthetic_v2", models=None, s
             os.replace(runs / f"{name}.csv.part", target)  # the attribution file marks the unit finished
             with open(runs / "units.jsonl", "a", encoding="utf-8") as log:
                 log.write(json.dumps({"unit": name, "pid": os.getpid(), "start": start_wall,
-                                      "end": time.time(), "seconds": time.perf_counter() - t}) + "\n")
+                                      "end": time.time(), "seconds": time.perf_counter() - t,
+                                      "commit": commit}) + "\n")
             (runs / f"{name}.failed.txt").unlink(missing_ok=True)
             report["done"].append(name)
             if progress:
@@ -244,7 +248,8 @@ def _wall(runs: Path) -> dict:
     if not log.is_file():
         return {"wall_seconds": float("nan"), "unit_seconds": float("nan")}
     entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {"wall_seconds": max(e["end"] for e in entries) - min(e["start"] for e in entries),
+    return {"run_commits": sorted({str(e.get("commit")) for e in entries}),
+            "wall_seconds": max(e["end"] for e in entries) - min(e["start"] for e in entries),
             "unit_seconds": sum(e["seconds"] for e in entries), "processes": len({e["pid"] for e in entries}),
             "started": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(min(e["start"] for e in entries))),
             "ended": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(max(e["end"] for e in entries)))}

@@ -229,7 +229,8 @@ def summary_markdown(metrics: pd.DataFrame, *, manifest: dict, analysis: pd.Data
         lines += [f"**Status: {status}.** {manifest.get('status_note', '')}", ""]
     lines += [
         f"Pre-registration: `{manifest['suite']}` (sha256 `{manifest['suite_sha256']}`), run once on the "
-        f"test split. Commit `{manifest.get('git_commit')}`. Full run wall time: "
+        f"test split. Units computed at commit {', '.join(f'`{c}`' for c in manifest.get('run_commits', []))}"
+        f"; tables written at `{manifest.get('git_commit')}`. Full run wall time: "
         f"{manifest.get('wall_seconds', float('nan')):.0f} s on {manifest.get('machine', {}).get('cpus')} "
         "shared CPU cores (see the manifest for the load).", "",
         "Cells: hit rate [Wilson 95 % interval] (hits / scored (model, clip) pairs, pooled over three "
