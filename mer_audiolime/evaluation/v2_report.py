@@ -278,8 +278,9 @@ def summary_markdown(metrics: pd.DataFrame, *, manifest: dict, analysis: pd.Data
                   f"{int(first.n_missing)}; K = {first.k_components:g}; chance {first.chance_rate:.3f}.", "",
                   _md(t[show].round(3), index=False), ""]
         if first.n_excluded > first.n_scored:
-            lines[-2:-2] = ["**Most task pairs are excluded**: the task models do not follow the planted rule "
-                            "on most scored clips (learned-rule check), so these rates rest on few pairs.", ""]
+            lines[-2:-2] = ["**Most task pairs are excluded**: the task models do not follow the planted "
+                            "rule on most scored clips (learned-rule check), so these rates rest on few "
+                            "pairs.", ""]
     lines += ["## Secondary ranking |a| (every explainer)", ""]
     for source in ("oracle", "estimated"):
         if (metrics["source"] == source).any():
