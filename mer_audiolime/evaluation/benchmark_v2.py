@@ -108,6 +108,7 @@ def run_unit(unit: dict, *, data_home, suite: dict, separator=None, progress: bo
     from tqdm.auto import tqdm
 
     from ..datasets import synthetic as syn
+    from ..explain.components import RESIDUAL
     from ..models import ship, zoo
     from .v2_explainers import attribute_clip, explain_settings
 
@@ -134,8 +135,10 @@ def run_unit(unit: dict, *, data_home, suite: dict, separator=None, progress: bo
             def predict(masks, comps=comps):
                 return np.asarray(valence(comps.compose(masks)), dtype=np.float64)[:, None]
 
+            stems_only = np.array([s != RESIDUAL for s in comps.stems], dtype=np.uint8)
             rows, cost = attribute_clip(predict, component_names=comps.names, model=unit["model"],
-                                        track_id=tid, settings=settings, shortcut_stem=stem)
+                                        track_id=tid, settings=settings, shortcut_stem=stem,
+                                        extra_masks={"stems_only": stems_only})
             done[key] = (rows, cost)
         rows, cost = done[key]
         label = {"task": job["task"], "head": job["head"], "role": job["role"], "model": unit["model"],

@@ -117,6 +117,7 @@ def attribute_clip(
     track_id: str,
     settings: Mapping | None = None,
     shortcut_stem: str = "vocals",
+    extra_masks: Mapping[str, np.ndarray] | None = None,
 ) -> tuple:
     """Attributions of one output by every stored explainer, over one clip's components.
 
@@ -132,6 +133,9 @@ def attribute_clip(
         :func:`explain_settings` (default: audioLIME's LIME defaults, 1024 samples, seeds 0-4, batch 16).
     shortcut_stem : str
         The stem the ``shortcut_stem`` baseline names.
+    extra_masks : mapping of str to np.ndarray, optional
+        Named masks ``(K,)`` whose outputs are recorded as cost columns ``f_<name>`` (e.g. every stem on and
+        the residual off: ``f(sum of stems)``); from the cache when a design holds them.
 
     Returns
     -------
@@ -193,7 +197,9 @@ def attribute_clip(
     full = np.ones((1, k), np.uint8)
     none = np.zeros((1, k), np.uint8)
     f_all, f_none = (float(cache.predict(m, timed)[0, 0]) for m in (full, none))
+    extra = {f"f_{name}": float(cache.predict(np.asarray(m, np.uint8).reshape(1, k), timed)[0, 0])
+             for name, m in (extra_masks or {}).items()}
     cost.append({"explainer": "all", "model_calls": int(cache.model_calls),
                  "wall_seconds": time.perf_counter() - t_start})
-    cost = pd.DataFrame(cost).assign(f_all=f_all, f_none=f_none, k_components=k)
+    cost = pd.DataFrame(cost).assign(f_all=f_all, f_none=f_none, k_components=k, **extra)
     return pd.DataFrame(rows, columns=["explainer", "seed", "component", "score"]), cost

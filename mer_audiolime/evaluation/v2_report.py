@@ -116,7 +116,9 @@ def metrics_table(verdicts: pd.DataFrame, costs: pd.DataFrame, *, suite: dict, e
         ``distractor_alarm_*`` (rate, Wilson lo/hi, k, n), ``auc``, ``credit_share_task`` /
         ``credit_share_control`` (medians), ``chance_rate``, ``k_components``, ``n_scored``, ``n_excluded``,
         ``n_control_scored``, ``n_control_excluded``, ``n_missing``, ``model_calls_per_clip`` and
-        ``wall_seconds_per_clip`` (medians over the explanations), ``hits_by_seed``, ``primary``.
+        ``wall_seconds_per_clip`` (medians over the explanations), ``hits_by_seed``, ``primary``, and
+        ``reconstruction_gap``: the median over explanations of ``|f(mix) - f(sum of stems)|`` (valence
+        units; 0 for oracle stems, which sum to the mix).
     """
     level = float(suite["intervals"]["level"])
     rows = []
@@ -129,6 +131,9 @@ def metrics_table(verdicts: pd.DataFrame, costs: pd.DataFrame, *, suite: dict, e
                 cost = costs[(costs["task"] == task) & (costs["head"] == head) & (costs["source"] == source)]
                 ks = sorted(set(cost["k_components"].astype(int)))
                 k = ks[0] if len(ks) == 1 else float("nan")
+                whole = cost[cost["explainer"] == "all"]
+                gap = (float((whole["f_all"] - whole["f_stems_only"]).abs().median())
+                       if "f_stems_only" in whole and len(whole) else np.nan)
                 n_missing = 0
                 if expected is not None:
                     exp = expected[(expected["task"] == task) & (expected["head"] == head)
@@ -156,6 +161,7 @@ def metrics_table(verdicts: pd.DataFrame, costs: pd.DataFrame, *, suite: dict, e
                         row["credit_share_task"] = float(ts["credit_share"].median()) if shared else np.nan
                         row["credit_share_control"] = float(cs["credit_share"].median()) if shared else np.nan
                         row["chance_rate"] = chance_rate(k, n_truth) if k == k else np.nan
+                        row["reconstruction_gap"] = gap
                         row["k_components"] = k
                         row.update(n_scored=len(ts), n_excluded=int((~t["passed"]).sum()),
                                    n_control_scored=len(cs), n_control_excluded=int((~ctl["passed"]).sum()),
@@ -275,7 +281,8 @@ def summary_markdown(metrics: pd.DataFrame, *, manifest: dict, analysis: pd.Data
                   f"Scored task pairs {int(first.n_scored)} (excluded {int(first.n_excluded)}), "
                   f"control pairs {int(first.n_control_scored)} (excluded {int(first.n_control_excluded)}), "
                   "missing "
-                  f"{int(first.n_missing)}; K = {first.k_components:g}; chance {first.chance_rate:.3f}.", "",
+                  f"{int(first.n_missing)}; K = {first.k_components:g}; chance {first.chance_rate:.3f}; "
+                  f"median reconstruction gap |f(mix) - f(sum of stems)| {first.reconstruction_gap:.4f}.", "",
                   _md(t[show].round(3), index=False), ""]
         if first.n_excluded > first.n_scored:
             lines[-2:-2] = ["**Most task pairs are excluded**: the task models do not follow the planted "
