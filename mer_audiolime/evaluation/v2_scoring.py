@@ -128,24 +128,47 @@ def clip_detections(attributions: pd.DataFrame, truth: Sequence[str], *, ranking
         (False without distractors), ``credit_share`` (``a_0 / (a_0 + a_1)`` of the first two truth components
         on signed scores; NaN for a single truth or a zero sum).
     """
-    out = []
-    for key, group in attributions.groupby(list(keys), sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        names = group["component"].tolist()
-        raw = group["score"].to_numpy(dtype=np.float64)
-        share = float("nan")
-        if len(truth) >= 2:
-            a, b = (raw[names.index(t)] for t in truth[:2])
-            share = float(a / (a + b)) if (a + b) != 0 else float("nan")
-        for ranking in rankings:
-            s = ranked(raw, ranking)
-            row = dict(zip(keys, key))
-            row.update(ranking=ranking, hit=detects(raw, names, truth, ranking=ranking),
-                       truth_score=float(sum(s[names.index(t)] for t in truth)),
-                       distractor_alarm=any(detects(raw, names, [d], ranking=ranking) for d in distractors),
-                       credit_share=share)
-            out.append(row)
-    return pd.DataFrame(out)
+    keys = list(keys)
+    wide = attributions.set_index(keys + ["component"])["score"].unstack("component")
+    names = list(wide.columns)
+    missing = [t for t in list(truth) + list(distractors) if t not in names]
+    if missing:
+        raise ParameterError(f"components {missing} are not among the attributed components {names}.")
+    raw = wide.to_numpy(dtype=np.float64)
+    t_idx = [names.index(t) for t in truth]
+    if np.isnan(raw[:, t_idx]).any():
+        raise ParameterError(f"some explanations have no score for a truth component {list(truth)}.")
+    share = np.full(len(raw), np.nan)
+    if len(t_idx) >= 2:
+        a, b = raw[:, t_idx[0]], raw[:, t_idx[1]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(a + b != 0, a / (a + b), np.nan)
+    frames = []
+    for ranking in rankings:
+        s = ranked(raw, ranking)
+        present = ~np.isnan(s)  # a component an explanation does not have (e.g. no residual) ranks nowhere
+        inside = np.zeros(len(names), dtype=bool)
+        inside[t_idx] = True
+        others = np.where(present & ~inside, s, -np.inf)
+        if not np.isfinite(others.max(axis=1)).all():
+            raise ParameterError("the truth covers every component of an explanation; nothing ranks "
+                                 "below it.")
+        hit = s[:, inside].min(axis=1) > others.max(axis=1)
+        alarm = np.zeros(len(raw), dtype=bool)
+        for d in distractors:
+            j = names.index(d)
+            rest = np.where(present, s, -np.inf)
+            rest[:, j] = -np.inf
+            alarm |= present[:, j] & (s[:, j] > rest.max(axis=1))
+        frame = wide.index.to_frame(index=False)
+        frame["ranking"] = ranking
+        frame["hit"] = hit
+        frame["truth_score"] = s[:, inside].sum(axis=1)
+        frame["distractor_alarm"] = alarm
+        frame["credit_share"] = share
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(keys + ["ranking"], kind="stable").reset_index(drop=True)
 
 
 def auc(positive, negative) -> float:
