@@ -26,7 +26,7 @@ from ..datasets.synthetic.settings import V1_GENERATE, V2_GENERATE
 __all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped", "metrics_markdown", "V2_GENERATE",
            "V2_BENCHMARK", "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_MODELS", "V2_SELECTED",
            "V2_SELECTED_BY", "V2_DOMAIN", "v2_name", "v2_names", "train_v2", "select_v2_recipe", "build_v2",
-           "valence_predict", "v2_table"]
+           "valence_predict", "v2_table", "add_v2_domains"]
 
 #: Synthetic benchmark settings of synthetic-v1 (defined once in :mod:`mer_audiolime.datasets.synthetic`).
 GENERATE = V1_GENERATE
@@ -366,6 +366,35 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
         save_checkpoint(folder / "final.pt", model, card)
         cards[name] = publish_checkpoint(folder / "final.pt", name) if publish else card
     return cards
+
+
+def add_v2_domains(data_home, *, names=None, cards_dir=None) -> dict:
+    """Write the training ``domain`` (description, datasets, out-of-domain thresholds) into the cards of
+    synthetic-v2 models published before cards recorded it, measured on each model's own training split as
+    :func:`~mer_audiolime.models.training.train` measures it (:func:`~.training.training_domain`).
+
+    Returns
+    -------
+    dict
+        ``{name: domain}`` of the cards written.
+    """
+    from .track_data import tracks_dataset
+    from .training import training_domain
+    from .zoo import CARDS_DIR, load_model
+
+    folder = Path(cards_dir) if cards_dir is not None else CARDS_DIR
+    out = {}
+    for name in names or v2_names():
+        model = load_model(name, download=False)
+        variant = model.card.dataset["variant"]
+        train_set = tracks_dataset("synthetic", data_home=str(data_home), split="train", variant=variant)
+        domain = training_domain(model, train_set, description=V2_DOMAIN, datasets=["synthetic"])
+        path = folder / f"{name}.json"
+        card = json.loads(path.read_text(encoding="utf-8"))
+        card["domain"] = domain
+        path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        out[name] = domain
+    return out
 
 
 def v2_table(names=None) -> str:

@@ -35,7 +35,7 @@ from .frontend import CHECK_SECONDS, input_check, profile_distances
 from .heads import MERModel, build_model
 from .train_config import TrainConfig
 
-__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "regression_metrics"]
+__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "regression_metrics", "training_domain"]
 
 
 @dataclass
@@ -295,6 +295,41 @@ def _input_check(model, specs, sr: int) -> dict:
     by_seconds = {s: profile_distances(specs, frames=f) for s, f in frames_of.items() if f < specs.shape[-1]}
     by_seconds[specs.shape[-1] / model.frontend.frames_per_second] = profile_distances(specs)
     return input_check(by_seconds)
+
+
+def training_domain(model: MERModel, train_set, *, description: str, datasets, batch_size: int = 16) -> dict:
+    """The card ``domain`` of an already trained model, measured as :func:`train` measures it.
+
+    The training clips are read as training read them (the card's ``clip_seconds``), passed through the
+    model's frontend (which standardises with its stored band statistics); the out-of-domain thresholds come
+    from their spectral profiles (:func:`~mer_audiolime.models.frontend.input_check`). For models trained
+    before cards recorded their domain.
+
+    Parameters
+    ----------
+    model : MERModel
+        A trained model (its frontend holds the training normalisation).
+    train_set : dataset
+        The training split it was trained on.
+    description : str
+    datasets : list of str
+    batch_size : int
+
+    Returns
+    -------
+    dict
+        ``description``, ``datasets``, ``input_check``.
+    """
+    sr = model.sample_rate
+    clip = model.card.clip_seconds if getattr(model, "card", None) is not None else None
+    clip = None if clip is None else int(round(float(clip) * sr))
+    waves, _, _, _ = load_items(train_set, n_mid=len(model.midlevel_names), n_emo=len(model.emotion_names),
+                                clip_samples=clip, midlevel_names=model.midlevel_names,
+                                emotion_names=model.emotion_names)
+    with torch.no_grad():
+        specs = _spectrograms(model, waves, batch_size)  # a trained frontend standardises its output
+    return {"description": description, "datasets": list(datasets),
+            "input_check": _input_check(model, specs, sr)}
 
 
 def evaluate(model: MERModel, dataset, *, card: ModelCard | None = None, batch_size: int = 16,
