@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -27,9 +28,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..datasets import synthetic as syn
 from ..exceptions import DatasetError, ParameterError
+from ..explain.components import RESIDUAL, build_components
+from ..explain.separation import default_cache_dir, get_separator
+from ..explain.separators import separator_card
+from ..models import ship, zoo
+from ..models.zoo import model_card
 from ..validation import check_writable_dir
-from .truths import scored_track_ids, task_models
+from .results import git_commit, package_versions
+from .suites import load_suite, suite_file_sha256
+from .truths import exclusions, scored_track_ids, task_models
+from .v2_analysis import analysis_table, subgroup_predictions
+from .v2_explainers import attribute_clip, explain_settings
+from .v2_report import KEYS, clip_verdicts, metrics_table, read_units, seed_table, summary_markdown
 
 __all__ = ["BENCHMARK_V2", "plan_units", "unit_cost", "run_unit", "run_benchmark_v2", "unit_name",
            "ESTIMATED_SEPARATOR", "expected_explanations", "write_results", "main"]
@@ -54,7 +66,6 @@ def plan_units(suite: dict, data_home) -> list:
         ``{"model", "source", "jobs": [{"task", "head", "role", "variant", "segments", "track_ids"}]}``
         most expensive first (:func:`unit_cost`; ties in suite order, sources outer).
     """
-    from ..datasets import synthetic as syn
 
     jobs = {}
     for task, spec in suite["tasks"].items():
@@ -86,7 +97,6 @@ def unit_cost(unit: dict) -> int:
 
 def _clip_components(track, *, source: str, segments: int, separator):
     """Components of a clip: oracle stems or the separator's (residual added when they miss the mix)."""
-    from ..explain.components import build_components
 
     mix, sr = track.audio
     sr = int(round(float(sr)))  # the loader returns the rate as a float
@@ -107,10 +117,6 @@ def run_unit(unit: dict, *, data_home, suite: dict, separator=None, progress: bo
     """
     from tqdm.auto import tqdm
 
-    from ..datasets import synthetic as syn
-    from ..explain.components import RESIDUAL
-    from ..models import ship, zoo
-    from .v2_explainers import attribute_clip, explain_settings
 
     settings = explain_settings(suite)
     stem = suite["bias"]["shortcut_stem"]
@@ -185,8 +191,6 @@ def run_benchmark_v2(out_dir, *, data_home, suite="synthetic_v2", models=None, s
         ``{"done": [...], "skipped": [...], "failed": [...], "wall_seconds": float}``. Several processes may
         run this on the same folder at once: each unit is claimed with a lock file.
     """
-    from ..explain.separation import default_cache_dir, get_separator
-    from .suites import load_suite
 
     suite = load_suite(suite) if not isinstance(suite, dict) else suite
     out = check_writable_dir(Path(out_dir), "out_dir")
@@ -201,7 +205,6 @@ def run_benchmark_v2(out_dir, *, data_home, suite="synthetic_v2", models=None, s
         units = [u for u in units if u["model"] in set(models)]
     if sources is not None:
         units = [u for u in units if u["source"] in set(sources)]
-    from .results import git_commit
 
     commit = git_commit()  # the code that computed the units (recorded with each of them)
     separator = None
@@ -231,7 +234,11 @@ def run_benchmark_v2(out_dir, *, data_home, suite="synthetic_v2", models=None, s
             if progress:
                 print(f"{name}: {time.perf_counter() - t:.1f} s", flush=True)
         except Exception:  # noqa: BLE001 -- a failed unit is recorded and the run goes on
-            (runs / f"{name}.failed.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            trace = traceback.format_exc()
+            (runs / f"{name}.failed.txt").write_text(trace, encoding="utf-8")
+            with open(runs / "failures.jsonl", "a", encoding="utf-8") as log:  # kept after a later success
+                log.write(json.dumps({"unit": name, "pid": os.getpid(), "time": time.time(),
+                                      "traceback": trace}) + "\n")
             report["failed"].append(name)
         finally:
             (runs / f"{name}.lock").unlink(missing_ok=True)
@@ -272,13 +279,6 @@ def write_results(out_dir, *, data_home, suite="synthetic_v2", predictions: bool
     dict
         The manifest.
     """
-    from ..explain.separators import separator_card
-    from ..models.zoo import model_card
-    from .results import git_commit, package_versions
-    from .suites import load_suite, suite_file_sha256
-    from .truths import exclusions
-    from .v2_analysis import analysis_table, subgroup_predictions
-    from .v2_report import KEYS, clip_verdicts, metrics_table, read_units, seed_table, summary_markdown
 
     name = suite if isinstance(suite, str) else suite["name"]
     suite = load_suite(suite) if isinstance(suite, str) else suite
@@ -345,7 +345,6 @@ def write_results(out_dir, *, data_home, suite="synthetic_v2", predictions: bool
 
 def main(argv=None) -> int:
     """``python -m mer_audiolime.evaluation.benchmark_v2 {run,report} --out DIR --data-home DIR``."""
-    import argparse
 
     parser = argparse.ArgumentParser(prog="python -m mer_audiolime.evaluation.benchmark_v2",
                                      description="Run or score the pre-registered synthetic-v2 benchmark.")

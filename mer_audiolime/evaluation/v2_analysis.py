@@ -19,6 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..datasets import synthetic as syn
+from ..models import zoo
+from ..models.heads import to_predictor
+
 __all__ = ["subgroup_predictions", "analysis_table"]
 
 
@@ -32,9 +36,6 @@ def subgroup_predictions(models, *, data_home, split: str = "test", batch_size: 
         ``effect_<feature>`` = ``std_valence * W[valence, j] * m_j`` (the feature's share of the predicted
         valence, in valence units).
     """
-    from ..datasets import synthetic as syn
-    from ..models import zoo
-    from ..models.heads import to_predictor
 
     rows = []
     for name in models:

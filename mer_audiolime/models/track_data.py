@@ -3,6 +3,10 @@ shipping script; no torch import at module level, so the CLI's ``--help`` stays 
 
 from __future__ import annotations
 
+import numpy as np
+
+from .. import datasets
+from ..audio import conform
 from ..exceptions import DatasetError
 
 __all__ = ["TrackItems", "track_targets", "tracks_dataset"]
@@ -30,8 +34,6 @@ class TrackItems:
         return len(self.tracks)
 
     def __getitem__(self, i):
-        from ..audio import conform
-
         track = self.tracks[i]
         audio, sr = track.audio
         wave = conform(audio, sr=int(sr), target_sr=self.sample_rate, channels=1)[0]
@@ -42,8 +44,6 @@ class TrackItems:
 def track_targets(track, group, names):
     """Target vector of ``track`` for ``names`` from its ``group`` dict (or ``static_targets`` / attributes);
     NaN where a target is missing."""
-    import numpy as np
-
     values = getattr(track, group, None)
     if not isinstance(values, dict):
         values = getattr(track, "static_targets", None)
@@ -66,8 +66,7 @@ def tracks_dataset(name: str, *, data_home=None, split=None, variant=None, sampl
         None when the loader's tracks have no ``split`` and ``split`` is not ``"train"`` (the caller then
         holds out part of the training set).
     """
-    from .. import datasets
-    from .heads import MIDLEVEL_NAMES
+    from .heads import MIDLEVEL_NAMES  # heads imports torch; the models command line imports this module
 
     loader = datasets.load(name, data_home=data_home, version=variant or "default")
     tracks = [loader.track(t) for t in loader.track_ids]
