@@ -266,3 +266,34 @@ def test_clip_detections_agree_with_the_single_clip_rule():
             names, scores = clip["component"].tolist(), clip["score"].to_numpy()
             assert r.hit == detects(scores, names, truth, ranking=r.ranking)
             assert r.distractor_alarm == detects(scores, names, ["other"], ranking=r.ranking)
+
+
+def test_quick_preset_is_the_seed0_models_of_two_tasks_on_a_few_clips():
+    from mer_audiolime.evaluation.benchmark_v2 import QUICK_TASKS, quick_suite
+    from mer_audiolime.evaluation.truths import task_models
+
+    full = load_suite("synthetic_v2")
+    quick = quick_suite(clips=3)
+    assert quick["preset"] == "quick" and "preset" not in full  # a copy: the registered suite is untouched
+    assert list(quick["tasks"]) == list(QUICK_TASKS) and quick["tracks"]["limit"] == 3
+    expected = {n for t in QUICK_TASKS for names in task_models(full, t).values() for n in names
+                if n.endswith("_s0")}
+    assert set(quick["models"]["names"]) == expected
+    assert {"a2mid2e_synth_v2_biased_s0", "a2e_synth_v2_clean_s0", "a2mid2e_synth_v2_clean_cues_s0"} <= expected
+    with pytest.raises(ParameterError, match="clips"):
+        quick_suite(clips=0)
+
+
+def test_quick_summary_says_it_is_not_the_benchmark():
+    from mer_audiolime.evaluation.v2_report import summary_markdown
+
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parents[1] / "evaluation" / "results" / "synthetic-v2"
+    metrics = pd.read_csv(results / "metrics.csv")
+    base = {"benchmark": "synthetic-v2", "suite": "synthetic_v2.toml", "suite_sha256": "0" * 64,
+            "wall_seconds": 12.0, "machine": {"cpus": 2}}
+    quick = summary_markdown(metrics, manifest={**base, "preset": "quick"})
+    full = summary_markdown(metrics, manifest=base)
+    assert "Quick preset" in quick and "not the benchmark's" in quick and "one training seed" in quick
+    assert "Quick preset" not in full and "three training seeds" in full and "Full run wall time" in full

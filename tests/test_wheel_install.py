@@ -12,6 +12,7 @@ import sysconfig
 import venv
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,10 +88,16 @@ def test_installed_wheel_runs_the_benchmark_outside_the_checkout(wheel_venv, tmp
     proc = _run([str(env_dir / "bin" / "mer-audiolime"), "benchmark", "--preset", "quick", "--limit", "2",
                  "--no-progress", "--out", str(out)], cwd=tmp_path, env=env, timeout=900)
     assert "wrote" in proc.stdout
-    results = next(out.glob("synthetic-v*"))
+    results = out / "synthetic-v1"
     for name in ("results.csv", "summary.md", "manifest.json"):
         assert (results / name).is_file(), name
     import json
 
     manifest = json.loads((results / "manifest.json").read_text())
     assert manifest["limit"] == 2 and manifest["suite"]["tracks"]["limit"] == 2
+    # the synthetic-v2 quick preset ran beside it, with the shipped separator's estimated stems
+    quick = out / "synthetic-v2-quick"
+    v2 = json.loads((quick / "manifest.json").read_text())
+    assert v2["preset"] == "quick" and v2["status"] == "complete", v2.get("status_note")
+    sources = set(pd.read_csv(quick / "metrics.csv")["source"])
+    assert sources == {"oracle", "estimated"}

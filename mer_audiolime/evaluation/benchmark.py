@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..datasets.synthetic.settings import benchmark_settings
+from ..datasets.synthetic.settings import V2_GENERATE, benchmark_settings
 from ..exceptions import DatasetError, ParameterError, WeightsError
+from .benchmark_v2 import BENCHMARK_V2, QUICK_CLIPS, run_quick
 
 __all__ = ["BENCHMARK_VERSION", "run_benchmark", "rebuild_benchmark", "benchmark_models", "default_data_home",
            "bias_rows", "per_clip"]
@@ -27,10 +28,14 @@ _SYNTH = benchmark_settings(BENCHMARK_VERSION)
 
 
 def default_data_home() -> Path:
-    """``<cache>/synthetic-v1-seed0`` (the cache is ``$MER_AUDIOLIME_CACHE`` or ``~/.cache/mer_audiolime``)."""
+    """``<cache>/synthetic-v2-seed0`` (the cache is ``$MER_AUDIOLIME_CACHE`` or ``~/.cache/mer_audiolime``).
+
+    One generated set serves both benchmarks: the synthetic-v2 set holds every synthetic-v1 file byte for byte
+    beside the cue audio and task variants.
+    """
     from ..explain.separation import default_cache_dir
 
-    return default_cache_dir() / f"{BENCHMARK_VERSION}-seed{_SYNTH['seed']}"
+    return default_cache_dir() / f"{BENCHMARK_V2}-seed{V2_GENERATE['seed']}"
 
 
 def benchmark_models() -> list:
@@ -51,15 +56,18 @@ def benchmark_models() -> list:
     return sorted(found, key=lambda nv: (nv[1] != "clean", nv[0]))
 
 
-def _ensure_data(home: Path, progress: bool) -> Path:
+def _ensure_data(home: Path, progress: bool, *, cues: bool = True) -> Path:
+    """Generate the synthetic-v2 set in ``home`` unless it holds the files the run needs (``cues``: the v2 ones)."""
     from ..datasets.synthetic import generate
 
-    if all((home / f"synthetic_index_{v}.json").is_file() for v in ("clean", "biased")):
+    v1 = all((home / f"synthetic_index_{v}.json").is_file() for v in ("clean", "biased"))
+    if v1 and (not cues or (home / "cues.json").is_file()):
         return home
     if home.exists() and any(home.iterdir()):
-        raise DatasetError(f"{home} exists but holds no complete synthetic set; remove it or pass another "
-                           "--data-home.")
-    generate(home, variant="both", n_jobs=2, progress=progress, **_SYNTH)
+        missing = "the synthetic-v2 cue audio (cues.json)" if v1 else "a complete synthetic set"
+        raise DatasetError(f"{home} exists but holds no {missing}; remove it, or pass a --data-home where "
+                           "the set can be generated.")
+    generate(home, variant="both", n_jobs=2, progress=progress, **V2_GENERATE)
     return home
 
 
@@ -169,7 +177,8 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
             raise ParameterError(f"limit must be a positive integer (clips per model), got {limit!r}.")
         current = suite["tracks"]["limit"]
         suite["tracks"]["limit"] = min(limit, current) if current else limit
-    home = _ensure_data(Path(data_home) if data_home else default_data_home(), progress)
+    home = _ensure_data(Path(data_home) if data_home else default_data_home(), progress,
+                        cues=preset == "quick")
     out = Path(out_dir) / BENCHMARK_VERSION
     runs, variants = [], {}
     for name, variant in benchmark_models():
@@ -211,4 +220,7 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
         "outputs_sha256": hashes,
     }
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    if preset == "quick":  # the synthetic-v2 quick preset, with oracle and estimated stems
+        run_quick(out_dir, data_home=home, progress=progress,
+                  clips=min(limit, QUICK_CLIPS) if limit is not None else QUICK_CLIPS)
     return out

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -35,7 +36,7 @@ from ..explain.separation import default_cache_dir, get_separator
 from ..explain.separators import separator_card
 from ..models import ship, zoo
 from ..models.zoo import model_card
-from ..validation import check_writable_dir
+from ..validation import check_int, check_writable_dir
 from .results import git_commit, package_versions
 from .suites import load_suite, suite_file_sha256
 from .truths import exclusions, scored_track_ids, task_models
@@ -44,12 +45,46 @@ from .v2_explainers import attribute_clip, explain_settings
 from .v2_report import KEYS, clip_verdicts, metrics_table, read_units, seed_table, summary_markdown
 
 __all__ = ["BENCHMARK_V2", "plan_units", "unit_cost", "run_unit", "run_benchmark_v2", "unit_name",
-           "ESTIMATED_SEPARATOR", "expected_explanations", "write_results", "main"]
+           "ESTIMATED_SEPARATOR", "expected_explanations", "write_results", "main", "QUICK_TASKS",
+           "QUICK_SEED", "QUICK_CLIPS", "quick_suite", "run_quick"]
 
 #: Version name of the benchmark the results are filed and cited under.
 BENCHMARK_V2 = "synthetic-v2"
 #: The shipped separator that gives the estimated stems.
 ESTIMATED_SEPARATOR = "umx-synth"
+
+
+#: The quick preset (part of ``mer-audiolime benchmark --preset quick``, the demo): the pre-registered suite
+#: restricted to the seed-0 models of these tasks and to the first ``QUICK_CLIPS`` scored test clips of each,
+#: with both stem sources. Fixed before it was first run; its numbers show the pipeline end to end on a
+#: handful of clips and are not the benchmark's (those are the full run's, in evaluation/results/synthetic-v2).
+QUICK_TASKS = ("shortcut", "confounded")
+QUICK_SEED = 0
+QUICK_CLIPS = 4
+
+
+def quick_suite(suite="synthetic_v2", *, clips: int = QUICK_CLIPS) -> dict:
+    """The quick preset of a pre-registration: :data:`QUICK_TASKS`, seed :data:`QUICK_SEED`, ``clips`` clips.
+
+    Returns
+    -------
+    dict
+        A copy of the suite with ``tasks``, ``models.names`` and ``tracks.limit`` restricted and
+        ``preset = "quick"`` (recorded in the manifest and shown on the summary page).
+
+    Examples
+    --------
+    >>> quick_suite()["models"]["names"][:2]
+    ['a2mid2e_synth_v2_clean_s0', 'a2e_synth_v2_clean_s0']
+    """
+    suite = copy.deepcopy(load_suite(suite) if isinstance(suite, str) else suite)
+    suite["tasks"] = {t: suite["tasks"][t] for t in QUICK_TASKS}
+    wanted = {n for t in QUICK_TASKS for names in task_models(suite, t).values() for n in names}
+    suite["models"]["names"] = [n for n in suite["models"]["names"]
+                                if n in wanted and n.endswith(f"_s{QUICK_SEED}")]
+    suite["tracks"]["limit"] = check_int(clips, "clips", minimum=1)
+    suite["preset"] = "quick"
+    return suite
 
 
 def unit_name(model: str, source: str) -> str:
@@ -311,7 +346,7 @@ def write_results(out_dir, *, data_home, suite="synthetic_v2", predictions: bool
     sep = separator_card(ESTIMATED_SEPARATOR)
     manifest = {
         "benchmark": BENCHMARK_V2, "suite": f"{name}.toml", "suite_sha256": suite_file_sha256(name),
-        "status": status,
+        "preset": suite.get("preset", "full"), "status": status,
         "status_note": "" if status == "complete" else (
             f"{len(missing_units)} of {len(units)} units missing ({missing_units}); failed: {failures}. "
             "Rates cover the finished units only."),
@@ -341,6 +376,33 @@ def write_results(out_dir, *, data_home, suite="synthetic_v2", predictions: bool
     return manifest
 
 
+
+
+def run_quick(out_dir, *, data_home, clips: int = QUICK_CLIPS, progress: bool = True) -> Path:
+    """Run and score the quick preset (:func:`quick_suite`) into ``<out_dir>/synthetic-v2-quick``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Parent folder (the demo's ``demo-out``).
+    data_home : path
+        A generated synthetic-v2 set (``generate(..., **V2_GENERATE)``).
+    clips : int
+        Scored test clips per task (a smaller number makes a smoke run).
+    progress : bool
+        tqdm bars and a line per finished unit.
+
+    Returns
+    -------
+    pathlib.Path
+        The results folder (``summary.md``, ``metrics.csv``, ``per_clip.csv``, ``manifest.json``, ``runs/``).
+    """
+    suite = quick_suite(clips=clips)
+    out = Path(out_dir) / f"{BENCHMARK_V2}-quick"
+    report = run_benchmark_v2(out, data_home=data_home, suite=suite, progress=progress)
+    write_results(out, data_home=data_home, suite=suite,
+                  machine_note=f"quick preset; this run: {report['wall_seconds']:.0f} s")
+    return out
 
 
 def main(argv=None) -> int:

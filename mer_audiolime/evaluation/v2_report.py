@@ -233,14 +233,20 @@ def summary_markdown(metrics: pd.DataFrame, *, manifest: dict, analysis: pd.Data
     status = manifest.get("status", "complete")
     if status != "complete":
         lines += [f"**Status: {status}.** {manifest.get('status_note', '')}", ""]
+    if manifest.get("preset") == "quick":
+        lines += ["**Quick preset** (the demo): the seed-0 models of two tasks on a few scored clips, to show "
+                  "the pipeline end to end. These numbers are not the benchmark's; cite the full run "
+                  "(evaluation/results/synthetic-v2).", ""]
     lines += [
         f"Pre-registration: `{manifest['suite']}` (sha256 `{manifest['suite_sha256']}`), run once on the "
         f"test split. Units computed at commit {', '.join(f'`{c}`' for c in manifest.get('run_commits', []))}"
-        f"; tables written at `{manifest.get('git_commit')}`. Full run wall time: "
+        f"; tables written at `{manifest.get('git_commit')}`. "
+        f"{'Quick-preset' if manifest.get('preset') == 'quick' else 'Full'} run wall time: "
         f"{manifest.get('wall_seconds', float('nan')):.0f} s on {manifest.get('machine', {}).get('cpus')} "
         "shared CPU cores (see the manifest for the load).", "",
-        "Cells: hit rate [Wilson 95 % interval] (hits / scored (model, clip) pairs, pooled over three "
-        "training seeds; the pairs share clips across seeds). Every explainer is listed under its cited "
+        "Cells: hit rate [Wilson 95 % interval] (hits / scored (model, clip) pairs, pooled over "
+        f"{'one training seed' if manifest.get('preset') == 'quick' else 'three training seeds'}; "
+        "the pairs share clips across seeds). Every explainer is listed under its cited "
         "ranking: signed (the pre-registered primary), and `lime_abs` under |a|. A tie at the top is no "
         "detection. Chance: the hit probability of a uniformly random ranking, 1/K (single truth) or "
         "1/C(K, 2) (shared truth).", ""]
