@@ -78,8 +78,6 @@ LAZY_INTERNAL = {
     ("mer_audiolime.models.heads", "mer_audiolime.models.inference"): _CIRCLE,
     ("mer_audiolime.models.inference", "mer_audiolime.models.heads"): _CIRCLE,
     ("mer_audiolime.models.predictor", "mer_audiolime.models.spec"): _CIRCLE,
-    ("mer_audiolime.models.track_data", "mer_audiolime.models.heads"):
-        _TORCH + " (the models command line imports track_data to build its parser)",
 }
 
 _PENDING = "pending: the file is being rewritten on another branch; this entry goes when that lands"

@@ -35,12 +35,12 @@ def synthetic_home(synthetic_v2_home):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", shipped())
 def test_shipped_model_reproduces_documented_test_metrics(name, synthetic_home):
-    from mer_audiolime.models.track_data import tracks_dataset
+    from mer_audiolime.datasets.torch_data import split_dataset
     from mer_audiolime.models.training import evaluate
 
     card = zoo.model_card(name)
-    test = tracks_dataset("synthetic", data_home=synthetic_home, split="test",
-                          variant=card.dataset["variant"])
+    test = split_dataset("synthetic", data_home=synthetic_home, split="test",
+                         variant=card.dataset["variant"])
     frame = evaluate(zoo.load_model(name, download=False), test, num_threads=2)
     for row in frame.itertuples():
         documented = card.metrics["test"][row.target]

@@ -141,7 +141,7 @@ def test_recipe_factory_mixes_midlevel_and_deam_items_and_trains(tmp_path):
     keys = [tuple(targets) for _, targets in items]
     assert set(keys) == {("midlevel",), ("emotion",)}
     assert all(audio.shape == (1, 22050) for audio, _ in items)
-    valence = [t["emotion"]["valence"] for _, t in items if "emotion" in t]
+    valence = [float(t["emotion"][0]) for _, t in items if "emotion" in t]  # (valence, arousal)
     result = train(data, valid_set=data, epochs=1, emotion_names=data.emotion_names, progress=False,
                    crop_seconds=None, backbone_kwargs={"base_channels": 4})
     assert result.card.target_scaling["valence"]["mean"] == pytest.approx(np.mean(valence), rel=1e-6)

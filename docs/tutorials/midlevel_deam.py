@@ -2,8 +2,9 @@
 
 DEAM has valence/arousal ratings but no mid-level annotations; the Mid-level Features dataset (Aljanaki &
 Soleymani 2018) has the seven mid-level ratings but no emotions. This factory serves both as one torch
-dataset: a Mid-level item carries only ``{"midlevel": {...}}`` targets and a DEAM item only
-``{"emotion": {...}}``. The training function (:func:`mer_audiolime.models.training.train`) z-scores each
+dataset: a Mid-level item carries only ``{"midlevel": (7,)}`` targets and a DEAM item only
+``{"emotion": (2,)}`` (``TrackDataset(target_groups=...)``).
+The training function (:func:`mer_audiolime.models.training.train`) z-scores each
 target on the items that have it and leaves missing targets out of the loss, so the mid-level layer learns the
 annotated qualities while the bias-free emotion layer learns valence and arousal on top of them.
 
@@ -21,7 +22,7 @@ split for this purpose. The training function holds every clip in memory at ``cl
 
 from __future__ import annotations
 
-from torch.utils.data import ConcatDataset, Dataset
+from torch.utils.data import ConcatDataset
 
 from mer_audiolime import datasets
 from mer_audiolime.datasets import TrackDataset, random_split
@@ -29,20 +30,6 @@ from mer_audiolime.datasets.midlevel import FEATURES
 
 EMOTIONS = ("valence", "arousal")
 SPLITS = ("train", "validation", "test")
-
-
-class TargetGroup(Dataset):
-    """Wrap a :class:`~mer_audiolime.datasets.TrackDataset`: flat targets become ``{key: {name: value}}``."""
-
-    def __init__(self, inner: TrackDataset, *, key: str, names):
-        self.inner, self.key, self.names = inner, key, list(names)
-
-    def __len__(self) -> int:
-        return len(self.inner)
-
-    def __getitem__(self, index):
-        audio, targets = self.inner[index]
-        return audio, {self.key: {n: float(v) for n, v in zip(self.names, targets.tolist())}}
 
 
 def make(split: str = "train", data_home=None, *, midlevel_home=None, deam_home=None,
@@ -76,9 +63,8 @@ def make(split: str = "train", data_home=None, *, midlevel_home=None, deam_home=
         ds = datasets.load(name, data_home=home)
         ids = random_split(sorted(ds.track_ids), fractions=(0.8, 0.1, 0.1), names=SPLITS, seed=seed)[split]
         if ids:
-            inner = TrackDataset(ds, track_ids=ids, targets=list(names), sample_rate=sample_rate,
-                                 clip_seconds=clip_seconds, crop="start")
-            parts.append(TargetGroup(inner, key=key, names=names))
+            parts.append(TrackDataset(ds, track_ids=ids, target_groups={key: list(names)},
+                                      sample_rate=sample_rate, clip_seconds=clip_seconds, crop="start"))
     if not parts:
         return None
     combined = ConcatDataset(parts)

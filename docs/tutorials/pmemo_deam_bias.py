@@ -121,7 +121,7 @@ def section(title: str) -> None:
 
 
 def _tutorial(name: str) -> dict:
-    """Functions of a sibling tutorial script (explain_clips, analyse, TargetGroup): one copy of each."""
+    """Functions of a sibling tutorial script (explain_clips, analyse): one copy of each."""
     return runpy.run_path(str(HERE / name), run_name=f"tutorial_{Path(name).stem}")
 
 
@@ -200,17 +200,15 @@ def train_model(deam, pmemo, splits, args, out_dir: Path):
     from mer_audiolime.models import to_predictor
     from mer_audiolime.models.training import train
 
-    target_group = _tutorial("midlevel_deam.py")["TargetGroup"]
     parts = [(deam, splits["deam"]["train"])]
     if args.train_on == "deam+pmemo":
         parts.append((pmemo, splits["pmemo"]["train"]))
     items = []
     for ds, ids in parts:
         if ids:
-            inner = TrackDataset(ds, track_ids=ids, targets=list(EMOTIONS), sample_rate=22050,
-                                 clip_seconds=args.clip_seconds, crop="start", scale="range",
-                                 target_range=(0.0, 1.0), seed=args.seed)
-            items.append(target_group(inner, key="emotion", names=EMOTIONS))
+            items.append(TrackDataset(ds, track_ids=ids, target_groups={"emotion": list(EMOTIONS)},
+                                      sample_rate=22050, clip_seconds=args.clip_seconds, crop="start",
+                                      scale="range", target_range=(0.0, 1.0), seed=args.seed))
     train_set = ConcatDataset(items)
     crop = args.crop_seconds if args.crop_seconds and args.crop_seconds < args.clip_seconds else None
     with warnings.catch_warnings():

@@ -2,7 +2,11 @@
 
 Clips are brought to one length the way the paper's training code does it: a clip longer than the window is
 cropped (a seeded random window for training, or the start/centre for evaluation) and a shorter one is
-*loop-padded* — repeated end to end — so the model never sees digital silence it would have to explain.
+*loop-padded* — repeated end to end — so the model never sees digital silence it would have to explain
+(``pad="zero"`` appends zeros instead; ``clip_seconds="full"`` serves whole clips and leaves the length to
+the training code). Targets come as one flat vector, or grouped (``target_groups``) as the training code
+of :mod:`mer_audiolime.models.training` reads them: ``{"midlevel": (7,), "emotion": (E,)}`` with NaN where
+a rating is missing. :func:`split_dataset` builds the training sets of a registered loader's splits.
 Decoded, resampled audio is cached in memory and, optionally, on disk (``.npy`` keyed by the file's path,
 size, modification time, rate and channel count), so each file is decoded once.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -18,14 +23,17 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as _TorchDataset
 
+from . import load as load_dataset
 from ..audio import conform
 from ..exceptions import DatasetError, ParameterError
+from ..names import EMOTION_NAMES, MIDLEVEL_NAMES
 
-__all__ = ["TrackDataset", "fit_length"]
+__all__ = ["TrackDataset", "fit_length", "split_dataset"]
 
 _CROPS = ("random", "start", "center")
 _PADS = ("loop", "zero")
 _SCALES = (None, "range", "standardize")
+_MISSING = ("raise", "skip", "nan")
 
 
 def fit_length(
@@ -92,12 +100,18 @@ class TrackDataset(_TorchDataset):
     targets : sequence of str, optional
         Target names (track attributes such as ``"arousal"`` or ``"rhythm_stability"``). Default: the
         track class's ``TARGET_NAMES``.
+    target_groups : dict, optional
+        ``{group: [names]}``, e.g. ``{"midlevel": MIDLEVEL_NAMES, "emotion": ["valence", "arousal"]}``
+        (instead of ``targets``): items carry ``{group: tensor (len(names),)}``, the form
+        :func:`mer_audiolime.models.training.train` reads. A value is looked up in the track's ``<group>``
+        dict when it has one, else in its ``static_targets`` dict, else as an attribute.
     model : object, optional
         A Predictor: its ``sample_rate``, ``channels`` and (if present) ``clip_seconds`` are used as defaults.
     sample_rate : int, optional
         Output rate in Hz (required unless ``model`` has one).
-    clip_seconds : float, optional
-        Window length in seconds (required unless ``model`` has ``clip_seconds``).
+    clip_seconds : float or "full", optional
+        Window length in seconds (required unless ``model`` has ``clip_seconds``); ``"full"`` serves each
+        whole clip (lengths differ; ``crop`` and ``pad`` are unused).
     channels : int
         Output channels (1 = mono average).
     crop : {"random", "start", "center"}
@@ -113,8 +127,11 @@ class TrackDataset(_TorchDataset):
         ``{name: (low, high)}`` overriding the dataset's rating scales.
     stats : dict, optional
         ``{name: (mean, std)}`` for ``scale="standardize"``.
+    missing : {"raise", "skip", "nan"}
+        A track lacking a target value (None or NaN) raises, is dropped (listed in :attr:`skipped`), or is
+        served with NaN in its place (the training code leaves NaN out of the loss).
     skip_missing : bool
-        Drop tracks lacking a target (listed in :attr:`skipped`); by default they raise.
+        Shorthand for ``missing="skip"``.
     cache_dir : str or path-like, optional
         Folder for decoded ``.npy`` audio.
     memory_cache : bool
@@ -137,9 +154,10 @@ class TrackDataset(_TorchDataset):
         *,
         track_ids: Sequence[str] | None = None,
         targets: Sequence[str] | None = None,
+        target_groups: dict | None = None,
         model=None,
         sample_rate: int | None = None,
-        clip_seconds: float | None = None,
+        clip_seconds: float | str | None = None,
         channels: int | None = None,
         crop: str = "random",
         pad: str = "loop",
@@ -147,6 +165,7 @@ class TrackDataset(_TorchDataset):
         target_range=(0.0, 1.0),
         ranges: dict | None = None,
         stats: dict | None = None,
+        missing: str = "raise",
         skip_missing: bool = False,
         cache_dir=None,
         memory_cache: bool = True,
@@ -158,19 +177,23 @@ class TrackDataset(_TorchDataset):
         channels = channels if channels is not None else int(getattr(model, "channels", 1) or 1)
         if sample_rate is None or isinstance(sample_rate, bool) or int(sample_rate) <= 0:
             raise ParameterError(f"sample_rate must be a positive int (or pass model=), got {sample_rate!r}.")
-        if clip_seconds is None or not float(clip_seconds) > 0:
+        full = isinstance(clip_seconds, str) and clip_seconds == "full"
+        bad_clip = clip_seconds is None or isinstance(clip_seconds, str) or not float(clip_seconds) > 0
+        if not full and bad_clip:
             raise ParameterError(
-                f"clip_seconds must be > 0 (or a model with clip_seconds), got {clip_seconds!r}."
+                f"clip_seconds must be > 0 or 'full' (or a model with clip_seconds), got {clip_seconds!r}."
             )
-        if crop not in _CROPS or pad not in _PADS or scale not in _SCALES:
+        if crop not in _CROPS or pad not in _PADS or scale not in _SCALES or missing not in _MISSING:
             raise ParameterError(
-                f"crop must be in {_CROPS}, pad in {_PADS}, scale in {_SCALES}; "
-                f"got {crop!r}, {pad!r}, {scale!r}."
+                f"crop must be in {_CROPS}, pad in {_PADS}, scale in {_SCALES}, missing in {_MISSING}; "
+                f"got {crop!r}, {pad!r}, {scale!r}, {missing!r}."
             )
+        if skip_missing:
+            missing = "skip"
         self.dataset = dataset
         self.sample_rate, self.channels = int(sample_rate), int(channels)
-        self.clip_seconds = float(clip_seconds)
-        self.length = int(round(self.clip_seconds * self.sample_rate))
+        self.clip_seconds = None if full else float(clip_seconds)
+        self.length = None if full else int(round(self.clip_seconds * self.sample_rate))
         self.crop, self.pad, self.scale, self.seed = crop, pad, scale, int(seed)
         self.return_track_id = bool(return_track_id)
         self.epoch = 0
@@ -182,9 +205,16 @@ class TrackDataset(_TorchDataset):
             raise DatasetError(f"track ids not in {dataset.name}: {unknown[:5]}{more}.")
         if not ids:
             raise DatasetError("TrackDataset needs at least one track.")
-        if targets is not None:
+        if target_groups is not None:
+            if targets is not None:
+                raise ParameterError("pass targets= or target_groups=, not both.")
+            self.target_groups = {str(g): list(n) for g, n in dict(target_groups).items()}
+            names = [n for group in self.target_groups.values() for n in group]
+        elif targets is not None:
+            self.target_groups = None
             names = list(targets)
         else:
+            self.target_groups = None
             names = list(getattr(dataset.track(ids[0]), "TARGET_NAMES", ()))
         if not names:
             raise ParameterError(
@@ -194,23 +224,24 @@ class TrackDataset(_TorchDataset):
         raw, kept, self.skipped = [], [], []
         for tid in ids:
             track = dataset.track(tid)
-            values = [getattr(track, n, None) for n in names]
-            if any(v is None for v in values):
-                if skip_missing:
+            values = self._read_targets(track, names)
+            if missing == "nan":
+                values = [np.nan if _is_missing(v) else v for v in values]
+            elif any(v is None for v in values):
+                if missing == "skip":
                     self.skipped.append(tid)
                     continue
-                missing = [n for n, v in zip(names, values) if v is None]
+                lacking = [n for n, v in zip(names, values) if v is None]
                 raise DatasetError(
-                    f"{dataset.name} track {tid} has no value for {missing}; "
-                    "pass skip_missing=True to drop such "
-                    "tracks."
+                    f"{dataset.name} track {tid} has no value for {lacking}; "
+                    "pass missing='skip' to drop such tracks or missing='nan' to serve NaN."
                 )
             for n, v in zip(names, values):
                 if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
                     raise ParameterError(
                         f"target {n!r} of {dataset.name} is {type(v).__name__}, not a number."
                     )
-                if not np.isfinite(v):
+                if not np.isfinite(v) and not (missing == "nan" and np.isnan(v)):
                     raise DatasetError(
                         f"{dataset.name} track {tid}: target {n!r} is {v}, not a finite number."
                     )
@@ -222,15 +253,33 @@ class TrackDataset(_TorchDataset):
         self.raw_targets = np.asarray(raw, dtype=np.float64)
         self.target_range = (float(target_range[0]), float(target_range[1]))
         self._ranges = self._resolve_ranges(ranges)
-        self.target_stats = stats if stats is not None else {
-            n: (float(self.raw_targets[:, j].mean()), float(self.raw_targets[:, j].std()))
-            for j, n in enumerate(names)
-        }
+        # NaN (missing="nan") is left out of the statistics (a target never rated gets NaN ones); plain
+        # mean/std otherwise.
+        mean, std = (np.nanmean, np.nanstd) if np.isnan(self.raw_targets).any() else (np.mean, np.std)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.target_stats = stats if stats is not None else {
+                n: (float(mean(self.raw_targets[:, j])), float(std(self.raw_targets[:, j])))
+                for j, n in enumerate(names)
+            }
         self.targets = self.scale_targets(self.raw_targets).astype(np.float32)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._memory = {} if memory_cache else None
 
     # ------------------------------------------------------------------ targets
+    def _read_targets(self, track, names) -> list:
+        if self.target_groups is None:
+            return [getattr(track, n, None) for n in names]
+        values = []
+        for group, group_names in self.target_groups.items():
+            table = getattr(track, group, None)
+            if not isinstance(table, dict):
+                table = getattr(track, "static_targets", None)
+            if not isinstance(table, dict):
+                table = {n: getattr(track, n, None) for n in group_names}
+            values.extend(table.get(n) for n in group_names)
+        return values
+
     def _resolve_ranges(self, ranges):
         if self.scale != "range":
             return {}
@@ -322,9 +371,79 @@ class TrackDataset(_TorchDataset):
             raise IndexError(f"index {index} out of range for {len(self)} tracks")
         index = index % len(self)
         tid = self.track_ids[index]
-        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.crop == "random" else None
-        audio = fit_length(self.decoded(tid), self.length, crop=self.crop, pad=self.pad, rng=rng)
+        if self.length is None:
+            audio = np.array(self.decoded(tid), dtype=np.float32)  # a copy: the cache stays untouched
+        else:
+            rng = np.random.default_rng([self.seed, self.epoch, index]) if self.crop == "random" else None
+            audio = fit_length(self.decoded(tid), self.length, crop=self.crop, pad=self.pad, rng=rng)
         x = torch.from_numpy(audio)
         y = torch.from_numpy(self.targets[index].copy())
+        if self.target_groups is not None:
+            bounds = np.cumsum([0] + [len(n) for n in self.target_groups.values()])
+            y = {g: y[a:b] for g, a, b in zip(self.target_groups, bounds[:-1], bounds[1:])}
         return (x, y, tid) if self.return_track_id else (x, y)
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+
+
+def split_dataset(name: str, *, split: str | None = None, data_home=None, variant: str | None = None,
+                  sample_rate: int = 22050, emotion_names=None, midlevel_names=None) -> TrackDataset | None:
+    """Training set of one ``split`` of a registered loader: whole mono clips with grouped targets.
+
+    The tracks are served in the loader's order as ``(audio (1, L), {"midlevel": (7,), "emotion": (E,)})``
+    with NaN for a missing rating and no scaling (``clip_seconds="full"``, ``missing="nan"``): the training
+    code crops or zero-pads them and standardises the targets itself (``mer-audiolime train`` and the model
+    zoo's shipping script read their data through this function).
+
+    Parameters
+    ----------
+    name : str
+        A registered loader (``mer_audiolime.datasets.list_datasets()``).
+    split : str, optional
+        Keep the tracks whose ``split`` is this; a loader whose tracks have no split serves every track for
+        ``"train"`` and None otherwise. Default: every track.
+    data_home : str or path-like, optional
+    variant : str, optional
+        The loader's index version (e.g. ``clean`` / ``biased`` for the synthetic benchmark).
+    sample_rate : int
+        Output rate in Hz.
+    emotion_names, midlevel_names : sequence of str, optional
+        Target names of the two groups. Default: the track class's ``TARGET_NAMES`` that are not mid-level
+        features (else valence and arousal), and :data:`~mer_audiolime.names.MIDLEVEL_NAMES`.
+
+    Returns
+    -------
+    TrackDataset or None
+        With ``emotion_names``, ``midlevel_names`` and ``index_version`` attributes; None for a split the
+        loader does not have (the caller then holds out part of the training set).
+
+    Examples
+    --------
+    >>> train = split_dataset("synthetic", split="train", data_home=..., variant="biased")  # doctest: +SKIP
+    >>> audio, targets = train[0]; audio.shape, targets["emotion"].shape  # doctest: +SKIP
+    (torch.Size([1, 220500]), torch.Size([2]))
+    """
+    loader = load_dataset(name, data_home=data_home, version=variant or "default")
+    ids = list(loader.track_ids)
+    if not ids:
+        raise DatasetError(f"dataset {name!r} has no tracks (data_home={data_home!r}).")
+    if split is not None:
+        if hasattr(loader.track(ids[0]), "split"):
+            ids = [t for t in ids if loader.track(t).split == split]
+        elif split != "train":
+            return None
+    if not ids:
+        splits = sorted({loader.track(t).split for t in loader.track_ids})
+        raise DatasetError(f"dataset {name!r} has no tracks in split {split!r}; its splits are {splits}.")
+    first_targets = getattr(loader.track(ids[0]), "TARGET_NAMES", ()) or ()
+    emotions = list(emotion_names or [n for n in first_targets if n not in MIDLEVEL_NAMES] or EMOTION_NAMES)
+    midlevel = list(midlevel_names or MIDLEVEL_NAMES)
+    out = TrackDataset(loader, track_ids=ids, target_groups={"midlevel": midlevel, "emotion": emotions},
+                       sample_rate=sample_rate, clip_seconds="full", channels=1, missing="nan",
+                       memory_cache=False)
+    out.emotion_names, out.midlevel_names = emotions, midlevel
+    out.index_version = getattr(loader, "version", None)
+    return out
 

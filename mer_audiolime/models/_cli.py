@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 from ..exceptions import MerAudioLimeError, ParameterError
-from .track_data import tracks_dataset
 
-__all__ = ["register", "tracks_dataset"]
+__all__ = ["register"]
 
 _FMT = argparse.RawDescriptionHelpFormatter
 
@@ -165,6 +164,7 @@ def _options(pairs) -> dict:
 
 
 def _dataset(args, split, emotions):
+    from ..datasets.torch_data import split_dataset  # imports torch: only when a command runs
     from .predictor import import_object
 
     if split is None or split.lower() == "none":
@@ -175,8 +175,8 @@ def _dataset(args, split, emotions):
         if args.variant is not None:
             kwargs["variant"] = args.variant
         return factory(**kwargs)
-    return tracks_dataset(args.dataset, data_home=args.data_home, split=split, variant=args.variant,
-                          emotion_names=emotions)
+    return split_dataset(args.dataset, data_home=args.data_home, split=split, variant=args.variant,
+                         emotion_names=emotions)
 
 
 def cmd_train(args) -> int:

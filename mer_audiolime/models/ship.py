@@ -76,7 +76,7 @@ def build_shipped(data_home, *, names=None, out_dir=None, publish: bool = True, 
         name -> :class:`~mer_audiolime.models.checkpoint.ModelCard`.
     """
     from ..datasets import synthetic
-    from .track_data import tracks_dataset
+    from ..datasets.torch_data import split_dataset
     from .checkpoint import save_checkpoint
     from .training import TrainConfig, evaluate, train
     from .zoo import publish_checkpoint
@@ -88,7 +88,7 @@ def build_shipped(data_home, *, names=None, out_dir=None, publish: bool = True, 
     cards = {}
     for name in names or SHIPPED:
         variant, head, description = SHIPPED[name]
-        splits = {s: tracks_dataset("synthetic", data_home=home, split=s, variant=variant)
+        splits = {s: split_dataset("synthetic", data_home=home, split=s, variant=variant)
                   for s in ("train", "validation", "test")}
         cfg = TrainConfig(head=head, **{**RECIPE, **(recipe_overrides or {})})
         info = {"name": "synthetic", "variant": variant, "index_version": variant, "generate": dict(GENERATE),
@@ -217,11 +217,11 @@ def train_v2(data_home, *, variant: str, head: str, seed: int, candidate: str, o
     """
     from ..datasets import synthetic
     from .training import TrainConfig, train
-    from .track_data import tracks_dataset
+    from ..datasets.torch_data import split_dataset
 
     home = _ensure_v2_data(Path(data_home), progress)
     name = v2_name(variant, head, seed)
-    splits = {s: tracks_dataset("synthetic", data_home=home, split=s, variant=variant)
+    splits = {s: split_dataset("synthetic", data_home=home, split=s, variant=variant)
               for s in ("train", "validation")}
     cfg = TrainConfig(head=head, seed=int(seed),
                       **{**V2_RECIPE, **V2_CANDIDATES[candidate], **(recipe_overrides or {})})
@@ -317,7 +317,7 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
     from ..datasets.synthetic.interventions import learned_rule_frame, task_thresholds
     from .checkpoint import load_checkpoint, save_checkpoint
     from .training import evaluate
-    from .track_data import tracks_dataset
+    from ..datasets.torch_data import split_dataset
     from .zoo import publish_checkpoint
 
     home = _ensure_v2_data(Path(data_home), progress)
@@ -342,7 +342,7 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
             train_v2(home, variant=variant, head=head, seed=seed, candidate=candidate, out_dir=out_dir,
                      progress=progress, recipe_overrides=recipe_overrides)
         model, card = load_checkpoint(folder / "best.pt")
-        test = tracks_dataset("synthetic", data_home=home, split="test", variant=variant)
+        test = split_dataset("synthetic", data_home=home, split="test", variant=variant)
         frame = evaluate(model, test, num_threads=V2_RECIPE["num_threads"])
         card.metrics["test"] = {r.target: {"r2": float(r.r2), "pearson_r": float(r.pearson_r), "n": int(r.n)}
                                 for r in frame.itertuples()}
@@ -378,7 +378,7 @@ def add_v2_domains(data_home, *, names=None, cards_dir=None) -> dict:
     dict
         ``{name: domain}`` of the cards written.
     """
-    from .track_data import tracks_dataset
+    from ..datasets.torch_data import split_dataset
     from .training import training_domain
     from .zoo import CARDS_DIR, load_model
 
@@ -387,7 +387,7 @@ def add_v2_domains(data_home, *, names=None, cards_dir=None) -> dict:
     for name in names or v2_names():
         model = load_model(name, download=False)
         variant = model.card.dataset["variant"]
-        train_set = tracks_dataset("synthetic", data_home=str(data_home), split="train", variant=variant)
+        train_set = split_dataset("synthetic", data_home=str(data_home), split="train", variant=variant)
         domain = training_domain(model, train_set, description=V2_DOMAIN, datasets=["synthetic"])
         path = folder / f"{name}.json"
         card = json.loads(path.read_text(encoding="utf-8"))
