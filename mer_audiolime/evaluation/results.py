@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import platform
 import subprocess
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._version import package_versions  # public here too: a run's manifest records these
 from ..datasets import load_cached
 from ..exceptions import EvaluationError, IntegrityError
 from ..fileio import atomic_write_bytes, atomic_write_text, remove_owned
@@ -336,18 +335,6 @@ def rebuild_outputs(folder, *, commit: str | None = None) -> list:
 
     record_rebuild(folder / "manifest.json", update, commit)
     return tables + figures
-
-
-def package_versions() -> dict:
-    """Versions of Python and every package that determines the numbers."""
-    out = {"python": platform.python_version()}
-    for name in ("mer_audiolime", "numpy", "scipy", "scikit-learn", "lime", "torch", "torchaudio", "librosa",
-                 "openunmix", "mirdata", "pandas", "seaborn", "joblib", "dask"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 def git_commit(path=None) -> str | None:

@@ -17,19 +17,15 @@ import dataclasses
 import hashlib
 import io
 import json
-import platform
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy
 
-from .._version import __version__
 from ..exceptions import ChecksumError, MerAudioLimeWarning, ParameterError, WeightsError
 from ..fileio import atomic_write_bytes, file_digest
 
-__all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "sha256_file", "package_versions",
-           "state_digest"]
+__all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "sha256_file", "state_digest"]
 
 CHECKPOINT_FORMAT = "mer_audiolime.checkpoint"
 CHECKPOINT_VERSION = 2
@@ -143,21 +139,6 @@ def _plain(obj):
 def sha256_file(path) -> str:
     """Hex sha256 of a file (:func:`mer_audiolime.fileio.file_digest`)."""
     return file_digest(path, "sha256")
-
-
-def package_versions() -> dict:
-    """Versions of Python and the packages that determine a model's numbers."""
-    import torch
-
-    out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
-           "mer_audiolime": __version__}
-    try:
-        import librosa
-
-        out["librosa"] = librosa.__version__
-    except ImportError:  # pragma: no cover
-        pass
-    return out
 
 
 def state_digest(card: dict, state_dict) -> str:

@@ -27,9 +27,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .._version import CHECKPOINT_PACKAGES, package_versions
 from ..exceptions import ParameterError
 from ..names import EMOTION_NAMES, MIDLEVEL_NAMES
-from .checkpoint import ModelCard, package_versions, save_checkpoint
+from .checkpoint import ModelCard, save_checkpoint
 from ._items import load_items
 from .frontend import CHECK_SECONDS, input_check, profile_distances
 from .heads import MERModel, build_model
@@ -219,7 +220,8 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
             backbone_kwargs=dict(cfg.backbone_kwargs), frontend_kwargs=dict(model.frontend.config),
             target_scaling={**mid_scaling, **emo_scaling},
             dataset={**(dataset_info or {}), "n_train": int(len(specs)), "n_valid": int(len(v_specs))},
-            seed=cfg.seed, package_versions=package_versions(), training=asdict(cfg), domain=domain,
+            seed=cfg.seed, package_versions=package_versions(CHECKPOINT_PACKAGES, source="module"),
+            training=asdict(cfg), domain=domain,
         )
         crop_frames = None
         if cfg.crop_seconds is not None:

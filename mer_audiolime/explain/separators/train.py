@@ -33,7 +33,8 @@ import numpy as np
 from ...datasets import synthetic
 from ...datasets.synthetic import Dataset, STEMS
 from ...exceptions import ParameterError
-from ...models.checkpoint import package_versions, sha256_file
+from ..._version import CHECKPOINT_PACKAGES, package_versions
+from ...models.checkpoint import sha256_file
 from ...models.ship import GENERATE
 from ...validation import check_float, check_int, check_seed
 from ..separation import OpenUnmixSeparator
@@ -338,7 +339,8 @@ def write_card(out_dir, info: dict, *, test_summary=None, data: dict | None = No
                      "train_seconds_note": "wall time of this run; on a shared machine it depends on the load",
                      "n_train_clips": info["n_train"],
                      "n_validation_clips": info["n_validation"], "device": "cpu",
-                     "threads": r["num_threads"], "package_versions": package_versions()},
+                     "threads": r["num_threads"],
+                     "package_versions": package_versions(CHECKPOINT_PACKAGES, source="module")},
         "data": data or {},
         "validation_loss": curves,
         "retrain": "python -m mer_audiolime.explain.separators.train --data-home DIR --publish",
