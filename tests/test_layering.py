@@ -61,7 +61,6 @@ LAZY_THIRD_PARTY = frozenset({
 })
 
 _TORCH = "imports torch at its top; deferred so that the importer loads without torch until a model is built"
-_CIRCLE = "one side of the models circle (see KNOWN_CYCLES)"
 
 #: Imports of package modules made inside a function of a library module, as (importer, imported module),
 #: with the reason. Command-line modules (``cli.py``, ``*_cli.py``) may defer any import: the parser is built
@@ -75,9 +74,6 @@ LAZY_INTERNAL = {
     ("mer_audiolime.models.zoo", "mer_audiolime.models.heads"): _TORCH,
     ("mer_audiolime.models.spec", "mer_audiolime.models.heads"): _TORCH,
     ("mer_audiolime.models.checkpoint", "mer_audiolime.models.heads"): _TORCH,
-    ("mer_audiolime.models.heads", "mer_audiolime.models.inference"): _CIRCLE,
-    ("mer_audiolime.models.inference", "mer_audiolime.models.heads"): _CIRCLE,
-    ("mer_audiolime.models.predictor", "mer_audiolime.models.spec"): _CIRCLE,
 }
 
 _PENDING = "pending: the file is being rewritten on another branch; this entry goes when that lands"
@@ -93,12 +89,7 @@ PENDING = {
 }
 
 #: Import circles not yet untangled, as sorted tuples of their modules -> reason.
-KNOWN_CYCLES = {
-    ("mer_audiolime.models.checkpoint", "mer_audiolime.models.heads", "mer_audiolime.models.inference",
-     "mer_audiolime.models.predictor", "mer_audiolime.models.spec", "mer_audiolime.models.zoo"):
-        "predictor.as_predictor resolves a spec string through spec (which builds on predictor), and "
-        "inference.optimize_for_inference checks for heads.MERModel while heads.to_predictor optimises",
-}
+KNOWN_CYCLES: dict = {}
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,24 @@ def test_debug_is_accepted_before_and_after_the_subcommand(capsys):
     assert main(["models", "info", "nope"]) == 1  # without it: a message and exit code 1
     assert "Traceback" not in capsys.readouterr().err
     assert os.environ.get("MER_AUDIOLIME_DEBUG") is None
+
+
+def test_as_predictor_resolves_specs_at_the_package_and_wraps_objects_in_predictor():
+    """``models.as_predictor`` (defined in models.spec) takes a spec or an object; ``models.predictor``'s
+    wraps objects only and points a spec string to the package's."""
+    import numpy as np
+
+    from mer_audiolime import models
+    from mer_audiolime.exceptions import ModelError
+    from mer_audiolime.models import predictor, spec
+
+    assert models.as_predictor is spec.as_predictor
+    fn = lambda x: x.mean(axis=(1, 2))[:, None]  # noqa: E731
+    wrapped = models.as_predictor(fn, sample_rate=8000, output_names=["m"])
+    assert wrapped(np.full((1, 1, 4), 2.0, np.float32)).tolist() == [[2.0]]
+    assert models.as_predictor(wrapped) is wrapped is predictor.as_predictor(wrapped)
+    by_name = models.as_predictor("a2mid2e_synth_clean")  # a zoo name, as resolve_model reads it
+    assert by_name.output_names == resolve_model("a2mid2e_synth_clean").predictor.output_names
+    assert by_name.sample_rate == 22050
+    with pytest.raises(ModelError, match="models.as_predictor"):
+        predictor.as_predictor("a2mid2e_synth_biased")

@@ -13,8 +13,8 @@ import pandas as pd
 
 from ..audio import conform
 from ..exceptions import MerAudioLimeWarning, ModelError, ParameterError
-from ..models.predictor import as_predictor, predict_batched
-from ..models.spec import describe_model, resolve_model
+from ..models.predictor import predict_batched
+from ..models.spec import as_predictor, describe_model, resolve_model
 from ..validation import check_choice, check_float, check_int, check_names, check_seed, usable_dir
 from .components import (RESIDUAL, Components, batch_limit, build_components, segment_bounds,
                          tf_grid_components)

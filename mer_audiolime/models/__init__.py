@@ -10,7 +10,6 @@ from .predictor import (
     CallablePredictor,
     Predictor,
     TorchPredictor,
-    as_predictor,
     check_predictor,
     import_object,
     load_predictor,
@@ -39,6 +38,7 @@ _LAZY = {
     "register_model": "zoo",
     "load_model": "zoo",
     "pretrained_predictor": "zoo",
+    "as_predictor": "spec",  # a model spec or an object; predictor.as_predictor wraps objects only
     "ModelSpec": "spec",
     "ResolvedModel": "spec",
     "parse_model_spec": "spec",
@@ -52,7 +52,6 @@ __all__ = [
     "Predictor",
     "CallablePredictor",
     "TorchPredictor",
-    "as_predictor",
     "check_predictor",
     "import_object",
     "load_predictor",

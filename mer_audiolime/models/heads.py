@@ -21,6 +21,7 @@ from ..exceptions import ModelError, ParameterError
 from ..names import EMOTION_NAMES, MIDLEVEL_NAMES
 from .architectures import build_backbone, min_input_frames
 from .frontend import Frontend
+from .inference import optimize_for_inference
 from .predictor import TorchPredictor
 
 __all__ = [
@@ -216,8 +217,6 @@ def to_predictor(model: MERModel, *, device: str = "cpu", name: str | None = Non
     card = getattr(model, "card", None)
     min_samples = model.min_input_samples  # of the network as built (optimising keeps its layers)
     if optimize:
-        from .inference import optimize_for_inference
-
         model = optimize_for_inference(model, device=device)
     if model.kind == "a2mid2e":
         weights = model.head.emotion.weight.detach().to("cpu", torch.float64).numpy().copy()

@@ -234,9 +234,10 @@ def optimize_for_inference(model, *, device: str | None = None):
     >>> bool(torch.allclose(fast(x)["emotion"], m(x)["emotion"], atol=1e-4))
     True
     """
-    from .heads import MERModel
-
-    if not isinstance(model, MERModel):
+    # A MERModel is recognised by its parts (heads builds on this module, so it is not imported here).
+    parts = isinstance(getattr(model, "frontend", None), Frontend) and isinstance(
+        getattr(model, "backbone", None), nn.Module)
+    if not (isinstance(model, nn.Module) and parts):
         raise ModelError(f"optimize_for_inference expects a MERModel, got {type(model).__name__}.")
     fast = copy.deepcopy(model).eval()
     with torch.no_grad():

@@ -243,17 +243,35 @@ def check_predictor(model) -> None:
 
 
 def as_predictor(model, **kwargs):
-    """Return ``model`` as a :class:`Predictor`.
+    """Return the model object ``model`` as a :class:`Predictor`.
 
     A predictor is returned as is; a ``torch.nn.Module`` or a plain callable is wrapped (then ``sample_rate``
-    and ``output_names`` must be given, or be attributes of the object); a string is any model spec --
-    zoo name, checkpoint, ``"module:factory"`` or ``"path/file.py:factory"`` -- resolved by
-    :func:`~mer_audiolime.models.spec.resolve_model`.
+    and ``output_names`` must be given, or be attributes of the object). A model spec string (zoo name,
+    checkpoint, ``"module:factory"``) is resolved by :func:`mer_audiolime.models.as_predictor`
+    (:func:`mer_audiolime.models.spec.as_predictor`), which builds on this function.
+
+    Parameters
+    ----------
+    model : Predictor, torch.nn.Module or callable
+    **kwargs
+        ``sample_rate``, ``output_names`` and the other arguments of :class:`TorchPredictor` /
+        :class:`CallablePredictor`.
+
+    Returns
+    -------
+    Predictor
+
+    Examples
+    --------
+    >>> p = as_predictor(lambda x: x.mean(axis=(1, 2))[:, None], sample_rate=8000, output_names=["m"])
+    >>> p(np.ones((2, 1, 8), np.float32)).tolist()
+    [[1.0], [1.0]]
     """
     if isinstance(model, (str, Path)):
-        from .spec import resolve_model  # spec builds on this module
-
-        return resolve_model(model, **kwargs).predictor
+        raise ModelError(
+            f"{str(model)!r} is a model spec; resolve it with mer_audiolime.models.as_predictor (or "
+            "mer_audiolime.models.resolve_model), which accepts zoo names, checkpoints and factories."
+        )
     if hasattr(model, "sample_rate") and hasattr(model, "output_names") and callable(model) and not kwargs:
         check_predictor(model)
         return model

@@ -25,11 +25,12 @@ from pathlib import Path
 
 from ..exceptions import ModelError, ParameterError, WeightsError
 from .checkpoint import load_checkpoint, sha256_file
+from .predictor import as_predictor as wrap_object
 from .predictor import load_predictor
 from .zoo import list_models, model_card, pretrained_predictor, resolve_weights
 
 __all__ = ["ModelSpec", "ResolvedModel", "MODEL_SPEC_FORMS", "parse_model_spec", "resolve_model",
-           "describe_model"]
+           "describe_model", "as_predictor"]
 
 #: The accepted forms, as shown in error messages and ``--help``.
 MODEL_SPEC_FORMS = ("a zoo model name (mer-audiolime models list), a checkpoint .pt written by `train`, "
@@ -217,6 +218,35 @@ def resolve_model(spec, **factory_kwargs) -> ResolvedModel:
     else:
         predictor = load_predictor(parsed.spec, **factory_kwargs)
     return ResolvedModel(predictor=predictor, spec=parsed.spec, name=name, kind=parsed.kind)
+
+
+def as_predictor(model, **kwargs):
+    """Return ``model`` as a :class:`~mer_audiolime.models.predictor.Predictor`: a model spec or an object.
+
+    A string (or path) is any model spec -- zoo name, checkpoint, ``"module:factory"`` or
+    ``"path/file.py:factory"`` -- resolved by :func:`resolve_model` (``kwargs`` go to a factory); anything
+    else is wrapped by :func:`mer_audiolime.models.predictor.as_predictor` (a predictor is returned as is, a
+    ``torch.nn.Module`` or a callable is wrapped with ``kwargs`` such as ``sample_rate`` and
+    ``output_names``). This is ``mer_audiolime.models.as_predictor``.
+
+    Parameters
+    ----------
+    model : str, path-like, Predictor, torch.nn.Module or callable
+    **kwargs
+        Factory arguments (a spec) or wrapper arguments (an object).
+
+    Returns
+    -------
+    Predictor
+
+    Examples
+    --------
+    >>> as_predictor("a2mid2e_synth_biased").output_names[-2:]  # doctest: +SKIP
+    ['valence', 'arousal']
+    """
+    if isinstance(model, (str, os.PathLike)):
+        return resolve_model(model, **kwargs).predictor
+    return wrap_object(model, **kwargs)
 
 
 def describe_model(predictor) -> dict:

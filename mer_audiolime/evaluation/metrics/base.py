@@ -20,7 +20,7 @@ import pandas as pd
 
 from ...exceptions import EvaluationError, ParameterError
 from ...explain.lime_audio import component_predict_fn
-from ...models.predictor import as_predictor
+from ...models.spec import as_predictor
 from ...validation import check_int
 
 __all__ = [

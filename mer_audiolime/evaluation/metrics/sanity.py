@@ -20,7 +20,7 @@ from ...exceptions import EvaluationError, ParameterError
 from ...explain.estimators import design, estimate, parse_source
 from ...explain.lime_audio import component_predict_fn
 from ...explain.sampling import PredictionCache
-from ...models.predictor import as_predictor
+from ...models.spec import as_predictor
 from ...names import MIDLEVEL_NAMES
 from ...validation import check_int, check_seed
 from .base import Metric, register, resolve_attribution, target_index
