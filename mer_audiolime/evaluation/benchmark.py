@@ -192,7 +192,7 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     ds = _dataset("synthetic", str(Path(home).resolve()), "clean")
     vocals = {tid: bool(ds.track(tid).vocals_present) for tid in rows["track_id"].unique()}
     bias_cfg = suite["bias"]
-    from .metrics import PlantedBias
+    from .metrics import get_metric
 
     stems = bias_rows(rows, vocals=vocals, target=bias_cfg["target"], variants=variants)
     figures = run_figures(drop_exact_stability(rows), out / "figures")
@@ -202,7 +202,8 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     else:
         scores = per_clip(stems, shortcut=bias_cfg["shortcut_stem"])
         atomic_write_text(out / "bias_per_clip.csv", scores.to_csv(index=False))
-        bias = pd.DataFrame([{**head, **PlantedBias(shortcut=bias_cfg["shortcut_stem"], by="abs")(stems)}])
+        planted = get_metric("planted_bias", shortcut=bias_cfg["shortcut_stem"], by="abs")
+        bias = pd.DataFrame([{**head, **planted(stems)}])
         figures += bias_figure(scores, out / "figures", shortcut_stem=bias_cfg["shortcut_stem"],
                                target=bias_cfg["target"])
     atomic_write_text(out / "bias.csv", bias.to_csv(index=False))

@@ -8,10 +8,23 @@ row's ``source`` column names it.
 from __future__ import annotations
 
 import numpy as np
-from .metrics import (Convergence, DeletionInsertion, FaithfulnessCorrelation, Infidelity, KendallTau,
-                      StabilityIndices, TopKJaccard)
 
-__all__ = ["track_metric_rows", "explained_attributions", "STABILITY_METRICS", "CONVERGENCE_METRIC"]
+from .metrics import get_metric
+
+__all__ = ["track_metric_rows", "explained_attributions", "STABILITY_METRICS", "CONVERGENCE_METRIC",
+           "HARNESS_METRICS"]
+
+#: The registered metrics (:data:`~mer_audiolime.evaluation.metrics.METRICS` names) the harness computes, by
+#: role; their options come from the suite.
+HARNESS_METRICS = {
+    "curves": "deletion_insertion",
+    "faithfulness": "faithfulness_correlation",
+    "infidelity": "infidelity",
+    "jaccard": "top_k_jaccard",
+    "kendall": "kendall_tau",
+    "indices": "stability_indices",
+    "convergence": "convergence",
+}
 
 #: Seed-stability rows (only written for settings whose masks depend on the seed).
 STABILITY_METRICS = ("jaccard_topk", "kendall_tau", "vsi", "csi")
@@ -84,9 +97,10 @@ def _fidelity_rows(first, *, model, suite, row) -> list:
     """Fidelity metrics (see :mod:`mer_audiolime.evaluation.metrics`), all drawing model outputs through
     ``first.cache``; curves (for the figures) are kept for the emotion targets."""
     fid = suite["fidelity"]
-    curves = DeletionInsertion(n_random=int(fid["random_orders"]), seed=0)
-    faith = FaithfulnessCorrelation(n_subsets=int(fid["faithfulness_subsets"]), seed=0)
-    infid = Infidelity(n_perturbations=int(fid["faithfulness_subsets"]), seed=0)
+    curves = get_metric(HARNESS_METRICS["curves"], n_random=int(fid["random_orders"]), seed=0)
+    faith = get_metric(HARNESS_METRICS["faithfulness"], n_subsets=int(fid["faithfulness_subsets"]), seed=0)
+    infid = get_metric(HARNESS_METRICS["infidelity"], n_perturbations=int(fid["faithfulness_subsets"]),
+                       seed=0)
     emotions = set(first.chained) or set(getattr(model, "emotion_names", None) or [])
     seed = first.settings["seed"]
     rows = []
@@ -120,7 +134,9 @@ def _stability_rows(exps, *, suite, row) -> list:
     first = exps[0]
     k, n = len(first.components), first.masks.shape[0]
     k_top = min(int(suite["stability"]["top_k"]), k)
-    jaccard, tau, indices = TopKJaccard(k=k_top), KendallTau(), StabilityIndices(num_features=k_top)
+    jaccard = get_metric(HARNESS_METRICS["jaccard"], k=k_top)
+    tau = get_metric(HARNESS_METRICS["kendall"])
+    indices = get_metric(HARNESS_METRICS["indices"], num_features=k_top)
     rows = []
     for target, att in explained_attributions(first).items():
         if np.ptp(att.weights) == 0:
@@ -142,8 +158,9 @@ def _convergence_rows(exp, *, model, suite, row) -> list:
     k = len(exp.components)
     if not st["convergence_sizes"] or k > int(st["convergence_max_components"]):
         return []
-    metric = Convergence(sample_sizes=st["convergence_sizes"], seeds=st["convergence_seeds"],
-                         max_components=int(st["convergence_max_components"]), top_k=min(3, k))
+    metric = get_metric(HARNESS_METRICS["convergence"], sample_sizes=st["convergence_sizes"],
+                        seeds=st["convergence_seeds"], max_components=int(st["convergence_max_components"]),
+                        top_k=min(3, k))
     rows = []
     for target in exp.targets:
         if target not in exp.output_names or np.ptp(exp.attribution(target).weights) == 0:

@@ -1,12 +1,24 @@
 """Metrics of explanation quality: fidelity, stability, sanity and bias (one class each, one registry).
 
 Every metric derives from :class:`Metric` (declared ``name``, ``primary``, ``direction``, ``category``; NaN is
-an :class:`~mer_audiolime.exceptions.EvaluationError`) and is listed in :data:`METRICS`. Metrics that need
+an :class:`~mer_audiolime.exceptions.EvaluationError`) through the base of its call shape
+(:class:`ExplanationMetric`, :class:`ExplanationSetMetric`, :class:`FrameMetric`) and is listed in
+:data:`METRICS`. Metrics that need
 model outputs draw them through the explanation's prediction cache. Definitions, costs and citations:
 ``docs/metrics.md``.
 """
 
-from .base import METRICS, CachedOracle, Metric, check_finite, get_metric, register
+from .base import (
+    METRICS,
+    CachedOracle,
+    ExplanationMetric,
+    ExplanationSetMetric,
+    FrameMetric,
+    Metric,
+    check_finite,
+    get_metric,
+    register,
+)
 from .bias import (
     PlantedBias,
     SubgroupEffectProfile,
@@ -28,6 +40,9 @@ from .stability import KendallTau, StabilityIndices, TopKJaccard, coefficient_in
 
 __all__ = [
     "Metric",
+    "ExplanationMetric",
+    "ExplanationSetMetric",
+    "FrameMetric",
     "METRICS",
     "register",
     "get_metric",

@@ -25,6 +25,9 @@ from ...validation import check_int
 
 __all__ = [
     "Metric",
+    "ExplanationMetric",
+    "ExplanationSetMetric",
+    "FrameMetric",
     "METRICS",
     "register",
     "get_metric",
@@ -95,7 +98,9 @@ class Metric:
 
     Subclasses set the class attributes and implement :meth:`compute`. Options are keyword-only constructor
     arguments stored on the instance (and listed by :meth:`options` for run manifests); per-call inputs
-    (explanation, model, target ...) go to ``compute``.
+    (explanation, model, target ...) go to ``compute``. A metric derives from one of the three bases that
+    fix its call shape: :class:`ExplanationMetric` (one explanation), :class:`ExplanationSetMetric` (several
+    explanations of one track) or :class:`FrameMetric` (a tidy frame of many tracks).
 
     Attributes
     ----------
@@ -118,14 +123,159 @@ class Metric:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
     def compute(self, *args, **kwargs):  # pragma: no cover - abstract
+        """The metric's numbers; the typed bases below fix the arguments.
+
+        Returns
+        -------
+        dict or pandas.DataFrame
+        """
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
+        """Run :meth:`compute` and refuse NaN/inf results (:func:`check_finite`).
+
+        Returns
+        -------
+        dict or pandas.DataFrame
+            What :meth:`compute` returned.
+        """
         return check_finite(self.compute(*args, **kwargs), metric=self.name)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
         return f"{type(self).__name__}({opts})"
+
+
+class ExplanationMetric(Metric):
+    """A metric of one explanation: ``metric(explanation, model=None, *, target, **inputs)``.
+
+    ``inputs`` are the subclass's further keyword arguments (``attribution``, ``source`` ...).
+
+    Examples
+    --------
+    >>> metric = get_metric("faithfulness_correlation", n_subsets=64, seed=0)  # doctest: +SKIP
+    >>> metric(exp, model, target="valence")["faithfulness_corr"]  # doctest: +SKIP
+    """
+
+    def compute(self, explanation, model=None, *, target: str, **inputs):  # pragma: no cover - abstract
+        """The metric's numbers for ``target`` of ``explanation``.
+
+        Parameters
+        ----------
+        explanation : Explanation
+        model : Predictor, optional
+            Needed only for masks the explanation's cache lacks.
+        target : str
+        **inputs
+            The subclass's further arguments.
+
+        Returns
+        -------
+        dict or pandas.DataFrame
+        """
+        raise NotImplementedError
+
+    def __call__(self, explanation, model=None, *, target: str, **inputs):
+        """:meth:`compute`, then refuse NaN/inf results.
+
+        Parameters
+        ----------
+        explanation : Explanation
+        model : Predictor, optional
+        target : str
+        **inputs
+            The subclass's further arguments.
+
+        Returns
+        -------
+        dict or pandas.DataFrame
+        """
+        return check_finite(self.compute(explanation, model, target=target, **inputs), metric=self.name)
+
+
+class ExplanationSetMetric(Metric):
+    """A metric of several explanations of one track (e.g. one per seed):
+    ``metric(explanations, model=None, *, target, **inputs)``.
+
+    Examples
+    --------
+    >>> metric = get_metric("kendall_tau")  # doctest: +SKIP
+    >>> metric([exp_seed0, exp_seed1], target="valence")["kendall_tau"]  # doctest: +SKIP
+    """
+
+    def compute(self, explanations, model=None, *, target: str, **inputs):  # pragma: no cover - abstract
+        """The metric's numbers for ``target`` over ``explanations``.
+
+        Parameters
+        ----------
+        explanations : list of Explanation
+        model : Predictor, optional
+        target : str
+        **inputs
+            The subclass's further arguments.
+
+        Returns
+        -------
+        dict or pandas.DataFrame
+        """
+        raise NotImplementedError
+
+    def __call__(self, explanations, model=None, *, target: str, **inputs):
+        """:meth:`compute`, then refuse NaN/inf results.
+
+        Parameters
+        ----------
+        explanations : list of Explanation
+        model : Predictor, optional
+        target : str
+        **inputs
+            The subclass's further arguments.
+
+        Returns
+        -------
+        dict or pandas.DataFrame
+        """
+        result = self.compute(explanations, model=model, target=target, **inputs)
+        return check_finite(result, metric=self.name)
+
+
+class FrameMetric(Metric):
+    """A metric of a tidy frame of many tracks' results: ``metric(frame, **options)``.
+
+    Examples
+    --------
+    >>> get_metric("subgroup_error")(rows, group="genre")  # doctest: +SKIP
+    """
+
+    def compute(self, frame, **options):  # pragma: no cover - abstract
+        """The metric's numbers over ``frame``.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+        **options
+            Column names and selections of the subclass.
+
+        Returns
+        -------
+        dict or pandas.DataFrame
+        """
+        raise NotImplementedError
+
+    def __call__(self, frame, **options):
+        """:meth:`compute`, then refuse NaN/inf results.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+        **options
+            Column names and selections of the subclass.
+
+        Returns
+        -------
+        dict or pandas.DataFrame
+        """
+        return check_finite(self.compute(frame, **options), metric=self.name)
 
 
 def target_index(explanation, target: str) -> int:

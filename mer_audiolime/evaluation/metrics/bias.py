@@ -14,7 +14,7 @@ from scipy import stats
 
 from ...exceptions import EvaluationError, ParameterError
 from ...validation import check_int
-from .base import Metric, check_finite, register
+from .base import FrameMetric, check_finite, register
 
 __all__ = [
     "PlantedBias",
@@ -117,7 +117,7 @@ def top_stems(frame: pd.DataFrame, *, keys, by: str = "abs") -> pd.DataFrame:
 
 
 @register
-class PlantedBias(Metric):
+class PlantedBias(FrameMetric):
     """Does the explainer find a planted shortcut? Hit rate, false-alarm rate and AUC over many tracks.
 
     Input: a stem-level frame (:func:`stem_frame` rows concatenated) with columns ``model, track_id, stem,
@@ -161,6 +161,26 @@ class PlantedBias(Metric):
         return pd.DataFrame(rows)
 
     def compute(self, frame, *, target: str | None = None) -> dict:
+        """Compute the metric over a frame of many tracks (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Tidy rows of many tracks (the columns the class docstring lists).
+        target : str
+            The explained output, e.g. ``"valence"``.
+
+        Returns
+        -------
+        dict
+            ``{"hit_rate", "false_alarm_rate", "auc", "n_biased", "n_clean", "n_excluded"}``; see the
+            class docstring for each number.
+
+        Examples
+        --------
+        >>> metric = PlantedBias()  # doctest: +SKIP
+        >>> metric(rows)  # doctest: +SKIP
+        """
         frame = _need(frame, ["model", "track_id", "stem", "weight", "biased"], "planted-bias scoring")
         if target is not None and "target" in frame.columns:
             frame = frame[frame["target"] == target]
@@ -257,7 +277,7 @@ def _vs_rest(frame: pd.DataFrame, *, group: str, value: str, min_size: int, by=(
 
 
 @register
-class SubgroupError(Metric):
+class SubgroupError(FrameMetric):
     """Signed prediction error per subgroup vs the rest (the paper's hip-hop valence over-estimation).
 
     Input: one row per track with ``group`` (e.g. genre), ``prediction`` and ``truth`` columns (NaN truths are
@@ -277,6 +297,29 @@ class SubgroupError(Metric):
     def compute(
         self, frame, *, group: str = "genre", prediction: str = "prediction", truth: str = "truth"
     ) -> pd.DataFrame:
+        """Compute the metric over a frame of many tracks (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Tidy rows of many tracks (the columns the class docstring lists).
+        group : str
+            Column holding the subgroup label.
+        prediction : str
+            Column of the model's prediction.
+        truth : str
+            Column of the annotated value.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy rows (see the class docstring for the columns).
+
+        Examples
+        --------
+        >>> metric = SubgroupError()  # doctest: +SKIP
+        >>> metric(rows)  # doctest: +SKIP
+        """
         frame = _need(frame, [group, prediction, truth], "subgroup error").dropna(subset=[truth, prediction])
         frame = frame.assign(error=frame[prediction] - frame[truth])
         out = _vs_rest(frame, group=group, value="error", min_size=self.min_size)
@@ -286,7 +329,7 @@ class SubgroupError(Metric):
 
 
 @register
-class SubgroupErrorShare(Metric):
+class SubgroupErrorShare(FrameMetric):
     """A subgroup's share of tracks per quantile of the signed error (the paper's hip-hop figure).
 
     Tracks are binned into ``n_quantiles`` equal-count bins of ``error = prediction - truth`` (bin 1 = most
@@ -314,6 +357,31 @@ class SubgroupErrorShare(Metric):
         truth: str = "truth",
         subgroups=None,
     ) -> pd.DataFrame:
+        """Compute the metric over a frame of many tracks (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Tidy rows of many tracks (the columns the class docstring lists).
+        group : str
+            Column holding the subgroup label.
+        prediction : str
+            Column of the model's prediction.
+        truth : str
+            Column of the annotated value.
+        subgroups : sequence of str, optional
+            Subgroups to report; default every subgroup.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy rows (see the class docstring for the columns).
+
+        Examples
+        --------
+        >>> metric = SubgroupErrorShare()  # doctest: +SKIP
+        >>> metric(rows)  # doctest: +SKIP
+        """
         frame = _need(frame, [group, prediction, truth], "subgroup error share").dropna(
             subset=[truth, prediction]
         )
@@ -347,7 +415,7 @@ class SubgroupErrorShare(Metric):
 
 
 @register
-class SubgroupEffectProfile(Metric):
+class SubgroupEffectProfile(FrameMetric):
     """Mid-level effect profile per subgroup vs the rest, one test per (feature, subgroup).
 
     Input: :func:`effect_frame` rows (``feature, effect``) with a ``group`` column. Per feature and subgroup:
@@ -364,12 +432,31 @@ class SubgroupEffectProfile(Metric):
         self.min_size = check_int(min_size, "min_size", minimum=1)
 
     def compute(self, frame, *, group: str = "genre") -> pd.DataFrame:
+        """Compute the metric over a frame of many tracks (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Tidy rows of many tracks (the columns the class docstring lists).
+        group : str
+            Column holding the subgroup label.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy rows (see the class docstring for the columns).
+
+        Examples
+        --------
+        >>> metric = SubgroupEffectProfile()  # doctest: +SKIP
+        >>> metric(rows)  # doctest: +SKIP
+        """
         frame = _need(frame, [group, "feature", "effect"], "subgroup effect profile")
         return _vs_rest(frame, group=group, value="effect", min_size=self.min_size, by=("feature",))
 
 
 @register
-class SubgroupTopStems(Metric):
+class SubgroupTopStems(FrameMetric):
     """Top-stem counts per subgroup, and each stem's attribution in the subgroup vs the rest.
 
     Input: :func:`stem_frame` rows (``track_id, stem, weight``) with a ``group`` column. Per (stem, subgroup):
@@ -389,6 +476,25 @@ class SubgroupTopStems(Metric):
         self.by = by
 
     def compute(self, frame, *, group: str = "genre") -> pd.DataFrame:
+        """Compute the metric over a frame of many tracks (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Tidy rows of many tracks (the columns the class docstring lists).
+        group : str
+            Column holding the subgroup label.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy rows (see the class docstring for the columns).
+
+        Examples
+        --------
+        >>> metric = SubgroupTopStems()  # doctest: +SKIP
+        >>> metric(rows)  # doctest: +SKIP
+        """
         frame = _need(frame, [group, "track_id", "stem", "weight"], "subgroup top stems")
         tops = top_stems(frame, keys=["track_id"], by=self.by)
         tops = tops.merge(frame.groupby("track_id")[group].first().reset_index(), on="track_id")

@@ -13,14 +13,14 @@ from ...explain.lime_audio import explain
 from ...explain.sampling import sample_masks
 from ...explain.surrogate import fit_surrogate
 from ...validation import check_int, check_seed
-from .base import CachedOracle, Metric, register, resolve_attribution, target_index
+from .base import CachedOracle, ExplanationMetric, register, resolve_attribution, target_index
 from .stability import top_k_sets
 
 __all__ = ["Convergence", "MaxSensitivity", "add_noise"]
 
 
 @register
-class Convergence(Metric):
+class Convergence(ExplanationMetric):
     """Distance of N-sample LIME weights to the exhaustive reference, per N and seed (small K only).
 
     For each ``N`` in ``sample_sizes`` and each seed, masks are drawn as the explainer draws them
@@ -79,6 +79,27 @@ class Convergence(Metric):
         self.batch_size = batch_size
 
     def compute(self, explanation, model=None, *, target: str) -> pd.DataFrame:
+        """Compute the metric of one explanation (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanation : Explanation
+            One explanation of one track; model outputs are drawn through its prediction cache.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        target : str
+            The explained output, e.g. ``"valence"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy rows (see the class docstring for the columns).
+
+        Examples
+        --------
+        >>> metric = Convergence()  # doctest: +SKIP
+        >>> metric(exp, model, target="valence")  # doctest: +SKIP
+        """
         comps = explanation.components
         k = len(comps)
         if k > self.max_components:
@@ -145,7 +166,7 @@ def add_noise(signal: np.ndarray, *, snr_db: float, rng: np.random.Generator) ->
 
 
 @register
-class MaxSensitivity(Metric):
+class MaxSensitivity(ExplanationMetric):
     """Max-sensitivity of the attribution to additive input noise at a given SNR (after Yeh et al. 2019).
 
     ``SENS = max_{p=1..P} ||a(x + n_p) - a(x)||_2 / ||a(x)||_2`` over ``P = n_perturbations`` seeded
@@ -179,6 +200,33 @@ class MaxSensitivity(Metric):
         self.seed = check_seed(seed)
 
     def compute(self, explanation, model=None, *, target: str, separator=None, source=None) -> dict:
+        """Compute the metric of one explanation (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanation : Explanation
+            One explanation of one track; model outputs are drawn through its prediction cache.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        target : str
+            The explained output, e.g. ``"valence"``.
+        separator : Separator, optional
+            Separator recomputing the stems of each perturbed input; default the explanation's stems.
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        dict
+            ``{"max_sensitivity", "mean_sensitivity", "snr_db", "model_calls"}``; see the class docstring
+            for each number.
+
+        Examples
+        --------
+        >>> metric = MaxSensitivity()  # doctest: +SKIP
+        >>> metric(exp, model, target="valence")  # doctest: +SKIP
+        """
         if model is None:
             raise ParameterError("max-sensitivity recomputes explanations: pass model=... .")
         source = explanation.attribution(target, source).info["source"]  # canonical name, reused below

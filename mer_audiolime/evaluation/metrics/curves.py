@@ -37,7 +37,7 @@ import pandas as pd
 
 from ...exceptions import EvaluationError
 from ...validation import check_int, check_seed
-from .base import CachedOracle, Metric, register, resolve_attribution, target_index
+from .base import CachedOracle, ExplanationMetric, register, resolve_attribution, target_index
 
 __all__ = ["DeletionInsertion", "order_masks"]
 
@@ -53,7 +53,7 @@ def order_masks(order: np.ndarray) -> tuple:
 
 
 @register
-class DeletionInsertion(Metric):
+class DeletionInsertion(ExplanationMetric):
     """Deletion / insertion curves against random orders: AOPC and normalised area between curves.
 
     See the module docstring for the exact definitions. Direction of the primary ``norm_abc_minus_random``:
@@ -103,6 +103,34 @@ class DeletionInsertion(Metric):
         return y, scale, oracle.new_calls
 
     def compute(self, explanation, model=None, *, target: str, attribution=None, source=None) -> dict:
+        """Compute the metric of one explanation (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanation : Explanation
+            One explanation of one track; model outputs are drawn through its prediction cache.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        target : str
+            The explained output, e.g. ``"valence"``.
+        attribution : array-like, shape (K,), optional
+            Weights to score instead of the explanation's own attribution.
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        dict
+            ``{"norm_aopc_deletion_minus_random", "norm_aopc_insertion_minus_random",
+            "norm_abc_minus_random", "norm_abc", "scale", "model_calls"}``; see the class docstring for
+            each number.
+
+        Examples
+        --------
+        >>> metric = DeletionInsertion()  # doctest: +SKIP
+        >>> metric(exp, model, target="valence")  # doctest: +SKIP
+        """
         y, scale, calls = self._evaluate(explanation, model, target, attribution, source)
         d, i = y[0, 0], y[0, 1]
         d_rand, i_rand = y[1:, 0].mean(axis=0), y[1:, 1].mean(axis=0)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...exceptions import EvaluationError
 from ...validation import check_int, check_seed
-from .base import CachedOracle, Metric, register, resolve_attribution, target_index
+from .base import CachedOracle, ExplanationMetric, register, resolve_attribution, target_index
 
 __all__ = ["SurrogateR2", "ReconstructionGap", "FaithfulnessCorrelation", "Infidelity", "removal_subsets"]
 
@@ -40,7 +40,7 @@ def removal_subsets(
 
 
 @register
-class SurrogateR2(Metric):
+class SurrogateR2(ExplanationMetric):
     """Weighted R² of the attribution's linear model on its samples (audioLIME's only fidelity number).
 
     ``R² = 1 - sum_i pi_i (y_i - g(z_i))² / sum_i pi_i (y_i - ybar_pi)²`` with kernel weights ``pi`` and
@@ -56,6 +56,30 @@ class SurrogateR2(Metric):
     name, primary, direction, category = "surrogate_r2", "r2", "higher", "fidelity"
 
     def compute(self, explanation, model=None, *, target: str, source: str | None = None) -> dict:
+        """Compute the metric of one explanation (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanation : Explanation
+            One explanation of one track; model outputs are drawn through its prediction cache.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        target : str
+            The explained output, e.g. ``"valence"``.
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        dict
+            ``{"r2"}``; see the class docstring for each number.
+
+        Examples
+        --------
+        >>> metric = SurrogateR2()  # doctest: +SKIP
+        >>> metric(exp, model, target="valence")  # doctest: +SKIP
+        """
         att = explanation.attribution(target, source)
         if not np.isfinite(att.score):
             raise EvaluationError(
@@ -66,7 +90,7 @@ class SurrogateR2(Metric):
 
 
 @register
-class ReconstructionGap(Metric):
+class ReconstructionGap(ExplanationMetric):
     """``f(mix) - f(sum of stems)`` for the target, as recorded by the explanation.
 
     With a residual component the all-on mask reproduces the mix exactly, so the gap measures how much of the
@@ -79,6 +103,27 @@ class ReconstructionGap(Metric):
     name, primary, direction, category = "reconstruction_gap", "abs_gap", "lower", "fidelity"
 
     def compute(self, explanation, model=None, *, target: str) -> dict:
+        """Compute the metric of one explanation (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanation : Explanation
+            One explanation of one track; model outputs are drawn through its prediction cache.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        target : str
+            The explained output, e.g. ``"valence"``.
+
+        Returns
+        -------
+        dict
+            ``{"gap", "abs_gap"}``; see the class docstring for each number.
+
+        Examples
+        --------
+        >>> metric = ReconstructionGap()  # doctest: +SKIP
+        >>> metric(exp, model, target="valence")  # doctest: +SKIP
+        """
         target_index(explanation, target)
         gap = float(explanation.reconstruction_gap[target])
         return {"gap": gap, "abs_gap": abs(gap), "model_calls": 0}
@@ -96,7 +141,7 @@ def _pearson(x: np.ndarray, y: np.ndarray, what: str) -> float:
 
 
 @register
-class FaithfulnessCorrelation(Metric):
+class FaithfulnessCorrelation(ExplanationMetric):
     """Faithfulness correlation (Bhatt, Weller & Moura, IJCAI 2020), in mask space.
 
     ``mu_F = corr_S( sum_{k in S} a_k , f(1) - f(1 - 1_S) )`` -- Pearson r over ``n_subsets`` random subsets
@@ -137,6 +182,32 @@ class FaithfulnessCorrelation(Metric):
         self.batch_size = batch_size
 
     def compute(self, explanation, model=None, *, target: str, attribution=None, source=None) -> dict:
+        """Compute the metric of one explanation (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanation : Explanation
+            One explanation of one track; model outputs are drawn through its prediction cache.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        target : str
+            The explained output, e.g. ``"valence"``.
+        attribution : array-like, shape (K,), optional
+            Weights to score instead of the explanation's own attribution.
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        dict
+            ``{"faithfulness_corr", "model_calls"}``; see the class docstring for each number.
+
+        Examples
+        --------
+        >>> metric = FaithfulnessCorrelation()  # doctest: +SKIP
+        >>> metric(exp, model, target="valence")  # doctest: +SKIP
+        """
         a = resolve_attribution(explanation, target, attribution, source)
         col = target_index(explanation, target)
         oracle = CachedOracle(explanation, model, batch_size=self.batch_size)
@@ -151,7 +222,7 @@ class FaithfulnessCorrelation(Metric):
 
 
 @register
-class Infidelity(Metric):
+class Infidelity(ExplanationMetric):
     """Infidelity (Yeh et al., NeurIPS 2019) with perturbations in mask space.
 
     Perturbation law ``mu_I``: ``I in {0,1}^K`` switches components off, each independently with probability
@@ -180,6 +251,33 @@ class Infidelity(Metric):
         self.batch_size = batch_size
 
     def compute(self, explanation, model=None, *, target: str, attribution=None, source=None) -> dict:
+        """Compute the metric of one explanation (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanation : Explanation
+            One explanation of one track; model outputs are drawn through its prediction cache.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        target : str
+            The explained output, e.g. ``"valence"``.
+        attribution : array-like, shape (K,), optional
+            Weights to score instead of the explanation's own attribution.
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        dict
+            ``{"infidelity", "relative_infidelity", "model_calls"}``; see the class docstring for each
+            number.
+
+        Examples
+        --------
+        >>> metric = Infidelity()  # doctest: +SKIP
+        >>> metric(exp, model, target="valence")  # doctest: +SKIP
+        """
         a = resolve_attribution(explanation, target, attribution, source)
         k = len(a)
         col = target_index(explanation, target)

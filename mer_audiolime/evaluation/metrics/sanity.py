@@ -23,7 +23,7 @@ from ...explain.sampling import PredictionCache
 from ...models.spec import as_predictor
 from ...names import MIDLEVEL_NAMES
 from ...validation import check_int, check_seed
-from .base import Metric, register, resolve_attribution, target_index
+from .base import ExplanationMetric, ExplanationSetMetric, register, resolve_attribution, target_index
 
 __all__ = [
     "ParameterRandomisation",
@@ -118,7 +118,7 @@ def _reinitialise(module, prefix: str, seed: int) -> int:
 
 
 @register
-class ParameterRandomisation(Metric):
+class ParameterRandomisation(ExplanationMetric):
     """Cascading model-parameter randomisation (Adebayo et al. 2018) for torch models.
 
     Layers (submodules owning parameters) are re-initialised from the output layer downwards, cumulatively
@@ -170,6 +170,30 @@ class ParameterRandomisation(Metric):
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
 
     def compute(self, explanation, model=None, *, target: str, source: str | None = None) -> pd.DataFrame:
+        """Compute the metric of one explanation (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanation : Explanation
+            One explanation of one track; model outputs are drawn through its prediction cache.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        target : str
+            The explained output, e.g. ``"valence"``.
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy rows (see the class docstring for the columns).
+
+        Examples
+        --------
+        >>> metric = ParameterRandomisation()  # doctest: +SKIP
+        >>> metric(exp, model, target="valence")  # doctest: +SKIP
+        """
         pred, module = _torch_parts(model)
         target_index(explanation, target)
         source = explanation.attribution(target, source).info["source"]
@@ -218,7 +242,7 @@ class PermutedLabels:
 
 
 @register
-class LabelRandomisation(Metric):
+class LabelRandomisation(ExplanationSetMetric):
     """Data randomisation test (Adebayo et al. 2018): retrain on permuted labels, compare attributions.
 
     The model is retrained from scratch with the package's training recipe
@@ -290,6 +314,36 @@ class LabelRandomisation(Metric):
         self, explanations, model=None, *, target: str, train_set=None, valid_set=None, random_model=None,
         source: str | None = None,
     ) -> dict:
+        """Compute the metric over a set of explanations (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanations : list of Explanation
+            Explanations of the same track and setting (e.g. one per seed).
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        target : str
+            The explained output, e.g. ``"valence"``.
+        train_set : torch.utils.data.Dataset, optional
+            The model's training data (labels are permuted); needed unless ``random_model`` is given.
+        valid_set : torch.utils.data.Dataset, optional
+            Validation data for the retraining (labels permuted independently).
+        random_model : Predictor, optional
+            An already retrained random-label model (skips the retraining).
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        dict
+            See the class docstring for each number.
+
+        Examples
+        --------
+        >>> metric = LabelRandomisation()  # doctest: +SKIP
+        >>> metric([exp_seed0, exp_seed1], target="valence")  # doctest: +SKIP
+        """
         exps = list(explanations) if isinstance(explanations, (list, tuple)) else [explanations]
         if not exps:
             raise ParameterError("give at least one explanation.")

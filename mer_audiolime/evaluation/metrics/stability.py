@@ -21,7 +21,7 @@ from scipy import stats
 from ...exceptions import EvaluationError, ParameterError
 from ...explain.surrogate import kernel_weights
 from ...validation import check_int
-from .base import Metric, register, resolve_attribution, target_index
+from .base import ExplanationSetMetric, register, resolve_attribution, target_index
 
 __all__ = [
     "TopKJaccard",
@@ -150,7 +150,7 @@ def coefficient_intervals(
 
 
 @register
-class TopKJaccard(Metric):
+class TopKJaccard(ExplanationSetMetric):
     """Mean pairwise Jaccard index of the top-k components across repeated explanations.
 
     ``J = mean_{r<s} |T_r ∩ T_s| / |T_r ∪ T_s|`` with ``T_r`` the ``k`` components of largest ``|a|``
@@ -169,6 +169,30 @@ class TopKJaccard(Metric):
         self.by = by
 
     def compute(self, explanations, *, target: str, model=None, source: str | None = None) -> dict:
+        """Compute the metric over a set of explanations (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanations : list of Explanation
+            Explanations of the same track and setting (e.g. one per seed).
+        target : str
+            The explained output, e.g. ``"valence"``.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        dict
+            ``{"jaccard", "jaccard_min", "n_pairs"}``; see the class docstring for each number.
+
+        Examples
+        --------
+        >>> metric = TopKJaccard()  # doctest: +SKIP
+        >>> metric([exp_seed0, exp_seed1], target="valence")  # doctest: +SKIP
+        """
         sets = top_k_sets(_weights_of(explanations, target, source), self.k, by=self.by)
         scores = [len(a & b) / len(a | b) for a, b in combinations(sets, 2)]
         return {
@@ -179,7 +203,7 @@ class TopKJaccard(Metric):
 
 
 @register
-class KendallTau(Metric):
+class KendallTau(ExplanationSetMetric):
     """Mean pairwise Kendall tau-b between the attribution vectors of repeated explanations.
 
     tau-b of the weights equals tau-b of the rankings they induce; 1 for identical orders, -1 for reversed
@@ -192,6 +216,30 @@ class KendallTau(Metric):
     name, primary, direction, category = "kendall_tau", "kendall_tau", "higher", "stability"
 
     def compute(self, explanations, *, target: str, model=None, source: str | None = None) -> dict:
+        """Compute the metric over a set of explanations (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanations : list of Explanation
+            Explanations of the same track and setting (e.g. one per seed).
+        target : str
+            The explained output, e.g. ``"valence"``.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        dict
+            ``{"kendall_tau", "kendall_tau_min", "n_pairs"}``; see the class docstring for each number.
+
+        Examples
+        --------
+        >>> metric = KendallTau()  # doctest: +SKIP
+        >>> metric([exp_seed0, exp_seed1], target="valence")  # doctest: +SKIP
+        """
         w = _weights_of(explanations, target, source)
         taus = []
         for r, s in combinations(range(len(w)), 2):
@@ -208,7 +256,7 @@ class KendallTau(Metric):
 
 
 @register
-class StabilityIndices(Metric):
+class StabilityIndices(ExplanationSetMetric):
     """VSI and CSI of Visani, Bagli, Chesani, Poluzzi & Capuzzo (2022), "Statistical stability indices for
     LIME: obtaining reliable explanations for machine learning models", J. Oper. Res. Soc. 73(1), 91-101
     (arXiv:2001.11757).
@@ -240,6 +288,30 @@ class StabilityIndices(Metric):
         self.level = float(level)
 
     def compute(self, explanations, *, target: str, model=None, source: str | None = None) -> dict:
+        """Compute the metric over a set of explanations (calling the metric runs this and refuses NaN/inf).
+
+        Parameters
+        ----------
+        explanations : list of Explanation
+            Explanations of the same track and setting (e.g. one per seed).
+        target : str
+            The explained output, e.g. ``"valence"``.
+        model : Predictor, optional
+            The explained model; needed only for masks the explanation's cache lacks.
+        source : str, optional
+            Which attribution of the explanation (``Explanation.attribution(target, source)``); default the
+            package's rule.
+
+        Returns
+        -------
+        dict
+            ``{"vsi", "csi", "n_calls"}``; see the class docstring for each number.
+
+        Examples
+        --------
+        >>> metric = StabilityIndices()  # doctest: +SKIP
+        >>> metric([exp_seed0, exp_seed1], target="valence")  # doctest: +SKIP
+        """
         w = _weights_of(explanations, target, source)
         if not all(hasattr(e, "masks") for e in explanations):
             raise ParameterError(

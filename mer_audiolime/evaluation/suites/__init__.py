@@ -241,7 +241,8 @@ def validate_suite(suite: dict) -> None:
     ParameterError
     """
     from ...validation import check_float, check_int, check_seed
-    from ..metrics import Convergence, DeletionInsertion, FaithfulnessCorrelation, Infidelity, TopKJaccard
+    from ..metrics import get_metric
+    from ..track_metrics import HARNESS_METRICS as M
 
     for key in ("name", "version"):
         value = suite[key]
@@ -271,17 +272,18 @@ def validate_suite(suite: dict) -> None:
                                                      strict_minimum=True)),
         ("explain.alpha", lambda: check_float(exp["alpha"], "alpha", minimum=0)),
         ("explain.segments", lambda: _check_segments(exp["segments"])),
-        ("fidelity.random_orders", lambda: DeletionInsertion(n_random=suite["fidelity"]["random_orders"])),
+        ("fidelity.random_orders",
+         lambda: get_metric(M["curves"], n_random=suite["fidelity"]["random_orders"])),
         ("fidelity.faithfulness_subsets", lambda: (
-            FaithfulnessCorrelation(n_subsets=suite["fidelity"]["faithfulness_subsets"]),
-            Infidelity(n_perturbations=suite["fidelity"]["faithfulness_subsets"]))),
-        ("stability.top_k", lambda: TopKJaccard(k=suite["stability"]["top_k"])),
+            get_metric(M["faithfulness"], n_subsets=suite["fidelity"]["faithfulness_subsets"]),
+            get_metric(M["infidelity"], n_perturbations=suite["fidelity"]["faithfulness_subsets"]))),
+        ("stability.top_k", lambda: get_metric(M["jaccard"], k=suite["stability"]["top_k"])),
         ("stability.num_samples", lambda: suite["stability"]["num_samples"] == 0
          or check_int(suite["stability"]["num_samples"], "num_samples", minimum=2)),
         ("stability.convergence_seeds", lambda: [check_seed(s, "seed") for s in
                                                  suite["stability"]["convergence_seeds"]]),
-        ("stability.convergence_sizes", lambda: not st["convergence_sizes"] or Convergence(
-            sample_sizes=st["convergence_sizes"], seeds=st["convergence_seeds"],
+        ("stability.convergence_sizes", lambda: not st["convergence_sizes"] or get_metric(
+            M["convergence"], sample_sizes=st["convergence_sizes"], seeds=st["convergence_seeds"],
             max_components=st["convergence_max_components"])),
     ]
     for key, check in checks:
