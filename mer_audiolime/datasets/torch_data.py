@@ -101,7 +101,7 @@ class TrackDataset(_TorchDataset):
         Target names (track attributes such as ``"arousal"`` or ``"rhythm_stability"``). Default: the
         track class's ``TARGET_NAMES``.
     target_groups : dict, optional
-        ``{group: [names]}``, e.g. ``{"midlevel": MIDLEVEL_NAMES, "emotion": ["valence", "arousal"]}``
+        ``{group: [names]}``, e.g. ``{"midlevel": MIDLEVEL_NAMES, "emotion": EMOTION_NAMES}``
         (instead of ``targets``): items carry ``{group: tensor (len(names),)}``, the form
         :func:`mer_audiolime.models.training.train` reads. A value is looked up in the track's ``<group>``
         dict when it has one, else in its ``static_targets`` dict, else as an attribute.

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..exceptions import MerAudioLimeError, ParameterError
+from ..names import EMOTION_NAMES, MIDLEVEL_NAMES
 
 __all__ = ["register"]
 
@@ -180,14 +181,13 @@ def _dataset(args, split, emotions):
 
 
 def cmd_train(args) -> int:
-    from .heads import MIDLEVEL_NAMES
     from .training import TrainConfig, evaluate, train
 
     emotions = [e.strip() for e in args.emotions.split(",")] if args.emotions else None
     train_set = _dataset(args, args.train_split, emotions)
     if train_set is None:
         raise ParameterError("--train-split cannot be 'none'.")
-    emotions = emotions or list(getattr(train_set, "emotion_names", None) or ("valence", "arousal"))
+    emotions = emotions or list(getattr(train_set, "emotion_names", None) or EMOTION_NAMES)
     midlevel = list(getattr(train_set, "midlevel_names", None) or MIDLEVEL_NAMES)
     valid_set = _dataset(args, args.valid_split, emotions)
     width_key = "base_channels" if args.model == "cp_resnet" else "width"

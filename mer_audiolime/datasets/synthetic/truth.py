@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import ParameterError
-from ...names import MIDLEVEL_NAMES
+from ...names import EMOTION_NAMES, MIDLEVEL_NAMES
 from .score import KICK, LEAD_SET, MAX_JITTER, SNARE, STEMS, Score, stream
 
 __all__ = [
@@ -56,8 +56,8 @@ __all__ = [
 
 #: The seven mid-level targets (Aljanaki & Soleymani 2018 names), in column order.
 MIDLEVEL = MIDLEVEL_NAMES
-#: Emotion targets.
-EMOTIONS = ("valence", "arousal")
+#: Emotion targets, in column order.
+EMOTIONS = EMOTION_NAMES
 
 #: Ground-truth relevance (targets x stems): True where the stem carries the target. Written out as data
 #: (not derived from the code) so the probes in the tests can disagree with it.
