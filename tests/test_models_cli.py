@@ -91,3 +91,21 @@ def test_train_on_the_registered_synthetic_loader(tmp_path, capsys):
     assert card["dataset"]["n_train"] == splits.count("train")
     assert card["dataset"]["n_valid"] == splits.count("validation")
     assert set(card["metrics"]) == {"valid", "test"}
+
+
+def test_train_choices_are_the_registries():
+    # the CLI reads its --model/--head choices from torch-free names; they must be the registries' keys
+    import argparse
+
+    from mer_audiolime.models import _cli
+    from mer_audiolime.models.architectures import ARCHITECTURES
+    from mer_audiolime.models.heads import HEADS
+    from mer_audiolime.models.train_config import ARCHITECTURE_NAMES, HEAD_NAMES
+
+    assert ARCHITECTURE_NAMES == tuple(ARCHITECTURES)
+    assert HEAD_NAMES == tuple(HEADS)
+    parser = argparse.ArgumentParser()
+    _cli.register(parser.add_subparsers(dest="command"))
+    train = parser._subparsers._group_actions[0].choices["train"]
+    choices = {a.dest: a.choices for a in train._actions if a.dest in ("model", "head")}
+    assert choices == {"model": ARCHITECTURE_NAMES, "head": HEAD_NAMES}

@@ -16,7 +16,7 @@ _FMT = argparse.RawDescriptionHelpFormatter
 
 def register(subparsers) -> None:
     """Add ``models`` (``list``, ``info``) and ``train`` to the top-level parser."""
-    from .train_config import TrainConfig  # torch-free: keeps --help fast
+    from .train_config import ARCHITECTURE_NAMES, HEAD_NAMES, TrainConfig  # torch-free: keeps --help fast
 
     _D = TrainConfig()  # the CLI defaults are the library defaults
     parser = subparsers.add_parser(
@@ -70,8 +70,8 @@ def register(subparsers) -> None:
     p_train.add_argument("--valid-split", default="validation",
                          help="split for early stopping and card metrics ('none': hold out part of train)")
     p_train.add_argument("--test-split", default="test", help="split evaluated at the end ('none' to skip)")
-    p_train.add_argument("--model", default="cp_resnet", choices=["cp_resnet", "vggish"], help="architecture")
-    p_train.add_argument("--head", default="a2mid2e", choices=["a2mid2e", "a2e"],
+    p_train.add_argument("--model", default=_D.architecture, choices=ARCHITECTURE_NAMES, help="architecture")
+    p_train.add_argument("--head", default=_D.head, choices=HEAD_NAMES,
                          help="a2mid2e: audio -> 7 mid-level -> linear emotions; a2e: emotions directly")
     p_train.add_argument("--width", type=int, default=16,
                          help="base channels (cp_resnet: paper 128) / width (vggish: paper 64); default 16")

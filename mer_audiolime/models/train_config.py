@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 
 from ..exceptions import ParameterError
 
-__all__ = ["TrainConfig"]
+__all__ = ["TrainConfig", "ARCHITECTURE_NAMES", "HEAD_NAMES"]
+
+#: Names of the registered backbones (the keys of :data:`mer_audiolime.models.architectures.ARCHITECTURES`)
+#: and heads (the keys of :data:`mer_audiolime.models.heads.HEADS`). The registries import torch; these
+#: names do not, so the command line offers them as choices without slowing ``--help``. A test keeps them
+#: equal to the registries' keys: a new architecture is added here and in its registry.
+ARCHITECTURE_NAMES = ("cp_resnet", "vggish")
+HEAD_NAMES = ("a2mid2e", "a2e")
 
 
 @dataclass
