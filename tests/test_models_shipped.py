@@ -46,3 +46,28 @@ def test_shipped_model_reproduces_documented_test_metrics(name, synthetic_home):
         documented = card.metrics["test"][row.target]
         assert row.r2 == pytest.approx(documented["r2"], abs=1e-3), row.target
         assert row.pearson_r == pytest.approx(documented["pearson_r"], abs=1e-3), row.target
+
+
+_MEASURED = ("best_epoch", "epochs_run", "train_seconds", "candidate", "selection")
+
+
+@pytest.mark.parametrize("name", shipped())
+def test_ship_recipe_resolves_to_the_settings_recorded_in_the_cards(name):
+    # the recipes are written as changes to the TrainConfig defaults; the cards recorded the full settings
+    # each model was trained with, so a changed default would show here
+    from dataclasses import asdict
+
+    from mer_audiolime.models import ship
+    from mer_audiolime.models.train_config import TrainConfig
+
+    card = zoo.model_card(name)
+    recorded = {k: v for k, v in card.training.items() if k not in _MEASURED}
+    if name in ship.SHIPPED:
+        resolved = TrainConfig(head=ship.SHIPPED[name][1], **ship.RECIPE)
+    else:
+        variant = card.dataset["variant"]
+        candidate = ship.V2_SELECTED[ship.V2_SELECTED_BY[variant]]["chosen"]
+        assert name == ship.v2_name(variant, card.head, card.seed)
+        resolved = TrainConfig(head=card.head, seed=card.seed,
+                               **{**ship.V2_RECIPE, **ship.V2_CANDIDATES[candidate]})
+    assert asdict(resolved) == recorded
