@@ -24,6 +24,7 @@ from .exceptions import (
     SilentAudioError,
     TruncatedAudioWarning,
 )
+from .validation import check_int
 
 __all__ = [
     "AudioSource",
@@ -167,9 +168,7 @@ def validate_audio(
 
 
 def _check_sr(sr, *, name: str = "sr") -> int:
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or int(sr) <= 0:
-        raise ParameterError(f"{name} must be a positive integer sample rate in Hz, got {sr!r}.")
-    return int(sr)
+    return check_int(sr, name, minimum=1)
 
 
 def _wav_declared_frames(path: Path) -> int | None:
@@ -335,8 +334,7 @@ def to_channels(audio: np.ndarray, channels: int) -> np.ndarray:
 
     Both operations are linear, so the stem-sum identity survives them.
     """
-    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
-        raise ParameterError(f"channels must be a positive integer, got {channels!r}.")
+    check_int(channels, "channels", minimum=1)
     arr = as_channels_first(audio)
     c = arr.shape[0]
     if c == channels:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..datasets.synthetic.settings import V2_GENERATE, benchmark_settings
 from ..exceptions import DatasetError, ParameterError, WeightsError
+from ..validation import check_int
 from .benchmark_v2 import BENCHMARK_V2, QUICK_CLIPS, run_quick
 
 __all__ = ["BENCHMARK_VERSION", "run_benchmark", "rebuild_benchmark", "benchmark_models", "default_data_home",
@@ -161,7 +162,7 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     """
     from ..fileio import atomic_write_text, remove_owned
     from ..plots import bias_figure, run_figures
-    from ..validation import check_choice, check_int, check_writable_dir
+    from ..validation import check_choice, check_writable_dir
     from .results import (drop_exact_stability, file_hashes, git_commit, package_versions, write_rows,
                           write_tables)
     from .runner import _dataset, evaluate
@@ -173,8 +174,7 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     out_dir = check_writable_dir(out_dir, name="out")
     suite = load_suite("quick" if preset == "quick" else "standard")
     if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ParameterError(f"limit must be a positive integer (clips per model), got {limit!r}.")
+        limit = check_int(limit, "limit", minimum=1)
         current = suite["tracks"]["limit"]
         suite["tracks"]["limit"] = min(limit, current) if current else limit
     home = _ensure_data(Path(data_home) if data_home else default_data_home(), progress,

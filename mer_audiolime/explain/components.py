@@ -15,6 +15,7 @@ import numpy as np
 
 from ..audio import SILENCE_PEAK, as_channels_first, validate_audio
 from ..exceptions import AudioTooShortError, ParameterError
+from ..validation import check_int
 
 __all__ = ["Components", "segment_bounds", "build_components", "tf_grid_components", "RESIDUAL",
            "memory_budget_bytes", "batch_limit", "MEMORY_BUDGET_MB", "WORKING_MEMORY_FACTOR"]
@@ -544,8 +545,7 @@ def tf_grid_components(
     from tqdm.auto import tqdm
 
     mix = validate_audio(mix, sr=sr, name="mix")
-    if isinstance(n_bands, bool) or not isinstance(n_bands, (int, np.integer)) or n_bands < 1:
-        raise ParameterError(f"n_bands must be a positive integer, got {n_bands!r}.")
+    check_int(n_bands, "n_bands", minimum=1)
     if n_bands > n_fft // 2 + 1:
         raise ParameterError(
             f"n_bands={n_bands} exceeds the {n_fft // 2 + 1} frequency bins of an n_fft={n_fft} STFT, so "

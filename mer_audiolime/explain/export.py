@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
+from ..validation import check_int
 from .ranking import rankable, ranked
 
 __all__ = ["export_audio", "safe_name", "write_wav"]
@@ -65,8 +66,7 @@ def export_audio(explanation, out_dir, *, top_k: int = 3, targets: Sequence[str]
         One row per file: ``target, rank, component, weight, source, path`` (``component="<sum>"`` for the
         sum).
     """
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise ParameterError(f"top_k must be a positive integer, got {top_k!r}.")
+    check_int(top_k, "top_k", minimum=1)
     comps = explanation.components
     sr = comps.sample_rate
     out_dir = Path(out_dir)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ModelError, ParameterError
+from ..validation import check_int
 from .samplers import draw_masks
 
 __all__ = ["as_generator", "sample_masks", "all_coalitions", "enumerates", "expected_multiplicity",
@@ -96,10 +97,8 @@ def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool |
     >>> sample_masks(2, 10, rng=0).tolist()
     [[1, 1], [1, 0], [0, 1], [0, 0]]
     """
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or n_components < 1:
-        raise ParameterError(f"n_components must be a positive integer, got {n_components!r}.")
-    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 2:
-        raise ParameterError(f"num_samples must be an integer >= 2, got {num_samples!r}.")
+    check_int(n_components, "n_components", minimum=1)
+    check_int(num_samples, "num_samples", minimum=2)
     k = int(n_components)
     if exhaustive is None:
         exhaustive = enumerates(k, num_samples)

@@ -26,6 +26,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from ..exceptions import ParameterError
+from ..validation import check_int
 
 __all__ = ["RFResNet", "VGGish", "ResidualBlock", "ARCHITECTURES", "CP_FIELD_SHALLOW_M2", "VGGISH_LAYERS",
            "build_backbone", "count_parameters", "frequency_position", "min_input_frames"]
@@ -112,7 +113,7 @@ class RFResNet(nn.Module):
     def __init__(self, *, base_channels: int = 128, in_channels: int = 1, freq_position: bool = True,
                  config: dict | None = None):
         super().__init__()
-        _check_width(base_channels, "base_channels")
+        base_channels = check_int(base_channels, "base_channels", minimum=1)
         cfg = CP_FIELD_SHALLOW_M2 if config is None else config
         stem = cfg["stem"]
         self.stem = nn.Sequential(
@@ -177,7 +178,7 @@ class VGGish(nn.Module):
 
     def __init__(self, *, width: int = 64, in_channels: int = 1, dropout: float = 0.3):
         super().__init__()
-        _check_width(width, "width")
+        width = check_int(width, "width", minimum=1)
         if not 0.0 <= dropout < 1.0:
             raise ParameterError(f"dropout must be in [0, 1), got {dropout!r}.")
         layers, channels = [], in_channels
@@ -212,11 +213,6 @@ def build_backbone(name: str, **kwargs) -> nn.Module:
             f"unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}."
         ) from None
     return cls(**kwargs)
-
-
-def _check_width(value, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ParameterError(f"{what} must be a positive integer, got {value!r}.")
 
 
 def _init_weights(module: nn.Module) -> None:

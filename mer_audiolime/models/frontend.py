@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..exceptions import ParameterError
+from ..validation import check_int
 
 __all__ = ["Frontend", "log_frequency_filterbank", "mel_filterbank", "log_center_frequencies", "as_mono",
            "spectral_profile_distance", "profile_distances", "input_check", "domain_threshold",
@@ -139,8 +140,7 @@ class Frontend(nn.Module):
                  log_multiplier: float = 1.0):
         super().__init__()
         for what, value in (("sample_rate", sample_rate), ("n_fft", n_fft), ("hop_length", hop_length)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ParameterError(f"{what} must be a positive integer, got {value!r}.")
+            check_int(value, what, minimum=1)
         if log_offset <= 0 or log_multiplier <= 0:
             raise ParameterError(
                 f"log_offset and log_multiplier must be > 0, got {log_offset!r}, {log_multiplier!r}."

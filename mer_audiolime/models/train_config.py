@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..exceptions import ParameterError
+from ..validation import check_int
 
 __all__ = ["TrainConfig", "ARCHITECTURE_NAMES", "HEAD_NAMES"]
 
@@ -67,9 +68,7 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
+            setattr(self, name, check_int(getattr(self, name), name, minimum=1))
         if self.learning_rate <= 0 or self.weight_decay < 0:
             raise ParameterError("learning_rate must be > 0 and weight_decay >= 0.")
         weights = (self.midlevel_weight, self.emotion_weight)

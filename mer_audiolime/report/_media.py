@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ParameterError
+from ..validation import check_int
 
 __all__ = ["wav_bytes", "wav_data_uri", "audio_bytes", "audio_data_uri", "AUDIO_FORMATS", "png_data_uri",
            "file_data_uri"]
@@ -64,8 +65,7 @@ def audio_bytes(audio: np.ndarray, sr: int, *, fmt: str = "flac") -> tuple[bytes
         raise ParameterError(f"audio to embed must be (channels, samples) with samples > 0, got {y.shape}.")
     if not np.all(np.isfinite(y)):
         raise ParameterError("audio to embed contains NaN or infinite samples.")
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ParameterError(f"sample rate must be a positive integer, got {sr!r}.")
+    check_int(sr, "sample rate", minimum=1)
     peak = float(np.max(np.abs(y)))
     gain_db = 0.0
     if peak > 1.0:

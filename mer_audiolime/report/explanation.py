@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..audio import resample
 from ..exceptions import ParameterError
+from ..validation import check_int
 from ..explain.ranking import rankable
 from . import _html as h
 from ._figures import effects_uri, heatmap_uri
@@ -224,8 +225,7 @@ def explanation_html(exp, *, top_k: int = 3, targets: Sequence[str] | None = Non
     >>> html = explanation_html(exp, top_k=3)                                  # doctest: +SKIP
     >>> Path("report.html").write_text(html, encoding="utf-8")                # doctest: +SKIP
     """
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise ParameterError(f"top_k must be a positive integer, got {top_k!r}.")
+    check_int(top_k, "top_k", minimum=1)
     known = exp.targets
     if targets is None:
         chosen = primary_targets(exp)

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import DatasetError, ParameterError
+from ...validation import check_int, check_seed
 from .._index import md5
 from .cues import CUE_STEMS, CUES, DEV_SHARES, ORNAMENT_CUES, PHRASE_START, assign_cues, ornaments
 from .render import GAINS, quantise, render_part, render_score, soundfont_path, to_pcm16
@@ -323,17 +324,14 @@ def generate(out_dir, *, n: int = V1_GENERATE["n"], seed: int = V1_GENERATE["see
 
     from ..._version import __version__
 
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ParameterError(f"n must be a positive integer number of clips, got {n!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}.")
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not 8000 <= sr <= 96000:
-        raise ParameterError(f"sr must be an integer rate in Hz between 8000 and 96000, got {sr!r}.")
+    check_int(n, "n", minimum=1)
+    check_seed(seed)
+    check_int(sr, "sr", minimum=8000, maximum=96000)
     if not isinstance(duration, (int, float)) or not 1.0 <= duration <= 600.0:
         raise ParameterError(f"duration must be between 1 and 600 seconds, got {duration!r}.")
     if variant not in VARIANTS + ("both",):
         raise ParameterError(f"variant must be 'clean', 'biased' or 'both', got {variant!r}.")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+    if check_int(n_jobs, "n_jobs") == 0:
         raise ParameterError(f"n_jobs must be a non-zero integer (-1 = all cores), got {n_jobs!r}.")
     if not isinstance(cues, (bool, np.bool_)):
         raise ParameterError(f"cues must be True or False, got {cues!r}.")

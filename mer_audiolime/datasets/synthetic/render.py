@@ -18,7 +18,8 @@ import os
 
 import numpy as np
 
-from ...exceptions import DatasetError, ParameterError
+from ...exceptions import DatasetError
+from ...validation import check_int
 from .score import PROGRAMS, STEMS, Score
 
 __all__ = ["GAINS", "HEADROOM", "soundfont_path", "render_part", "render_score", "quantise", "to_pcm16"]
@@ -77,8 +78,7 @@ def render_part(instrument, *, sr: int, n_samples: int, program: int | None = No
     -------
     np.ndarray, shape (n_samples,), float32
     """
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ParameterError(f"sr must be a positive integer in Hz, got {sr!r}.")
+    check_int(sr, "sr", minimum=1)
     tsf = _tsf()
     out = np.zeros(int(n_samples), dtype=np.float32)
     if not instrument.notes:

@@ -146,9 +146,7 @@ def load_suite(spec) -> dict:
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise ParameterError(f"explain.seeds must be a non-empty list of integers, got {seeds!r}.")
     for key in ("num_samples", "batch_size"):
-        v = suite["explain"][key]
-        if not isinstance(v, int) or v < 1:
-            raise ParameterError(f"explain.{key} must be a positive integer, got {v!r}.")
+        check_int(suite["explain"][key], f"explain.{key}", minimum=1)
     ex = suite["explain"]
     check_choice(ex["estimator"], "explain.estimator", ESTIMATORS)
     check_choice(ex["occlusion"], "explain.occlusion", OCCLUSION_MODES)
@@ -199,8 +197,7 @@ def _check_preregistration(suite: dict) -> None:
                 raise ParameterError(f"exclusion.{key} must be a number in [0, 1], got {v!r}.")
     for name, spec in suite.get("tasks", {}).items():
         seg = spec["segments"]
-        if isinstance(seg, bool) or not isinstance(seg, int) or seg < 1:
-            raise ParameterError(f"tasks.{name}.segments must be a positive integer, got {seg!r}.")
+        check_int(seg, f"tasks.{name}.segments", minimum=1)
         if not spec["variant"] or not spec["truth"]:
             raise ParameterError(f"tasks.{name} needs a variant and its truth components.")
         if spec["shared"] and len(spec["truth"]) < 2:
