@@ -76,17 +76,9 @@ LAZY_INTERNAL = {
     ("mer_audiolime.models.checkpoint", "mer_audiolime.models.heads"): _TORCH,
 }
 
-_PENDING = "pending: the file is being rewritten on another branch; this entry goes when that lands"
-
 #: Violations in files that are being rewritten elsewhere, as (rule, importing module) -> reason. Each entry
 #: must still match a violation (test_allow_lists_are_still_needed), so the list cannot hide a new one.
-PENDING = {
-    ("lazy", "mer_audiolime.evaluation.benchmark"): _PENDING,
-    ("private-name", "mer_audiolime.evaluation.benchmark"): _PENDING + " (imports runner._dataset)",
-    ("lazy", "mer_audiolime.evaluation.suites"): _PENDING,
-    ("lazy", "mer_audiolime.datasets.synthetic.generate"): _PENDING,
-    ("lazy", "mer_audiolime.models.ship"): _PENDING,
-}
+PENDING: dict = {}
 
 #: Import circles not yet untangled, as sorted tuples of their modules -> reason.
 KNOWN_CYCLES: dict = {}

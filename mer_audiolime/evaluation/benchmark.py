@@ -15,10 +15,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..datasets import load_cached
+from ..datasets.synthetic import generate
 from ..datasets.synthetic.settings import V2_GENERATE, benchmark_settings
 from ..exceptions import DatasetError, ParameterError, WeightsError
-from ..validation import check_int
+from ..explain.separation import default_cache_dir
+from ..fileio import atomic_write_text, remove_owned
+from ..models.zoo import list_models, model_card
+from ..plots import bias_figure, run_figures
+from ..validation import check_choice, check_int, check_writable_dir
 from .benchmark_v2 import BENCHMARK_V2, QUICK_CLIPS, run_quick
+from .metrics import get_metric, top_stems
+from .results import (LEGACY_NOTE, drop_exact_stability, file_hashes, git_commit, package_versions,
+                      read_results, rebuild_outputs, record_rebuild, replace_figures, write_rows, write_tables)
+from .runner import evaluate
+from .suites import load_suite
 
 __all__ = ["BENCHMARK_VERSION", "run_benchmark", "rebuild_benchmark", "benchmark_models", "default_data_home",
            "bias_rows", "per_clip"]
@@ -34,8 +45,6 @@ def default_data_home() -> Path:
     One generated set serves both benchmarks: the synthetic-v2 set holds every synthetic-v1 file byte for byte
     beside the cue audio and task variants.
     """
-    from ..explain.separation import default_cache_dir
-
     return default_cache_dir() / f"{BENCHMARK_V2}-seed{V2_GENERATE['seed']}"
 
 
@@ -44,8 +53,6 @@ def benchmark_models() -> list:
 
     Cards without a ``dataset.benchmark`` entry are the synthetic-v1 models.
     """
-    from ..models.zoo import list_models, model_card
-
     found = []
     for name in list_models():
         card = model_card(name)
@@ -59,8 +66,6 @@ def benchmark_models() -> list:
 
 def _ensure_data(home: Path, progress: bool, *, cues: bool = True) -> Path:
     """Generate the synthetic-v2 set in ``home`` unless it holds the files the run needs (``cues``: the v2 ones)."""
-    from ..datasets.synthetic import generate
-
     v1 = all((home / f"synthetic_index_{v}.json").is_file() for v in ("clean", "biased"))
     if v1 and (not cues or (home / "cues.json").is_file()):
         return home
@@ -89,8 +94,6 @@ def bias_rows(rows: pd.DataFrame, *, vocals: dict, target: str, variants: dict) 
 def per_clip(stems: pd.DataFrame, *, shortcut: str) -> pd.DataFrame:
     """One row per (model, clip): the shortcut's attribution and whether it is the top stem by |weight|
     (audioLIME's ranking; a tie is no detection, as in PlantedBias)."""
-    from .metrics import top_stems
-
     top = top_stems(stems, keys=["model", "track_id"], by="abs")
     mine = stems[stems["stem"] == shortcut][["model", "variant", "track_id", "weight"]]
     out = mine.merge(top, on=["model", "track_id"]).rename(columns={"weight": "shortcut_weight"})
@@ -109,10 +112,6 @@ def rebuild_benchmark(folder) -> list:
     list of Path
         The files written.
     """
-    from ..plots import bias_figure
-    from .results import (LEGACY_NOTE, git_commit, read_results, rebuild_outputs, record_rebuild,
-                          replace_figures, write_tables)
-
     root = Path(folder)
     if not (root / "manifest.json").is_file() or not (root / "results.csv").is_file():
         raise ParameterError(f"{root} is not a finished benchmark folder (manifest.json and results.csv).")
@@ -160,14 +159,6 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     limit : int, optional
         At most this many test clips per model (a smoke run; the numbers are not the benchmark's).
     """
-    from ..fileio import atomic_write_text, remove_owned
-    from ..plots import bias_figure, run_figures
-    from ..validation import check_choice, check_writable_dir
-    from .results import (drop_exact_stability, file_hashes, git_commit, package_versions, write_rows,
-                          write_tables)
-    from .runner import _dataset, evaluate
-    from .suites import load_suite
-
     t0 = time.perf_counter()
     check_choice(preset, "preset", ("quick", "full"))
     jobs = check_int(jobs, "jobs", minimum=1)
@@ -189,10 +180,9 @@ def run_benchmark(*, preset: str = "quick", out_dir, data_home=None, jobs: int =
     rows = pd.concat([r.rows for r in runs], ignore_index=True)
     remove_owned(out, ("figures", "bias_per_clip.csv"))  # outputs of an earlier run this one may not rewrite
     hashes = write_rows(rows, out)
-    ds = _dataset("synthetic", str(Path(home).resolve()), "clean")
+    ds = load_cached("synthetic", str(Path(home).resolve()), "clean")
     vocals = {tid: bool(ds.track(tid).vocals_present) for tid in rows["track_id"].unique()}
     bias_cfg = suite["bias"]
-    from .metrics import get_metric
 
     stems = bias_rows(rows, vocals=vocals, target=bias_cfg["target"], variants=variants)
     figures = run_figures(drop_exact_stability(rows), out / "figures")

@@ -57,10 +57,6 @@ def resolve_model(spec: str):
     return resolved_model(spec).predictor
 
 
-#: The name evaluation/benchmark.py imports; the cached loader is :func:`mer_audiolime.datasets.load_cached`.
-_dataset = load_cached
-
-
 def load_tracks(name: str, *, data_home=None, version: str = "default", split: str = "test", limit: int = 0):
     """Track ids of ``split`` (``"all"`` for every track), sorted, at most ``limit`` (0 = all)."""
     ds = load_cached(name, None if data_home is None else str(data_home), version)

@@ -21,7 +21,14 @@ import argparse
 import json
 from pathlib import Path
 
+from ..datasets import synthetic
+from ..datasets.synthetic.interventions import learned_rule_frame, task_thresholds
 from ..datasets.synthetic.settings import V1_GENERATE, V2_GENERATE
+from ..datasets.torch_data import split_dataset
+from .checkpoint import load_checkpoint, save_checkpoint
+from .heads import to_predictor
+from .training import TrainConfig, evaluate, train, training_domain
+from .zoo import CARDS_DIR, list_models, load_model, model_card, publish_checkpoint
 
 __all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped", "metrics_markdown", "V2_GENERATE",
            "V2_BENCHMARK", "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_MODELS", "V2_SELECTED",
@@ -76,12 +83,6 @@ def build_shipped(data_home, *, names=None, out_dir=None, publish: bool = True, 
     dict
         name -> :class:`~mer_audiolime.models.checkpoint.ModelCard`.
     """
-    from ..datasets import synthetic
-    from ..datasets.torch_data import split_dataset
-    from .checkpoint import save_checkpoint
-    from .training import TrainConfig, evaluate, train
-    from .zoo import publish_checkpoint
-
     home = Path(data_home)
     if not (home / "settings.json").is_file():
         synthetic.generate(home, progress=progress, **GENERATE)
@@ -109,8 +110,6 @@ def build_shipped(data_home, *, names=None, out_dir=None, publish: bool = True, 
 
 def metrics_markdown(names=None, *, split: str = "test") -> str:
     """Markdown table of held-out R^2 / Pearson r per target for zoo models (from their cards)."""
-    from .zoo import list_models, model_card
-
     cards = [model_card(n) for n in (names or [n for n in list_models() if n in SHIPPED])]
     targets = []
     for card in cards:
@@ -194,8 +193,6 @@ def _parse_v2(name: str) -> tuple:
 
 
 def _ensure_v2_data(home: Path, progress: bool) -> Path:
-    from ..datasets import synthetic
-
     if not (home / "cues.json").is_file():
         synthetic.generate(home, progress=progress, **V2_GENERATE)
     return home
@@ -215,10 +212,6 @@ def train_v2(data_home, *, variant: str, head: str, seed: int, candidate: str, o
     Writes ``<out_dir>/<name>__<candidate>/best.pt`` and ``history.csv``; returns the
     :class:`~mer_audiolime.models.training.TrainResult`.
     """
-    from ..datasets import synthetic
-    from .training import TrainConfig, train
-    from ..datasets.torch_data import split_dataset
-
     home = _ensure_v2_data(Path(data_home), progress)
     name = v2_name(variant, head, seed)
     splits = {s: split_dataset("synthetic", data_home=home, split=s, variant=variant)
@@ -277,8 +270,6 @@ def select_v2_recipe(data_home, *, variants=None, out_dir, progress: bool = True
 
 def valence_predict(model):
     """``(B, 1, samples) -> (B,)`` valence in valence units (the model's z-score times its training scale)."""
-    from .heads import to_predictor
-
     pred = to_predictor(model)
     col = pred.output_names.index("valence")
     scale = model.card.target_scaling["valence"]
@@ -313,13 +304,6 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
     dict
         name -> :class:`~mer_audiolime.models.checkpoint.ModelCard`.
     """
-    from ..datasets import synthetic
-    from ..datasets.synthetic.interventions import learned_rule_frame, task_thresholds
-    from .checkpoint import load_checkpoint, save_checkpoint
-    from .training import evaluate
-    from ..datasets.torch_data import split_dataset
-    from .zoo import publish_checkpoint
-
     home = _ensure_v2_data(Path(data_home), progress)
     out_dir = Path(out_dir) if out_dir is not None else home.parent / "zoo_runs_v2"
     wanted = list(names or v2_names())
@@ -378,10 +362,6 @@ def add_v2_domains(data_home, *, names=None, cards_dir=None) -> dict:
     dict
         ``{name: domain}`` of the cards written.
     """
-    from ..datasets.torch_data import split_dataset
-    from .training import training_domain
-    from .zoo import CARDS_DIR, load_model
-
     folder = Path(cards_dir) if cards_dir is not None else CARDS_DIR
     out = {}
     for name in names or v2_names():
@@ -400,8 +380,6 @@ def add_v2_domains(data_home, *, names=None, cards_dir=None) -> dict:
 def v2_table(names=None) -> str:
     """Markdown table of the synthetic-v2 models from their cards: recipe, best epoch, training time,
     validation and test R^2 of valence, and the learned-rule check (clips passed / scored)."""
-    from .zoo import model_card
-
     lines = ["| model | variant | head | seed | recipe | best epoch | train s | valid R² valence | "
              "test R² valence | rule passed |", "| --- " * 10 + "|"]
     for name in names or v2_names():

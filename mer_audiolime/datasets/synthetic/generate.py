@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..._version import __version__
 from ...exceptions import DatasetError, ParameterError
 from ...validation import check_int, check_seed
 from .._index import md5
@@ -321,8 +322,6 @@ def generate(out_dir, *, n: int = V1_GENERATE["n"], seed: int = V1_GENERATE["see
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
-
-    from ..._version import __version__
 
     check_int(n, "n", minimum=1)
     check_seed(seed)

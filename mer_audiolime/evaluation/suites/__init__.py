@@ -24,7 +24,9 @@ from pathlib import Path
 from ...exceptions import ParameterError
 from ...explain.estimators import ENUMERATION_MODES, ESTIMATORS, OCCLUSION_MODES
 from ...explain.samplers import SAMPLERS
-from ...validation import check_choice, check_int
+from ...validation import check_choice, check_float, check_int, check_seed
+from ..metrics import get_metric
+from ..track_metrics import HARNESS_METRICS as M
 
 __all__ = ["load_suite", "validate_suite", "suite_hash", "suite_file_sha256", "suites_dir", "list_suites",
            "DEFAULTS", "OPTIONAL", "TASK_DEFAULTS", "EXPLAINERS", "RANKINGS", "INTERVAL_METHODS",
@@ -237,10 +239,6 @@ def validate_suite(suite: dict) -> None:
     ------
     ParameterError
     """
-    from ...validation import check_float, check_int, check_seed
-    from ..metrics import get_metric
-    from ..track_metrics import HARNESS_METRICS as M
-
     for key in ("name", "version"):
         value = suite[key]
         if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
@@ -291,8 +289,6 @@ def validate_suite(suite: dict) -> None:
 
 
 def _check_segments(value) -> None:
-    from ...validation import check_int
-
     if isinstance(value, list):
         if not value:
             raise ParameterError("segments is an empty list; use an integer count or boundary times in "
