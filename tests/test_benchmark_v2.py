@@ -297,3 +297,55 @@ def test_quick_summary_says_it_is_not_the_benchmark():
     full = summary_markdown(metrics, manifest=base)
     assert "Quick preset" in quick and "not the benchmark's" in quick and "one training seed" in quick
     assert "Quick preset" not in full and "three training seeds" in full and "Full run wall time" in full
+
+
+# --- unit keys: a rerun never reuses a unit computed under other settings ----------------------------------
+def test_unit_key_covers_what_a_unit_depends_on_and_nothing_else(tmp_path, monkeypatch):
+    import copy
+    import json
+
+    from mer_audiolime.evaluation import benchmark_v2 as b
+
+    suite = load_suite("synthetic_v2")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.json").write_text(json.dumps({"n": 200, "seed": 0}))
+    unit = {"model": "a2mid2e_synth_v2_redundant_s0", "source": "oracle",
+            "jobs": [{"task": "redundant", "head": "a2mid2e", "role": "task", "variant": "redundant",
+                      "segments": 1, "track_ids": ["synth0003"]}]}
+    key = b.unit_key(unit, suite, home)
+    assert len(key) == 64 and key == b.unit_key(copy.deepcopy(unit), copy.deepcopy(suite), home)
+
+    same = copy.deepcopy(suite)
+    same["tasks"]["redundant"]["heads"] = ["a2mid2e", "a2mid2e_mlp"]   # another model joins the task
+    same["tasks"]["redundant"]["description"] = "reworded"
+    same["tasks"]["shortcut"]["segments"] = 3                          # a task this unit does not run
+    assert b.unit_key(unit, same, home) == key
+
+    changed = []
+    other = copy.deepcopy(suite)
+    other["explain"]["num_samples"] = 512
+    changed.append(b.unit_key(unit, other, home))
+    other = copy.deepcopy(suite)
+    other["tasks"]["redundant"]["segments"] = 2
+    changed.append(b.unit_key(unit, other, home))
+    other_clip = {**unit, "jobs": [{**unit["jobs"][0], "track_ids": ["synth0004"]}]}
+    changed.append(b.unit_key(other_clip, suite, home))
+    changed.append(b.unit_key({**unit, "model": "a2mid2e_synth_v2_redundant_s1"}, suite, home))
+    (home / "settings.json").write_text(json.dumps({"n": 200, "seed": 1}))
+    changed.append(b.unit_key(unit, suite, home))
+    (home / "settings.json").write_text(json.dumps({"n": 200, "seed": 0}))
+    monkeypatch.setattr(b, "__version__", "0.0.0+other")
+    changed.append(b.unit_key(unit, suite, home))
+    assert key not in changed and len(set(changed)) == len(changed)
+
+
+def test_published_units_carry_the_key_of_the_settings_they_were_computed_with():
+    """Every finished unit of the published run has a key file; a key that no longer matches the registered
+    suite and shipped weights would make a rerun recompute it (checked in full by the slow run test)."""
+    from pathlib import Path
+
+    runs = Path(__file__).resolve().parents[1] / "evaluation" / "results" / "synthetic-v2" / "runs"
+    units = sorted(p.stem for p in runs.glob("*.csv") if not p.name.endswith("_cost.csv"))
+    assert units and all((runs / f"{u}.key").is_file() for u in units)
+    assert all(len((runs / f"{u}.key").read_text().strip()) == 64 for u in units)

@@ -32,6 +32,19 @@ def test_run_resume_failures_and_tables(synthetic_v2_home, tmp_path, monkeypatch
     assert not first["failed"]
     again = b.run_benchmark_v2(out, data_home=synthetic_v2_home, suite=suite, progress=False)
     assert not again["done"] and len(again["skipped"]) == 4
+    worded = copy.deepcopy(suite)
+    worded["tasks"]["shortcut"]["description"] = "reworded: the computation is the same"
+    assert not b.run_benchmark_v2(out, data_home=synthetic_v2_home, suite=worded, progress=False)["done"]
+    before = (out / "runs" / "a2mid2e_synth_v2_clean_s0__oracle.csv").read_bytes()
+    fewer = copy.deepcopy(suite)
+    fewer["explain"]["seeds"] = [0, 1]                               # computed otherwise: not reused
+    redo = b.run_benchmark_v2(out, data_home=synthetic_v2_home, suite=fewer,
+                              models=["a2mid2e_synth_v2_clean_s0"], sources=["oracle"], progress=False)
+    assert redo["done"] == ["a2mid2e_synth_v2_clean_s0__oracle"]
+    kept = list((out / "runs" / "stale").glob("*/a2mid2e_synth_v2_clean_s0__oracle.csv"))
+    assert len(kept) == 1 and kept[0].read_bytes() == before                # nothing finished is lost
+    b.run_benchmark_v2(out, data_home=synthetic_v2_home, suite=suite, models=["a2mid2e_synth_v2_clean_s0"],
+                       sources=["oracle"], progress=False)              # back to the registered settings
 
     attrs = pd.read_csv(out / "runs" / "a2mid2e_synth_v2_biased_s0__estimated.csv", dtype={"track_id": str})
     comps = set(attrs["component"])

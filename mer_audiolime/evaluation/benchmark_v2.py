@@ -5,9 +5,12 @@ generated stems; estimated: the shipped ``umx-synth`` open-unmix separator throu
 :class:`~mer_audiolime.explain.separation.OpenUnmixSeparator`, residual as an extra component) explains the
 model's valence on every scored test clip of each task the model belongs to
 (:func:`~mer_audiolime.evaluation.v2_explainers.attribute_clip`). Each (model, source) is one unit written to
-``<out>/runs/<model>__<source>.csv`` (tidy attributions) and ``..._cost.csv``; a rerun skips finished units,
-a unit another process has claimed, and records a failure in ``<out>/runs/<unit>.failed.txt`` instead of
-stopping. :func:`~mer_audiolime.evaluation.v2_report.write_report` turns the units into the tables.
+``<out>/runs/<model>__<source>.csv`` (tidy attributions) and ``..._cost.csv``. A rerun skips finished units
+whose key still matches (:func:`unit_key`: the unit's plan, the suite settings it reads, the data settings,
+the model's weights and the package version; a unit computed under other settings is moved to
+``<out>/runs/stale/`` and run again), skips a unit another process has claimed, and records a failure in
+``<out>/runs/<unit>.failed.txt`` instead of stopping.
+:func:`~mer_audiolime.evaluation.v2_report.write_report` turns the units into the tables.
 
 Examples
 --------
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import os
 import platform
@@ -29,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._version import __version__
 from ..datasets import synthetic as syn
 from ..exceptions import DatasetError, ParameterError
 from ..explain.components import RESIDUAL, build_components
@@ -44,7 +49,7 @@ from .v2_analysis import analysis_table, subgroup_predictions
 from .v2_explainers import attribute_clip, explain_settings
 from .v2_report import KEYS, clip_verdicts, metrics_table, read_units, seed_table, summary_markdown
 
-__all__ = ["BENCHMARK_V2", "plan_units", "unit_cost", "run_unit", "run_benchmark_v2", "unit_name",
+__all__ = ["BENCHMARK_V2", "plan_units", "unit_cost", "unit_key", "run_unit", "run_benchmark_v2", "unit_name",
            "ESTIMATED_SEPARATOR", "expected_explanations", "write_results", "main", "QUICK_TASKS",
            "QUICK_SEED", "QUICK_CLIPS", "quick_suite", "run_quick"]
 
@@ -193,6 +198,61 @@ def run_unit(unit: dict, *, data_home, suite: dict, separator=None, progress: bo
     return a, c[lead + [x for x in c.columns if x not in lead]]
 
 
+def unit_key(unit: dict, suite: dict, data_home) -> str:
+    """The sha256 of everything a unit's numbers depend on, so a rerun never reuses a unit computed otherwise.
+
+    Parameters
+    ----------
+    unit : dict
+        From :func:`plan_units` (model, source, jobs with tasks, segments and track ids).
+    suite : dict
+        The loaded suite: its ``explain``, ``explainers``, ``bias``, ``stems`` sections and the unit's tasks
+        (without their ``heads`` and ``description``, which say which models take part and how the task
+        reads, not how a unit is computed: adding a model to a task leaves the other units' keys alone).
+    data_home : path
+        The synthetic-v2 set (its ``settings.json``).
+
+    Returns
+    -------
+    str
+        Hex digest; also covers the model's weights (sha256 from its card) and the package version.
+
+    Examples
+    --------
+    >>> unit_key(unit, suite, "synth-v2")[:12]   # doctest: +SKIP
+    '3f1c0d9a2b7e'
+    """
+    tasks = sorted({job["task"] for job in unit["jobs"]})
+    try:
+        weights = (model_card(unit["model"]).weights or {}).get("sha256")
+    except Exception:  # noqa: BLE001 -- a model outside the zoo: its unit fails when it runs, not here
+        weights = None
+    settings = Path(data_home) / "settings.json"
+    task_settings = {t: {k: v for k, v in suite["tasks"][t].items() if k not in ("heads", "description")}
+                     for t in tasks}
+    basis = {"unit": unit, "tasks": task_settings,
+             **{k: suite.get(k) for k in ("explain", "explainers", "bias", "stems")},
+             "data": json.loads(settings.read_text(encoding="utf-8")) if settings.is_file() else None,
+             "weights": weights, "package": __version__}
+    text = json.dumps(basis, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _stale(runs: Path, name: str, key: str) -> bool:
+    """Whether a finished unit was computed under another key; if so its files move to ``runs/stale/``."""
+    stored = runs / f"{name}.key"
+    if stored.is_file() and stored.read_text(encoding="utf-8").strip() == key:
+        return False
+    dest = runs / "stale" / time.strftime("%Y%m%d-%H%M%S")
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in (runs / f"{name}.csv", runs / f"{name}_cost.csv", stored):
+        if path.is_file():
+            os.replace(path, dest / path.name)
+    print(f"{name}: finished under other settings (or before unit keys were recorded); moved to {dest} and "
+          "run again", file=sys.stderr, flush=True)
+    return True
+
+
 def _claim(path: Path) -> bool:
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -248,7 +308,8 @@ def run_benchmark_v2(out_dir, *, data_home, suite="synthetic_v2", models=None, s
     for unit in units:
         name = unit_name(unit["model"], unit["source"])
         target = runs / f"{name}.csv"
-        if target.is_file() or not _claim(runs / f"{name}.lock"):
+        key = unit_key(unit, suite, home)
+        if (target.is_file() and not _stale(runs, name, key)) or not _claim(runs / f"{name}.lock"):
             report["skipped"].append(name)
             continue
         try:
@@ -259,6 +320,7 @@ def run_benchmark_v2(out_dir, *, data_home, suite="synthetic_v2", models=None, s
             attrs, costs = run_unit(unit, data_home=home, suite=suite, separator=separator, progress=progress)
             costs.to_csv(runs / f"{name}_cost.csv", index=False, float_format="%.6g")
             attrs.to_csv(runs / f"{name}.csv.part", index=False, float_format="%.8g")
+            (runs / f"{name}.key").write_text(key + "\n", encoding="utf-8")
             os.replace(runs / f"{name}.csv.part", target)  # the attribution file marks the unit finished
             with open(runs / "units.jsonl", "a", encoding="utf-8") as log:
                 log.write(json.dumps({"unit": name, "pid": os.getpid(), "start": start_wall,
