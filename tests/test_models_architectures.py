@@ -123,3 +123,44 @@ def test_unknown_names_raise():
         build_model(head="a2x")
     with pytest.raises(ParameterError):
         RFResNet(base_channels=0)
+
+
+def test_hidden_head_keeps_the_chain_and_can_represent_or_and_and():
+    """The linear heads are affine in the pooled features, so no weights make them an OR or an AND of two
+    features (least squares leaves the interaction, residual 1/4 of the range on each of the 4 points); one
+    hidden ReLU layer represents both exactly (hand-set weights), and the emotion layer stays linear."""
+    head = MidLevelEmotionHead(2, n_midlevel=7, n_emotions=2, hidden=2)
+    assert n_params(head) == 2 * 2 + 2 + 2 * 7 + 7 * 2
+    out = head(torch.randn(5, 2))
+    torch.testing.assert_close(out["emotion"], out["midlevel"] @ head.emotion.weight.T)
+    e = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # two cue detectors, off/on
+    truth = {"or": torch.tensor([0.0, 1.0, 1.0, 1.0]), "and": torch.tensor([0.0, 0.0, 0.0, 1.0])}
+    design = torch.cat([e, torch.ones(4, 1)], dim=1)  # the best affine (linear head + a constant) fit
+    for rule, y in truth.items():
+        coef = torch.linalg.lstsq(design, y[:, None]).solution
+        assert torch.allclose((design @ coef).squeeze() - y, torch.tensor([-1.0, 1.0, 1.0, -1.0]) / 4
+                              * (1 if rule == "and" else -1), atol=1e-6), rule
+    with torch.no_grad():
+        head.hidden[0].weight.copy_(torch.tensor([[1.0, 1.0], [1.0, 1.0]]))
+        head.hidden[0].bias.copy_(torch.tensor([0.0, -1.0]))  # h = (a + b, relu(a + b - 1) = a AND b)
+        head.midlevel.weight.zero_()
+        head.midlevel.weight[0] = torch.tensor([1.0, -1.0])  # OR = a + b - AND
+        head.midlevel.weight[1] = torch.tensor([0.0, 1.0])   # AND
+        got = head(e)["midlevel"]
+    torch.testing.assert_close(got[:, 0], truth["or"])
+    torch.testing.assert_close(got[:, 1], truth["and"])
+
+
+def test_head_options_are_recorded_and_checked():
+    model = build_model(backbone_kwargs={"base_channels": 4}, head_kwargs={"hidden": 6})
+    assert model.spec["head_kwargs"] == {"hidden": 6} and model.head.midlevel.in_features == 6
+    plain = build_model(backbone_kwargs={"base_channels": 4})
+    assert plain.spec["head_kwargs"] == {} and isinstance(plain.head.hidden, torch.nn.Identity)
+    assert not any(k.startswith("head.hidden") for k in plain.state_dict())  # old checkpoints still load
+    a2e = build_model(head="a2e", backbone_kwargs={"base_channels": 4}, head_kwargs={"hidden": 3})
+    assert a2e.head.emotion.in_features == 3
+    for bad in ({"hidden": -1}, {"hidden": 2.5}, {"hidden": True}):
+        with pytest.raises(ParameterError, match="hidden must be an integer"):
+            build_model(backbone_kwargs={"base_channels": 4}, head_kwargs=bad)
+    with pytest.raises(ParameterError, match="unknown head option"):
+        build_model(backbone_kwargs={"base_channels": 4}, head_kwargs={"width": 3})

@@ -92,3 +92,15 @@ def test_training_reaches_the_documented_r2_on_held_out_targets():
                    emotion_names=EMOTIONS, progress=False)
     frame = evaluate(result.model, ToyDataset(48, seed=2))
     assert frame.r2.mean() >= TOY_R2, frame
+
+
+def test_a_hidden_head_trains_and_its_checkpoint_rebuilds_it(tmp_path):
+    cfg = TrainConfig(**FAST, head_kwargs={"hidden": 5})
+    result = train(ToyDataset(16, seed=0), valid_set=ToyDataset(8, seed=1), config=cfg, epochs=2,
+                   emotion_names=EMOTIONS, name="toy", checkpoint_dir=tmp_path, progress=False)
+    assert result.card.head_kwargs == {"hidden": 5} and result.card.training["head_kwargs"] == {"hidden": 5}
+    model, card = load_checkpoint(tmp_path / "best.pt")
+    assert card.head_kwargs == {"hidden": 5} and model.head.hidden[0].out_features == 5
+    x = torch.randn(2, 22050)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)["emotion"], result.model(x)["emotion"])

@@ -73,6 +73,10 @@ def register(subparsers) -> None:
     p_train.add_argument("--model", default=_D.architecture, choices=ARCHITECTURE_NAMES, help="architecture")
     p_train.add_argument("--head", default=_D.head, choices=HEAD_NAMES,
                          help="a2mid2e: audio -> 7 mid-level -> linear emotions; a2e: emotions directly")
+    p_train.add_argument("--hidden", type=int, default=0,
+                         help="width of a hidden ReLU layer between the pooled embedding and the head "
+                              "(default 0: none, the paper's linear head); lets a model learn rules that "
+                              "combine cues non-additively")
     p_train.add_argument("--width", type=int, default=16,
                          help="base channels (cp_resnet: paper 128) / width (vggish: paper 64); default 16")
     p_train.add_argument("--emotions", default=None,
@@ -192,6 +196,7 @@ def cmd_train(args) -> int:
     valid_set = _dataset(args, args.valid_split, emotions)
     width_key = "base_channels" if args.model == "cp_resnet" else "width"
     cfg = TrainConfig(architecture=args.model, head=args.head, backbone_kwargs={width_key: args.width},
+                      head_kwargs={"hidden": args.hidden} if args.hidden else {},
                       epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                       weight_decay=args.weight_decay, midlevel_weight=args.midlevel_weight,
                       emotion_weight=args.emotion_weight, patience=args.patience,

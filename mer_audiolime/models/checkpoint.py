@@ -42,6 +42,8 @@ class ModelCard:
         Builder names (``"cp_resnet"``/``"vggish"``, ``"a2mid2e"``/``"a2e"``).
     backbone_kwargs, frontend_kwargs : dict
         Builder arguments (e.g. reduced width).
+    head_kwargs : dict
+        Head options (``{"hidden": H}`` for a hidden layer after pooling; empty for the paper's heads).
     sample_rate : int
         Input rate in Hz (mono).
     clip_seconds : float or None
@@ -76,6 +78,7 @@ class ModelCard:
     emotion_names: list = field(default_factory=list)
     backbone_kwargs: dict = field(default_factory=dict)
     frontend_kwargs: dict = field(default_factory=dict)
+    head_kwargs: dict = field(default_factory=dict)
     target_scaling: dict = field(default_factory=dict)
     dataset: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -110,7 +113,8 @@ class ModelCard:
 
         return build_model(self.architecture, head=self.head, emotion_names=self.emotion_names,
                            midlevel_names=self.midlevel_names or ("m",),
-                           backbone_kwargs=self.backbone_kwargs, frontend_kwargs=self.frontend_kwargs)
+                           backbone_kwargs=self.backbone_kwargs, frontend_kwargs=self.frontend_kwargs,
+                           head_kwargs=self.head_kwargs)
 
 
 def copy_plain(obj):

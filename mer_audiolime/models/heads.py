@@ -5,6 +5,12 @@
   bias-free on the mid-level outputs, the effect of mid-level feature j on emotion i is ``W[i, j] * m[j]``.
 * **A2E**: the same backbone with ``Linear(D -> E, bias=False)`` straight to the emotions.
 
+Both heads take ``hidden=H`` (default 0: none): one ``Linear(D -> H) + ReLU`` between the pooled embedding and
+the first linear layer. Without it the outputs are linear in the time-frequency average of the backbone's
+features, so a rule that combines two cues which never share a receptive field (fire when cue A *or* cue B
+sounds, or only when both do) cannot be represented; the hidden layer makes such rules learnable. The
+emotion layer stays linear on the mid-level outputs either way, so the chain is unchanged.
+
 Targets are modelled in standardised units (z-scores with the training set's mean and std, recorded in the
 model card), which is why no bias is needed.
 """
@@ -47,35 +53,56 @@ class MidLevelEmotionHead(nn.Module):
         Mid-level outputs (7).
     n_emotions : int
         Emotion outputs E.
+    hidden : int
+        Width H of an optional ``Linear(D -> H) + ReLU`` before the mid-level layer (0: none, the paper's
+        head): ``m = M relu(A e + a)``.
 
     Shapes
     ------
     ``(B, D) -> {"midlevel": (B, 7), "emotion": (B, E)}``
+
+    Examples
+    --------
+    >>> head = MidLevelEmotionHead(16, hidden=8)
+    >>> {k: tuple(v.shape) for k, v in head(torch.zeros(3, 16)).items()}
+    {'midlevel': (3, 7), 'emotion': (3, 2)}
     """
 
     kind = "a2mid2e"
 
-    def __init__(self, in_features: int, *, n_midlevel: int = 7, n_emotions: int = 2):
+    def __init__(self, in_features: int, *, n_midlevel: int = 7, n_emotions: int = 2, hidden: int = 0):
         super().__init__()
-        self.midlevel = nn.Linear(in_features, n_midlevel, bias=False)
+        self.hidden = _hidden_layer(in_features, hidden)
+        width = int(hidden) or in_features
+        self.midlevel = nn.Linear(width, n_midlevel, bias=False)
         self.emotion = nn.Linear(n_midlevel, n_emotions, bias=False)
 
     def forward(self, embedding: torch.Tensor) -> dict:
-        mid = self.midlevel(embedding)
+        mid = self.midlevel(self.hidden(embedding))
         return {"midlevel": mid, "emotion": self.emotion(mid)}
 
 
 class DirectEmotionHead(nn.Module):
-    """A2E head: ``y = W e`` (bias-free), ``(B, D) -> {"emotion": (B, E)}``."""
+    """A2E head: ``y = W e`` (bias-free), ``(B, D) -> {"emotion": (B, E)}``; ``hidden=H`` puts a
+    ``Linear(D -> H) + ReLU`` before it (see :class:`MidLevelEmotionHead`)."""
 
     kind = "a2e"
 
-    def __init__(self, in_features: int, *, n_emotions: int = 2, **_ignored):
+    def __init__(self, in_features: int, *, n_emotions: int = 2, hidden: int = 0, **_ignored):
         super().__init__()
-        self.emotion = nn.Linear(in_features, n_emotions, bias=False)
+        self.hidden = _hidden_layer(in_features, hidden)
+        self.emotion = nn.Linear(int(hidden) or in_features, n_emotions, bias=False)
 
     def forward(self, embedding: torch.Tensor) -> dict:
-        return {"emotion": self.emotion(embedding)}
+        return {"emotion": self.emotion(self.hidden(embedding))}
+
+
+def _hidden_layer(in_features: int, hidden) -> nn.Module:
+    """``Linear(D -> H) + ReLU`` for ``hidden = H > 0``; the identity for 0 (no parameters, so checkpoints of
+    heads without it keep their layout)."""
+    if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 0:
+        raise ParameterError(f"hidden must be an integer >= 0 (0: no hidden layer), got {hidden!r}.")
+    return nn.Sequential(nn.Linear(in_features, int(hidden)), nn.ReLU()) if hidden else nn.Identity()
 
 
 HEADS = {"a2mid2e": MidLevelEmotionHead, "a2e": DirectEmotionHead}
@@ -136,7 +163,8 @@ class MERModel(nn.Module):
 def build_model(architecture: str = "cp_resnet", *, head: str = "a2mid2e",
                 emotion_names: Sequence[str] = EMOTION_NAMES,
                 midlevel_names: Sequence[str] = MIDLEVEL_NAMES, backbone_kwargs: dict | None = None,
-                frontend_kwargs: dict | None = None, seed: int | None = 0) -> MERModel:
+                frontend_kwargs: dict | None = None, head_kwargs: dict | None = None,
+                seed: int | None = 0) -> MERModel:
     """Build a waveform-to-outputs model.
 
     Parameters
@@ -148,6 +176,8 @@ def build_model(architecture: str = "cp_resnet", *, head: str = "a2mid2e",
         Output names; their lengths set E and the mid-level width (``midlevel_names`` unused for A2E).
     backbone_kwargs, frontend_kwargs : dict, optional
         E.g. ``{"base_channels": 32}``, ``{"scale": "mel"}``.
+    head_kwargs : dict, optional
+        E.g. ``{"hidden": 64}`` (a hidden ReLU layer after pooling; see :class:`MidLevelEmotionHead`).
     seed : int or None
         Seed of the weight initialisation (the global torch RNG state is restored afterwards).
 
@@ -167,16 +197,20 @@ def build_model(architecture: str = "cp_resnet", *, head: str = "a2mid2e",
     midlevel_names = _names(midlevel_names, "midlevel_names") if head == "a2mid2e" else []
     backbone_kwargs = dict(backbone_kwargs or {})
     frontend_kwargs = dict(frontend_kwargs or {})
+    head_kwargs = dict(head_kwargs or {})
+    unknown = sorted(set(head_kwargs) - {"hidden"})
+    if unknown:
+        raise ParameterError(f"unknown head option(s) {unknown}; the heads take 'hidden' (an integer >= 0).")
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(int(seed))
         frontend = Frontend(**frontend_kwargs)
         backbone = build_backbone(architecture, **backbone_kwargs)
         head_module = HEADS[head](backbone.out_channels, n_midlevel=len(midlevel_names) or 7,
-                                  n_emotions=len(emotion_names))
+                                  n_emotions=len(emotion_names), **head_kwargs)
     spec = {"architecture": architecture, "head": head, "emotion_names": emotion_names,
             "midlevel_names": midlevel_names, "backbone_kwargs": backbone_kwargs,
-            "frontend_kwargs": frontend.config}
+            "frontend_kwargs": frontend.config, "head_kwargs": head_kwargs}
     return MERModel(frontend, backbone, head_module, midlevel_names=midlevel_names,
                     emotion_names=emotion_names, spec=spec)
 

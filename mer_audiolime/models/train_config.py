@@ -30,6 +30,9 @@ class TrainConfig:
         ``"cp_resnet"``/``"vggish"`` and ``"a2mid2e"``/``"a2e"``.
     backbone_kwargs, frontend_kwargs : dict
         Builder arguments; the default ``base_channels=16`` is a reduced-width ``cp_field_shallow_m2``.
+    head_kwargs : dict
+        Head options: ``{"hidden": H}`` adds a ``Linear + ReLU`` layer of width H after pooling (default none,
+        the paper's linear heads).
     epochs, batch_size, learning_rate, weight_decay : training schedule (Adam).
     midlevel_weight, emotion_weight : float
         Weights of the two MSE terms (the mid-level term is ignored for A2E).
@@ -53,6 +56,7 @@ class TrainConfig:
     head: str = "a2mid2e"
     backbone_kwargs: dict = field(default_factory=lambda: {"base_channels": 16})
     frontend_kwargs: dict = field(default_factory=dict)
+    head_kwargs: dict = field(default_factory=dict)
     epochs: int = 100
     batch_size: int = 16
     learning_rate: float = 3e-3

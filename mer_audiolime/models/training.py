@@ -175,7 +175,7 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
     with _threads(cfg.num_threads):
         model = build_model(cfg.architecture, head=cfg.head, emotion_names=emotion_names,
                             midlevel_names=midlevel_names, backbone_kwargs=cfg.backbone_kwargs,
-                            frontend_kwargs=cfg.frontend_kwargs, seed=cfg.seed)
+                            frontend_kwargs=cfg.frontend_kwargs, head_kwargs=cfg.head_kwargs, seed=cfg.seed)
         n_mid, n_emo = len(model.midlevel_names), len(model.emotion_names)
         sr = model.sample_rate
         clip = None if cfg.clip_seconds is None else int(round(cfg.clip_seconds * sr))
@@ -218,6 +218,7 @@ def train(train_set, *, valid_set=None, config: TrainConfig | None = None,
             name=name, architecture=cfg.architecture, head=cfg.head, sample_rate=sr, clip_seconds=clip / sr,
             midlevel_names=model.midlevel_names, emotion_names=model.emotion_names,
             backbone_kwargs=dict(cfg.backbone_kwargs), frontend_kwargs=dict(model.frontend.config),
+            head_kwargs=dict(cfg.head_kwargs),
             target_scaling={**mid_scaling, **emo_scaling},
             dataset={**(dataset_info or {}), "n_train": int(len(specs)), "n_valid": int(len(v_specs))},
             seed=cfg.seed, package_versions=package_versions(CHECKPOINT_PACKAGES, source="module"),
