@@ -317,7 +317,7 @@ def test_unit_key_covers_what_a_unit_depends_on_and_nothing_else(tmp_path, monke
     assert len(key) == 64 and key == b.unit_key(copy.deepcopy(unit), copy.deepcopy(suite), home)
 
     same = copy.deepcopy(suite)
-    same["tasks"]["redundant"]["heads"] = ["a2mid2e", "a2mid2e_mlp"]   # another model joins the task
+    same["tasks"]["redundant"]["heads"] = ["a2mid2e", "a2e_mlp"]   # another model joins the task
     same["tasks"]["redundant"]["description"] = "reworded"
     same["tasks"]["shortcut"]["segments"] = 3                          # a task this unit does not run
     assert b.unit_key(unit, same, home) == key
