@@ -6,7 +6,7 @@ synthetic benchmark into ``DIR`` (if it is not there yet) with :data:`GENERATE`,
 package (``models/weights``, ``models/cards``). Its recipe was chosen by test R^2 (see :data:`RECIPE`); the
 models are kept unchanged because the published synthetic-v1 results depend on them.
 
-**synthetic-v2** (27 models, :data:`V2_MODELS` x :data:`V2_SEEDS`). ``python -m mer_audiolime.models.ship
+**synthetic-v2** (36 models, :data:`V2_MODELS` x :data:`V2_SEEDS`). ``python -m mer_audiolime.models.ship
 --benchmark synthetic-v2 --data-home DIR`` generates the set with the cue audio (:data:`V2_GENERATE`) and
 trains every model with :data:`V2_RECIPE` plus the candidate :data:`V2_SELECTED` names for its variant. The
 candidates (:data:`V2_CANDIDATES`) were compared on the **validation split only** (``--select`` reruns the
