@@ -12,11 +12,18 @@ architecture) and every K (5 stems x 4 segments = 20, 5 stems x 10 segments = 50
    - ``jaccard5``: the same with the Jaccard index of the top-5 components by absolute weight.
 
 2. Each other design at N on a grid (seeds 0..4; the designs are nested, so each seed's masks at N are the
-   first N rows of its masks at the largest N and are predicted once).
+   first N rows of its masks at the largest N and are predicted once). Designs get the components' layout
+   (``groups`` = segment of each component); only ``grouped`` uses it.
 3. ``n_at_equal_stability``: the smallest grid N from which on (at that N and every larger grid N) the design
    reaches both of uniform's N = 1000 scores; ``calls_ratio_at_equal_stability = model_calls(uniform, 1000) /
    model_calls(design, n_at_equal_stability)`` (``null`` when the grid's largest N does not reach them: the
    ratio is then below ``1000 / max(grid)``).
+
+Beside the stability, ``agreement`` (not part of the rule) says whether the answer stayed the same: for each
+design and N the mean over outputs and seeds of the Spearman correlation between the design's weights and
+uniform's N = 1000 weights of the same seed. Two independent uniform N = 1000 answers agree at the level of
+``uniform_at_1000.spearman`` (the same correlation between different seeds); a design that gives the same
+answer approaches it from below as N grows.
 
 Model calls are the unique masks sent to the model; every design shares one prediction cache per (model,
 clip, K), so no mask is run twice. The rule above was fixed before the run. All designs run in this one
@@ -85,7 +92,8 @@ def run_case(model, mix, stems, sr, *, segments, designs, grid, batch_size) -> d
     for design in designs:
         per_n = {n: [] for n in grid}
         for seed in SEEDS:
-            masks = draw_masks(k, max(grid), sampler=design, rng=np.random.default_rng(seed))
+            masks = draw_masks(k, max(grid), sampler=design, rng=np.random.default_rng(seed),
+                               groups=comps.segments)
             outputs = cache.predict(masks, fn, batch_size=batch_size)
             for n in grid:
                 per_n[n].append(fit_weights(masks[:n], outputs[:n], names))
@@ -93,10 +101,15 @@ def run_case(model, mix, stems, sr, *, segments, designs, grid, batch_size) -> d
         reached = [n for n in grid if curve[n]["spearman"] >= reference["spearman"]
                    and curve[n]["jaccard5"] >= reference["jaccard5"]]
         n_eq = next((n for n in grid if all(m in reached for m in grid if m >= n)), None)
+        agreement = {str(n): round(float(np.mean([
+            stats.spearmanr(per_n[n][i][t], ref[i][t]).statistic
+            for i in range(len(SEEDS)) for t in range(len(names))])), 4) for n in grid}
         out["designs"][design] = {
             "stability": {str(n): {key: round(v, 4) for key, v in s.items()} for n, s in curve.items()},
+            "agreement": agreement,
             "n_at_equal_stability": n_eq,
             "calls_ratio_at_equal_stability": None if n_eq is None else round(ref_calls / n_eq, 2),
+            "agreement_at_equal_stability": None if n_eq is None else agreement[str(n_eq)],
         }
     out["model_calls_total"] = cache.model_calls
     out["seconds"] = round(time.perf_counter() - t0, 1)
@@ -107,7 +120,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one zoo model, K = 20 only, short clip (smoke run)")
     ap.add_argument("--seconds", type=float, default=10.0, help="clip length in seconds")
-    ap.add_argument("--designs", default="orthogonal,paired", help="comma-separated designs besides uniform")
+    ap.add_argument("--designs", default="orthogonal,grouped,paired",
+                    help="comma-separated designs besides uniform")
     ap.add_argument("--models", default=None, help="comma-separated subset of the models")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--batch-size", type=int, default=16)
@@ -148,6 +162,9 @@ def main(argv=None) -> int:
                                  ["calls_ratio_at_equal_stability"] for name in result["models"]}
                            for key in ks}
     result["calls_ratio_at_equal_stability"] = summary
+    result["agreement_at_equal_stability"] = {
+        design: {key: {name: result["models"][name][key]["designs"][design]["agreement_at_equal_stability"]
+                       for name in result["models"]} for key in ks} for design in designs}
     print(json.dumps(result, indent=2))
     return 0
 

@@ -184,7 +184,8 @@ def run_unit(unit: dict, *, data_home, suite: dict, separator=None, progress: bo
             stems_only = np.array([s != RESIDUAL for s in comps.stems], dtype=np.uint8)
             rows, cost = attribute_clip(predict, component_names=comps.names, model=unit["model"],
                                         track_id=tid, settings=settings, shortcut_stem=stem,
-                                        extra_masks={"stems_only": stems_only})
+                                        extra_masks={"stems_only": stems_only},
+                                        component_groups=comps.segments)
             done[key] = (rows, cost)
         rows, cost = done[key]
         label = {"task": job["task"], "head": job["head"], "role": job["role"], "model": unit["model"],

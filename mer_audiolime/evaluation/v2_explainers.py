@@ -89,7 +89,7 @@ def shortcut_scores(component_names: Sequence[str], *, stem: str) -> np.ndarray:
     return np.array([1.0 if n.split("@")[0] == stem else 0.0 for n in component_names])
 
 
-def _designs(k: int, cfg: Mapping) -> dict:
+def _designs(k: int, cfg: Mapping, groups=None) -> dict:
     """``{(explainer, seed): (masks, settings)}`` for every estimated explainer and seed."""
     out = {}
     lime_exhaustive = enumerates(k, cfg["num_samples"])
@@ -98,7 +98,7 @@ def _designs(k: int, cfg: Mapping) -> dict:
                 "sampler": cfg["sampler"], "kernel_width": cfg["kernel_width"], "alpha": cfg["alpha"],
                 "enumeration": cfg["enumeration"]}
         if seed == cfg["seeds"][0] or not lime_exhaustive:  # enumerated LIME is the same for every seed
-            out[("lime", seed)] = (design("lime", k, lime), lime)
+            out[("lime", seed)] = (design("lime", k, lime, groups=groups), lime)
         sampled = {"num_samples": cfg["shapley_samples"], "seed": seed, "exhaustive": False,
                    "kernel_width": cfg["kernel_width"]}
         out[("sampled_shapley", seed)] = (design("shapley_sampled", k, sampled), sampled)
@@ -118,6 +118,7 @@ def attribute_clip(
     settings: Mapping | None = None,
     shortcut_stem: str = "vocals",
     extra_masks: Mapping[str, np.ndarray] | None = None,
+    component_groups: Sequence[int] | None = None,
 ) -> tuple:
     """Attributions of one output by every stored explainer, over one clip's components.
 
@@ -136,6 +137,8 @@ def attribute_clip(
     extra_masks : mapping of str to np.ndarray, optional
         Named masks ``(K,)`` whose outputs are recorded as cost columns ``f_<name>`` (e.g. every stem on and
         the residual off: ``f(sum of stems)``); from the cache when a design holds them.
+    component_groups : sequence of int, optional
+        Time segment of each component (``Components.segments``), used by the ``grouped`` LIME sampler.
 
     Returns
     -------
@@ -156,7 +159,7 @@ def attribute_clip(
     if k < 2:
         raise ParameterError(f"an attribution needs at least two components, got {names}.")
     t_start = time.perf_counter()
-    designs = _designs(k, cfg)
+    designs = _designs(k, cfg, groups=component_groups)
     per_mask = {}
 
     def timed(chunk):

@@ -166,16 +166,17 @@ def occlusion_masks(n_components: int, mode: str) -> np.ndarray:
     return np.vstack([np.ones((1, k), np.uint8), np.zeros((1, k), np.uint8), eye])
 
 
-def design(source: str, n_components: int, settings: Mapping) -> np.ndarray:
+def design(source: str, n_components: int, settings: Mapping, *, groups=None) -> np.ndarray:
     """Masks ``(M, K)`` whose outputs ``source`` needs (row 0 all on), from an explanation's ``settings``
-    (``num_samples``, ``seed``, ``exhaustive``, ``sampler``). Chained sources use the design of their direct
-    source."""
+    (``num_samples``, ``seed``, ``exhaustive``, ``sampler``) and, for the ``grouped`` sampler, the
+    components' ``groups`` (their segment indices, ``Components.segments``). Chained sources use the design
+    of their direct source."""
     _, direct = parse_source(source)
     k = int(n_components)
     n, seed = int(settings["num_samples"]), settings["seed"]
     if direct == "lime":
         return sample_masks(k, n, rng=seed, exhaustive=bool(settings["exhaustive"]),
-                            sampler=settings.get("sampler", "uniform"))
+                            sampler=settings.get("sampler", "uniform"), groups=groups)
     if direct == "shapley":
         return all_coalitions(k)
     if direct == "shapley_sampled":

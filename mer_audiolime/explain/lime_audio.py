@@ -195,7 +195,8 @@ class Explanation:
         for direct in DIRECT_SOURCES:
             if direct == "shapley" and (k > MAX_EXHAUSTIVE_K or len(self.cache) < 2**k):
                 continue
-            if self.cache.count_missing(design(direct, k, self.settings)) == 0:
+            masks = design(direct, k, self.settings, groups=self.components.segments)
+            if self.cache.count_missing(masks) == 0:
                 if target is None or target in self.output_names:
                     out.append(direct)
                 if self.head and (target is None or target in self.chained):
@@ -279,7 +280,7 @@ class Explanation:
             missing = [m for m in mids if m not in self.sources.get(direct, {})]
             if missing:
                 self._compute(direct, missing, fn)
-            masks = design(direct, k, self.settings)
+            masks = design(direct, k, self.settings, groups=self.components.segments)
             rows = self._score_rows(direct, masks, self.cache.predict(masks, fn, batch_size=batch))
             e_idx = [self.output_names.index(e) for e in self.head["emotion_names"]]
             chained_atts = chain_attributions(
@@ -293,7 +294,7 @@ class Explanation:
             raise ParameterError(
                 f"unknown target(s) {unknown}; the model's outputs are {list(self.output_names)}"
                 + (f" and the chain covers {list(self.chained)} (source 'chain')." if self.chained else "."))
-        masks = design(direct, k, self.settings)
+        masks = design(direct, k, self.settings, groups=self.components.segments)
         outputs = self.cache.predict(masks, fn, batch_size=batch)
         rows = self._score_rows(direct, masks, outputs)
         atts = estimate(direct, masks, outputs, output_names=self.output_names,
@@ -503,10 +504,11 @@ def explain(
         converges to; ``"plain"`` counts it once, audioLIME's ``num_samples="exhaustive"`` (more shrinkage).
     exhaustive : bool, optional
         Force (True) or forbid (False) enumeration; default ``2**K <= N``.
-    sampler : {"uniform", "paired", "orthogonal"}
+    sampler : {"uniform", "paired", "orthogonal", "grouped"}
         Design of the sampled LIME masks (:mod:`mer_audiolime.explain.samplers`): ``"uniform"`` is
-        audioLIME's i.i.d. sampling; ``"paired"`` and ``"orthogonal"`` (fold-over orthogonal blocks) converge
-        to the same answer with less seed-to-seed variation per sample. Ignored when enumerating.
+        audioLIME's i.i.d. sampling; ``"paired"``, ``"orthogonal"`` (fold-over orthogonal blocks) and
+        ``"grouped"`` (orthogonal blocks laid out for the components' time segments) converge to the same
+        answer with less seed-to-seed variation per sample. Ignored when enumerating.
     n_bands : int
         Frequency bands of the ``"tf-grid"`` components.
     offset, duration : float, optional
@@ -575,7 +577,7 @@ def explain(
     if source == "lime":
         m = expected_multiplicity(k, num_samples) if exhaustive and enumeration == "expected" else 1.0
         settings["effective_alpha"] = float(alpha) / m
-    masks = design(source, k, settings)
+    masks = design(source, k, settings, groups=comps.segments)
     settings["samples_used"] = int(masks.shape[0])
     if cache is None:
         cache = PredictionCache(k, len(names), key=f"{sep_identity}|K={k}")

@@ -70,7 +70,7 @@ def all_coalitions(n_components: int) -> np.ndarray:
 
 
 def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool | None = None,
-                 sampler: str = "uniform") -> np.ndarray:
+                 sampler: str = "uniform", groups=None) -> np.ndarray:
     """Draw perturbation masks.
 
     Parameters
@@ -83,9 +83,12 @@ def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool |
         Seed or generator (required).
     exhaustive : bool, optional
         Force (True) or forbid (False) enumeration; default: enumerate when ``2**K <= N``.
-    sampler : {"uniform", "paired", "orthogonal"}
+    sampler : {"uniform", "paired", "orthogonal", "grouped"}
         Design of the sampled rows (see :mod:`mer_audiolime.explain.samplers`); all converge to the same
         answer as N grows. Ignored when enumerating.
+    groups : sequence of int, optional
+        Group id (time segment) of each component, for ``grouped`` (see
+        :func:`~mer_audiolime.explain.samplers.draw_masks`).
 
     Returns
     -------
@@ -104,7 +107,7 @@ def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool |
         exhaustive = enumerates(k, num_samples)
     if exhaustive:
         return all_coalitions(k)
-    return draw_masks(k, int(num_samples), sampler=sampler, rng=as_generator(rng))
+    return draw_masks(k, int(num_samples), sampler=sampler, rng=as_generator(rng), groups=groups)
 
 
 def _keys(masks: np.ndarray) -> list:

@@ -55,7 +55,7 @@ def _reexplain(explanation, predictor, target: str, batch_size: int, source: str
     if target not in names:
         raise ParameterError(f"the modified model has no output {target!r}; its outputs are {names}.")
     _, direct = parse_source(source)
-    masks = design(direct, len(comps), explanation.settings)
+    masks = design(direct, len(comps), explanation.settings, groups=comps.segments)
     cache = PredictionCache(len(comps), len(names), key="sanity")
     outputs = cache.predict(masks, component_predict_fn(comps, predictor, batch_size=batch_size),
                             batch_size=batch_size)
