@@ -120,7 +120,7 @@ def _orthogonal_block(k: int, gen: np.random.Generator) -> np.ndarray:
 #: two in a group and one in a neighbouring group; pairs inside a group and in neighbouring groups.
 _W_TRIPLE, _W_TRIPLE_NEAR, _W_PAIR, _W_PAIR_NEAR = 10.0, 2.0, 1.0, 0.2
 _HALF_WEIGHT = 0.5  # weight of the first half-block's words against the full block's
-_SEARCH_SEED, _SEARCH_STEPS = 0, 20_000
+_SEARCH_SEED, _SEARCH_STEPS = 0, 20_000  # steps at K <= 50; fewer above (each step costs ~K**2)
 
 
 def check_groups(groups, n_components: int) -> np.ndarray | None:
@@ -203,8 +203,9 @@ def _grouped_codes_cached(groups: tuple, m: int) -> np.ndarray:
     codes = 1 + 2 * np.arange(k, dtype=np.int64)  # distinct also when the top bit is dropped
     current = cost(codes)
     best, best_codes = current, codes.copy()
-    for step in range(_SEARCH_STEPS):
-        temperature = 2.0 * 1e-3 ** (step / _SEARCH_STEPS)
+    steps = min(_SEARCH_STEPS, _SEARCH_STEPS * 2500 // k**2)
+    for step in range(steps):
+        temperature = 2.0 * 1e-3 ** (step / steps)
         trial = codes.copy()
         if gen.random() < 0.5:  # swap the code vectors of two components of different groups
             i, j = gen.integers(k, size=2)
