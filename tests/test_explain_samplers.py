@@ -19,7 +19,7 @@ def _draw(k, n, sampler, seed=0, groups=None):
 
 
 def _layout(stems, segments):
-    """Segment of each component, in the order build_components uses (stem-major: vocals@t0, vocals@t1 ...)."""
+    """Segment of each component in build_components' order (stem-major: vocals@t0, vocals@t1, ...)."""
     return np.tile(np.arange(segments), stems)
 
 
@@ -206,7 +206,8 @@ def _pattern_counts(block, cols):
     for j in range(cols.shape[1]):
         codes = 2 * codes + block[:, cols[:, j]].T
     offsets = np.arange(len(cols))[:, None] * 2 ** cols.shape[1]
-    return np.bincount((codes + offsets).ravel(), minlength=len(cols) * 2 ** cols.shape[1]).reshape(len(cols), -1)
+    size = 2 ** cols.shape[1]
+    return np.bincount((codes + offsets).ravel(), minlength=len(cols) * size).reshape(len(cols), size)
 
 
 @pytest.mark.parametrize("stems, segments", [(5, 10), (5, 4), (4, 1), (1, 1)])
@@ -264,7 +265,8 @@ def test_grouped_codes_are_deterministic_and_need_the_layout():
     assert np.array_equal(codes, grouped_codes(list(groups)))
     assert len(set(codes.tolist())) == 20 and np.all(codes % 2 == 1) and np.all(codes < 128)
     assert len(set((codes % 64).tolist())) == 20  # the first half-block is strength 3 too
-    assert not np.array_equal(_draw(20, 129, "grouped", seed=0, groups=groups), _draw(20, 129, "grouped", seed=0))
+    with_layout = _draw(20, 129, "grouped", seed=0, groups=groups)
+    assert not np.array_equal(with_layout, _draw(20, 129, "grouped", seed=0))
     # the other designs ignore the layout
     assert np.array_equal(_draw(20, 129, "orthogonal", seed=0, groups=groups), _draw(20, 129, "orthogonal"))
     for bad in ([0, 1], [0.5] * 20, [[0]] * 20, "abc"):
@@ -276,7 +278,8 @@ def test_grouped_codes_are_deterministic_and_need_the_layout():
 def test_grouped_has_lower_variance_than_orthogonal_for_within_segment_interactions():
     # an analytic model whose interactions all sit inside one time segment (pairs and triples of stems of the
     # same segment), LIME's kernel and ridge: across 40 seeds at N = 129 (one `grouped` block, two
-    # `orthogonal` blocks) the weights of `grouped` vary less
+    # `orthogonal` blocks) the weights of `grouped` vary less than half as much (summed variance 0.40 against
+    # 1.76 here, and 0.43 / 2.03, 0.40 / 1.88 on seeds 40-79 and 80-119; uniform rows: 4.2)
     stems, segments = 5, 4
     groups = _layout(stems, segments)
     k = stems * segments
@@ -299,4 +302,4 @@ def test_grouped_has_lower_variance_than_orthogonal_for_within_segment_interacti
                                    seed=0)["y"].weights)
         return float(np.var(np.array(w), axis=0).sum())
 
-    assert spread("grouped") < spread("orthogonal")
+    assert spread("grouped") < 0.5 * spread("orthogonal")
