@@ -349,3 +349,20 @@ def test_published_units_carry_the_key_of_the_settings_they_were_computed_with()
     units = sorted(p.stem for p in runs.glob("*.csv") if not p.name.endswith("_cost.csv"))
     assert units and all((runs / f"{u}.key").is_file() for u in units)
     assert all(len((runs / f"{u}.key").read_text().strip()) == 64 for u in units)
+
+
+def test_wall_time_is_summed_over_run_phases_not_spanned():
+    """Units of models added later (an amendment) run in a second phase: the wall time is the sum of the
+    phases' spans, not the hours between them."""
+    from mer_audiolime.evaluation.benchmark_v2 import PHASE_GAP_SECONDS, run_phases
+
+    entries = [{"unit": "a", "start": 100.0, "end": 160.0, "commit": "c1"},
+               {"unit": "b", "start": 120.0, "end": 400.0, "commit": "c1"},          # overlaps: same phase
+               {"unit": "c", "start": 400.0 + PHASE_GAP_SECONDS, "end": 1100.0, "commit": "c1"},  # at the gap
+               {"unit": "d", "start": 20_000.0, "end": 20_090.0, "commit": "c2"},
+               {"unit": "e", "start": 20_050.0, "end": 20_070.0, "commit": "c3"}]
+    phases = run_phases(list(reversed(entries)))                                  # order does not matter
+    assert [p["units"] for p in phases] == [3, 2]
+    assert [p["wall_seconds"] for p in phases] == [1000.0, 90.0]
+    assert phases[1]["commits"] == ["c2", "c3"] and phases[0]["started"] == "1970-01-01 00:01:40"
+    assert run_phases([]) == []

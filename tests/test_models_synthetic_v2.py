@@ -19,12 +19,15 @@ V1_WEIGHTS = {
 }
 TASK_VARIANTS = ("biased", "redundant", "interaction", "time_local", "confounded")
 #: Shipped models that follow their planted rule on at most half of the scored test clips (their learned-rule
-#: checks, by intervention). The OR and AND models learned a softened rule: each cue alone raises valence by
-#: less than tau = c / 2 (OR), or removing one cue lowers it by less than tau (AND). The benchmark's
-#: pre-registered exclusion rule leaves the failing pairs out and its results report how many; the models are
-#: not retrained after the fact. A strict xfail: the test fails if one of them starts to pass.
+#: checks, by intervention). The A2Mid2E OR and AND models learned a softened, partly additive rule: each cue
+#: alone raises valence by less than tau = c / 2 (OR), or removing one cue lowers it by less than tau (AND);
+#: their linear head cannot represent either rule. With the hidden-layer head (a2e_mlp, amendment 3 of the
+#: pre-registration) the OR models pass on 15, 14 and 11 of 15 clips, but the AND models still give the
+#: motif alone about c / 2 (1, 4 and 7 of 15). The benchmark's pre-registered exclusion rule leaves the
+#: failing pairs out and its results report how many; the models are not retrained after the fact. A strict
+#: xfail: the test fails if one of them starts to pass.
 NOT_LEARNED = {f"a2mid2e_synth_v2_{v}_s{s}" for v in ("redundant", "interaction") for s in (0, 1, 2)} | {
-    "a2mid2e_synth_v2_confounded_s2"}
+    "a2mid2e_synth_v2_confounded_s2"} | {f"a2e_mlp_synth_v2_interaction_s{s}" for s in (0, 1, 2)}
 
 
 def _unless_learned(names):

@@ -49,7 +49,8 @@ from .v2_analysis import analysis_table, subgroup_predictions
 from .v2_explainers import attribute_clip, explain_settings
 from .v2_report import KEYS, clip_verdicts, metrics_table, read_units, seed_table, summary_markdown
 
-__all__ = ["BENCHMARK_V2", "plan_units", "unit_cost", "unit_key", "run_unit", "run_benchmark_v2", "unit_name",
+__all__ = ["BENCHMARK_V2", "plan_units", "unit_cost", "unit_key", "run_phases", "PHASE_GAP_SECONDS",
+           "run_unit", "run_benchmark_v2", "unit_name",
            "ESTIMATED_SEPARATOR", "expected_explanations", "write_results", "main", "QUICK_TASKS",
            "QUICK_SEED", "QUICK_CLIPS", "quick_suite", "run_quick"]
 
@@ -351,16 +352,62 @@ def expected_explanations(units: list) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Units that start more than this many seconds after every earlier unit ended begin a new run phase (e.g.
+#: the units of models added by an amendment, run later): wall time is summed over phases, not spanned.
+PHASE_GAP_SECONDS = 600.0
+
+
+def _stamp(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+
+
+def run_phases(entries: list) -> list:
+    """Group ``units.jsonl`` entries into phases of work: a phase ends when no unit runs for
+    :data:`PHASE_GAP_SECONDS`.
+
+    Parameters
+    ----------
+    entries : list of dict
+        ``{"unit", "start", "end", "seconds", "pid", "commit"}`` per finished unit.
+
+    Returns
+    -------
+    list of dict
+        ``{"started", "ended", "wall_seconds", "units", "commits"}`` in time order.
+
+    Examples
+    --------
+    >>> e = [{"unit": "a", "start": 0, "end": 10, "commit": "x"}, {"unit": "b", "start": 5, "end": 30,
+    ...       "commit": "x"}, {"unit": "c", "start": 5000, "end": 5060, "commit": "y"}]
+    >>> [(p["wall_seconds"], p["units"]) for p in run_phases(e)]
+    [(30.0, 2), (60.0, 1)]
+    """
+    phases: list = []
+    for e in sorted(entries, key=lambda x: x["start"]):
+        if phases and e["start"] <= phases[-1]["end"] + PHASE_GAP_SECONDS:
+            last = phases[-1]
+            last["end"] = max(last["end"], e["end"])
+            last["units"] += 1
+            last["commits"].add(str(e.get("commit")))
+        else:
+            phases.append({"start": e["start"], "end": e["end"], "units": 1,
+                           "commits": {str(e.get("commit"))}})
+    return [{"started": _stamp(p["start"]), "ended": _stamp(p["end"]),
+             "wall_seconds": float(p["end"] - p["start"]), "units": p["units"],
+             "commits": sorted(p["commits"])} for p in phases]
+
+
 def _wall(runs: Path) -> dict:
     log = runs / "units.jsonl"
     if not log.is_file():
         return {"wall_seconds": float("nan"), "unit_seconds": float("nan")}
     entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    phases = run_phases(entries)
     return {"run_commits": sorted({str(e.get("commit")) for e in entries}),
-            "wall_seconds": max(e["end"] for e in entries) - min(e["start"] for e in entries),
+            "wall_seconds": sum(p["wall_seconds"] for p in phases), "phases": phases,
             "unit_seconds": sum(e["seconds"] for e in entries), "processes": len({e["pid"] for e in entries}),
-            "started": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(min(e["start"] for e in entries))),
-            "ended": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(max(e["end"] for e in entries)))}
+            "started": _stamp(min(e["start"] for e in entries)),
+            "ended": _stamp(max(e["end"] for e in entries))}
 
 
 def write_results(out_dir, *, data_home, suite="synthetic_v2", predictions: bool = True,

@@ -226,6 +226,13 @@ def _md(frame: pd.DataFrame, index: bool = True) -> str:
     return frame.to_markdown(index=index)
 
 
+def _phases_text(phases: list) -> str:
+    if len(phases) < 2:
+        return ""
+    parts = [f"{p['units']} units in {p['wall_seconds']:.0f} s from {p['started']} UTC" for p in phases]
+    return f" in {len(phases)} phases ({', '.join(parts)})"
+
+
 def summary_markdown(metrics: pd.DataFrame, *, manifest: dict, analysis: pd.DataFrame | None = None,
                      seeds: pd.DataFrame | None = None) -> str:
     """The summary page: headline matrices (both sources), per-task detail, costs, chance rates, notes."""
@@ -242,8 +249,10 @@ def summary_markdown(metrics: pd.DataFrame, *, manifest: dict, analysis: pd.Data
         f"test split. Units computed at commit {', '.join(f'`{c}`' for c in manifest.get('run_commits', []))}"
         f"; tables written at `{manifest.get('git_commit')}`. "
         f"{'Quick-preset' if manifest.get('preset') == 'quick' else 'Full'} run wall time: "
-        f"{manifest.get('wall_seconds', float('nan')):.0f} s on {manifest.get('machine', {}).get('cpus')} "
-        "shared CPU cores (see the manifest for the load).", "",
+        f"{manifest.get('wall_seconds', float('nan')):.0f} s"
+        + _phases_text(manifest.get("phases") or [])
+        + f" on {manifest.get('machine', {}).get('cpus')} shared CPU cores (see the manifest for the "
+        "load).", "",
         "Cells: hit rate [Wilson 95 % interval] (hits / scored (model, clip) pairs, pooled over "
         f"{'one training seed' if manifest.get('preset') == 'quick' else 'three training seeds'}; "
         "the pairs share clips across seeds). Every explainer is listed under its cited "

@@ -412,7 +412,9 @@ def v2_table(names=None) -> str:
         card = model_card(name)
         t, m = card.training, card.metrics
         rule = m.get("learned_rule", {})
-        cells = [f"`{name}`", card.dataset["variant"], card.head, card.seed, t.get("candidate", "–"),
+        hidden = (card.head_kwargs or {}).get("hidden")
+        head = f"{card.head} + hidden {hidden}" if hidden else card.head
+        cells = [f"`{name}`", card.dataset["variant"], head, card.seed, t.get("candidate", "–"),
                  t.get("best_epoch", "–"), t.get("train_seconds", "–"), f"{m['valid']['valence']['r2']:.2f}",
                  f"{m['test']['valence']['r2']:.2f}",
                  f"{rule.get('n_passed', '–')}/{rule.get('n_clips', '–')}"]
