@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..datasets.synthetic.interventions import scored
 from ..exceptions import ParameterError
-from ..explain.components import segment_bounds
+from ..explain.segments import segment_bounds
 from ..models.zoo import model_card
 
 __all__ = ["task_models", "scored_track_ids", "truth_components", "exclusions"]

@@ -16,8 +16,8 @@ from importlib import import_module
 
 #: Public name -> submodule that defines it.
 _LAZY = {
-    "explain": "lime_audio", "Explanation": "lime_audio", "Components": "components",
-    "build_components": "components", "segment_bounds": "components", "tf_grid_components": "components",
+    "explain": "lime_audio", "Explanation": "lime_audio", "Components": "composition",
+    "build_components": "components", "segment_bounds": "segments", "tf_grid_components": "components",
     "export_audio": "export", "chain_attributions": "midlevel", "midlevel_effects": "midlevel",
     "relative_effects": "midlevel", "effects_vs_reference": "midlevel", "PredictionCache": "sampling",
     "sample_masks": "sampling", "all_coalitions": "sampling", "SAMPLERS": "samplers",

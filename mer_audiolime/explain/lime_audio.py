@@ -16,8 +16,9 @@ from ..exceptions import MerAudioLimeWarning, ModelError, ParameterError
 from ..models.predictor import predict_batched
 from ..models.spec import as_predictor, describe_model, resolve_model
 from ..validation import check_choice, check_float, check_int, check_names, check_seed, usable_dir
-from .components import (RESIDUAL, Components, batch_limit, build_components, segment_bounds,
-                         tf_grid_components)
+from .batching import batch_limit
+from .components import RESIDUAL, build_components, tf_grid_components
+from .composition import Components
 from .diagnostics import check_inputs, diagnose
 from .estimators import (CHAIN, DIRECT_SOURCES, ENUMERATION_MODES, ESTIMATORS, OCCLUSION_MODES, chain_source,
                          design, estimate, parse_source, seed_dependent, source_for)
@@ -27,6 +28,7 @@ from .midlevel import chain_attributions, midlevel_effects, relative_effects
 from .ranking import rankable
 from .samplers import DEFAULT_SAMPLER, SAMPLERS
 from .sampling import MAX_EXHAUSTIVE_K, PredictionCache, all_coalitions, enumerates, expected_multiplicity
+from .segments import segment_bounds
 from .separation import OracleSeparator, get_separator
 from .surrogate import DEFAULT_KERNEL_WIDTH, Attribution
 
