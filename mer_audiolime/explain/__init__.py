@@ -16,7 +16,7 @@ from importlib import import_module
 
 #: Public name -> submodule that defines it.
 _LAZY = {
-    "explain": "lime_audio", "Explanation": "lime_audio", "Components": "composition",
+    "explain": "lime_audio", "Explanation": "explanation", "Components": "composition",
     "build_components": "components", "segment_bounds": "segments", "tf_grid_components": "components",
     "export_audio": "export", "chain_attributions": "midlevel", "midlevel_effects": "midlevel",
     "relative_effects": "midlevel", "effects_vs_reference": "midlevel", "PredictionCache": "sampling",

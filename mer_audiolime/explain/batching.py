@@ -1,7 +1,10 @@
-"""Batching of model calls: the memory budget of one call and the batch size that fits it.
+"""Batching of model calls: the memory budget of one call, the batch size that fits it, and the prediction
+function that composes masked mixes and runs the model in such batches.
 
 :func:`batch_limit` bounds how many composed inputs (each a full-length mix) are built and run through the
-model at once, so that explaining long audio stays within :func:`memory_budget_bytes`.
+model at once, so that explaining long audio stays within :func:`memory_budget_bytes`;
+:func:`component_predict_fn` is the ``masks -> outputs`` function every estimator and metric calls through
+the prediction cache.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ import os
 import numpy as np
 
 from ..exceptions import ParameterError
+from ..models.predictor import predict_batched
+from .composition import Components
 
-__all__ = ["memory_budget_bytes", "batch_limit", "MEMORY_BUDGET_MB", "WORKING_MEMORY_FACTOR"]
+__all__ = ["memory_budget_bytes", "batch_limit", "MEMORY_BUDGET_MB", "WORKING_MEMORY_FACTOR",
+           "component_predict_fn"]
 
 #: Default memory budget (MiB) for one model call: the composed batch plus the model's working memory. Set
 #: ``MER_AUDIOLIME_MEMORY_BUDGET_MB`` to change it. Clips of up to about 45 s at 22,050 Hz mono run at the
@@ -67,3 +73,29 @@ def batch_limit(shape, *, model=None, requested: int, budget_bytes: int | None =
     factor = float(getattr(model, "working_memory_factor", None) or WORKING_MEMORY_FACTOR)
     per_item = 4.0 * float(np.prod(shape)) * (1.0 + factor)
     return int(max(1, min(int(requested), budget // max(per_item, 1.0))))
+
+
+def component_predict_fn(components: Components, model, *, batch_size: int):
+    """A ``masks (B, K) -> outputs (B, T)`` function that composes and runs the model, reusing one buffer.
+
+    At most :func:`~mer_audiolime.explain.components.batch_limit` inputs are composed and run at once, so the
+    memory of a model call stays within the documented budget on long audio; clips of normal length run at
+    ``batch_size``.
+    """
+    buffers = {}
+    limit = batch_limit(components.shape, model=model, requested=batch_size)
+
+    def run(chunk: np.ndarray) -> np.ndarray:
+        b = chunk.shape[0]
+        buf = buffers.get(b)
+        if buf is None:
+            buf = buffers[b] = np.empty((b,) + components.shape, dtype=np.float32)
+        x = components.compose(chunk, out=buf)
+        return predict_batched(model, x, batch_size=batch_size)
+
+    def fn(chunk: np.ndarray) -> np.ndarray:
+        if chunk.shape[0] <= limit:
+            return run(chunk)
+        return np.concatenate([run(chunk[a : a + limit]) for a in range(0, chunk.shape[0], limit)])
+
+    return fn

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import EvaluationError, ParameterError
-from ...explain.lime_audio import component_predict_fn
+from ...explain.batching import component_predict_fn
 from ...models.spec import as_predictor
 from ...validation import check_int
 

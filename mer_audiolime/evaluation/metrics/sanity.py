@@ -17,8 +17,8 @@ import pandas as pd
 from scipy import stats
 
 from ...exceptions import EvaluationError, ParameterError
+from ...explain.batching import component_predict_fn
 from ...explain.estimators import design, estimate, parse_source
-from ...explain.lime_audio import component_predict_fn
 from ...explain.sampling import PredictionCache
 from ...models.spec import as_predictor
 from ...names import MIDLEVEL_NAMES
