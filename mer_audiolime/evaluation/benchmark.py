@@ -19,7 +19,7 @@ from ..datasets import load_cached
 from ..datasets.synthetic import generate
 from ..datasets.synthetic.settings import V2_GENERATE, benchmark_settings
 from ..exceptions import DatasetError, ParameterError, WeightsError
-from ..explain.separation import default_cache_dir
+from ..explain.separation_cache import default_cache_dir
 from ..fileio import atomic_write_text, remove_owned
 from ..models.zoo import list_models, model_card
 from ..plots import bias_figure, run_figures

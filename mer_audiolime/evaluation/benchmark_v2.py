@@ -37,7 +37,8 @@ from .._version import __version__
 from ..datasets import synthetic as syn
 from ..exceptions import DatasetError, ParameterError
 from ..explain.components import RESIDUAL, build_components
-from ..explain.separation import default_cache_dir, get_separator
+from ..explain.separation import get_separator
+from ..explain.separation_cache import default_cache_dir
 from ..explain.separators import separator_card
 from ..models import ship, zoo
 from ..models.zoo import model_card

@@ -196,7 +196,7 @@ def _run(args) -> int:
     from ..exceptions import ExplanationWarning, MerAudioLimeWarning
     from ..validation import check_int, check_names, check_seed, check_writable_dir
     from .lime_audio import explain
-    from .separation import OpenUnmixSeparator
+    from .openunmix_separator import OpenUnmixSeparator
 
     out_dir = check_writable_dir(args.out, name="--out")
     check_seed(args.seed, name="--seed")

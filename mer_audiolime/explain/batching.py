@@ -78,9 +78,8 @@ def batch_limit(shape, *, model=None, requested: int, budget_bytes: int | None =
 def component_predict_fn(components: Components, model, *, batch_size: int):
     """A ``masks (B, K) -> outputs (B, T)`` function that composes and runs the model, reusing one buffer.
 
-    At most :func:`~mer_audiolime.explain.components.batch_limit` inputs are composed and run at once, so the
-    memory of a model call stays within the documented budget on long audio; clips of normal length run at
-    ``batch_size``.
+    At most :func:`batch_limit` inputs are composed and run at once, so the memory of a model call stays
+    within the documented budget on long audio; clips of normal length run at ``batch_size``.
     """
     buffers = {}
     limit = batch_limit(components.shape, model=model, requested=batch_size)

@@ -6,8 +6,9 @@ the components of a stem sum back to the stem exactly. A ``residual`` component 
 all-on mask reproduce the mix exactly when a separator's stems do not sum to the mix.
 
 This module builds components (:func:`build_components`, :func:`tf_grid_components`) and names the residual
-(:data:`RESIDUAL`). The container and its composition are :class:`~mer_audiolime.explain.composition.Components`,
-the time segments :func:`~mer_audiolime.explain.segments.segment_bounds`, the memory budget of a model call
+(:data:`RESIDUAL`). The container and its composition are
+:class:`~mer_audiolime.explain.composition.Components`, the time segments
+:func:`~mer_audiolime.explain.segments.segment_bounds`, the memory budget of a model call
 :mod:`mer_audiolime.explain.batching`; all of them are importable from here too.
 """
 

@@ -1,8 +1,8 @@
 """The :class:`Components` container: K named waveforms, their compact storage and their batched composition.
 
 A component is a waveform ``c_k`` of the same shape as the mix; a binary mask ``z`` switches components on and
-off and the model hears ``sum_k z_k c_k`` (:meth:`Components.compose`). The builders that cut stems or a time x
-frequency grid into components live in :mod:`mer_audiolime.explain.components`.
+off and the model hears ``sum_k z_k c_k`` (:meth:`Components.compose`). The builders that cut stems or a
+time x frequency grid into components live in :mod:`mer_audiolime.explain.components`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ the user's back.
 The weights of open-unmix's pretrained separators live on Zenodo; the URLs are the ones the installed
 ``openunmix`` package itself uses (its ``<model>_spec`` functions). :func:`fetch_weights` downloads them into
 the folder torch.hub reads (``$TORCH_HOME/hub/checkpoints``), where ``openunmix.umxhq()`` and
-:class:`~mer_audiolime.explain.separation.OpenUnmixSeparator` find them offline from then on.
+:class:`~mer_audiolime.explain.openunmix_separator.OpenUnmixSeparator` find them offline from then on.
 
 Every file is verified before it is put in place:
 

@@ -131,7 +131,7 @@ def check_groups(groups, n_components: int) -> np.ndarray | None:
     Parameters
     ----------
     groups : sequence of int or None
-        E.g. :attr:`Components.segments <mer_audiolime.explain.components.Components>` (the time segment of
+        E.g. :attr:`Components.segments <mer_audiolime.explain.composition.Components>` (the time segment of
         each component). None means no known layout.
     n_components : int
         K.

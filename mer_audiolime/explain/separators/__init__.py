@@ -7,7 +7,7 @@ version, validation loss summary, test SDR, and the sha256 of every model file. 
 against the card *before* open-unmix reads them; a mismatch raises
 :class:`~mer_audiolime.exceptions.ChecksumError` and nothing is loaded.
 
-:class:`~mer_audiolime.explain.separation.OpenUnmixSeparator` resolves a registered name (e.g.
+:class:`~mer_audiolime.explain.openunmix_separator.OpenUnmixSeparator` resolves a registered name (e.g.
 ``"umx-synth"``) through :func:`separator_dir`; a local directory that holds a ``card.json`` is checked the
 same way (:func:`verify_separator_dir`).
 

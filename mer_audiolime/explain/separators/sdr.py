@@ -174,7 +174,7 @@ def separation_sdr(separator, dataset, *, split: str | None = "test", stems=None
     filter_length : int
         SDR distortion-filter taps.
     use_cache, cache_dir
-        Cache separations on disk (:class:`~mer_audiolime.explain.separation.CachedSeparator`).
+        Cache separations on disk (:class:`~mer_audiolime.explain.separation_cache.CachedSeparator`).
     show_progress : bool
         tqdm bar over clips.
 

@@ -37,7 +37,7 @@ from ..._version import CHECKPOINT_PACKAGES, package_versions
 from ...models.checkpoint import sha256_file
 from ...models.ship import GENERATE
 from ...validation import check_float, check_int, check_seed
-from ..separation import OpenUnmixSeparator
+from ..openunmix_separator import OpenUnmixSeparator
 from . import CARD_NAME, SEPARATORS_DIR, model_files
 from .sdr import SDR_DEFINITION, separation_sdr, summarize_sdr
 
