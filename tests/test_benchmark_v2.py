@@ -305,6 +305,7 @@ def test_unit_key_covers_what_a_unit_depends_on_and_nothing_else(tmp_path, monke
     import json
 
     from mer_audiolime.evaluation import benchmark_v2 as b
+    from mer_audiolime.evaluation import v2_units
 
     suite = load_suite("synthetic_v2")
     home = tmp_path / "home"
@@ -335,7 +336,8 @@ def test_unit_key_covers_what_a_unit_depends_on_and_nothing_else(tmp_path, monke
     (home / "settings.json").write_text(json.dumps({"n": 200, "seed": 1}))
     changed.append(b.unit_key(unit, suite, home))
     (home / "settings.json").write_text(json.dumps({"n": 200, "seed": 0}))
-    monkeypatch.setattr(b, "__version__", "0.0.0+other")
+    assert b.unit_key is v2_units.unit_key          # the key reads the version of the module it lives in
+    monkeypatch.setattr(v2_units, "__version__", "0.0.0+other")
     changed.append(b.unit_key(unit, suite, home))
     assert key not in changed and len(set(changed)) == len(changed)
 
