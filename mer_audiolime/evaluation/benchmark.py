@@ -25,11 +25,13 @@ from ..models.zoo import list_models, model_card
 from ..plots import bias_figure, run_figures
 from ..validation import check_choice, check_int, check_writable_dir
 from .benchmark_v2 import BENCHMARK_V2, QUICK_CLIPS, run_quick
+from .integrity import file_hashes, read_results, write_rows
 from .metrics import get_metric, top_stems
-from .results import (LEGACY_NOTE, drop_exact_stability, file_hashes, git_commit, package_versions,
-                      read_results, rebuild_outputs, record_rebuild, replace_figures, write_rows, write_tables)
+from .results import (LEGACY_NOTE, git_commit, package_versions, rebuild_outputs, record_rebuild,
+                      replace_figures)
 from .runner import evaluate
 from .suites import load_suite
+from .tables import drop_exact_stability, write_tables
 
 __all__ = ["BENCHMARK_VERSION", "run_benchmark", "rebuild_benchmark", "benchmark_models", "default_data_home",
            "bias_rows", "per_clip"]

@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 from .metrics import METRICS
-from .results import LEGACY_METRIC_NAMES
+from .tables import LEGACY_METRIC_NAMES
 
 __all__ = ["ROW_METRICS", "metric_direction", "metric_category", "arrow"]
 

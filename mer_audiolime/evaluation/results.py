@@ -3,36 +3,39 @@
 The outputs of a run (``results.csv``, ``results.parquet``, the summary tables) are written atomically, and
 ``manifest.json`` last: it records the sha256 of each, so it vouches for exactly the files beside it.
 :func:`verify_outputs` checks a folder against its manifest (``report`` refuses a folder that fails).
+
+The summary tables are built in :mod:`~mer_audiolime.evaluation.tables` and the output files are written
+and verified against the manifest in :mod:`~mer_audiolime.evaluation.integrity`; their names are re-exported
+here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .._version import package_versions  # public here too: a run's manifest records these
 from ..datasets import load_cached
-from ..exceptions import EvaluationError, IntegrityError
-from ..fileio import atomic_write_bytes, atomic_write_text, remove_owned
+from ..exceptions import EvaluationError
+from ..fileio import atomic_write_text, remove_owned
 from ..models.checkpoint import sha256_file
 from ..models.zoo import list_models, model_card
-from ..names import MIDLEVEL_NAMES
 from ..plots import RUN_FIGURES, run_figures
+from .integrity import file_hashes, read_results, verify_outputs, write_rows
 from .rows import ROW_COLUMNS, read_rows, read_track_file
-from .track_metrics import CONVERGENCE_METRIC
+from .tables import (ATTRIBUTION_METRICS, EXACT, HEADLINE, LEGACY_METRIC_NAMES, STABILITY, convergence_table,
+                     drop_exact_stability, headline_table, seed_independent, stability_setting, summarise,
+                     upgrade_rows, warning_table, write_tables)
 
 __all__ = ["collect_rows", "summarise", "headline_table", "convergence_table", "stability_setting",
            "write_tables", "write_run_outputs", "rebuild_outputs", "upgrade_rows", "drop_exact_stability",
            "seed_independent", "package_versions", "git_commit", "record_rebuild", "replace_figures",
            "read_rows", "LEGACY_METRIC_NAMES", "LEGACY_NOTE", "HEADLINE", "EXACT", "warning_table",
-           "write_rows", "file_hashes", "verify_outputs", "read_results"]
+           "write_rows", "file_hashes", "verify_outputs", "read_results", "ATTRIBUTION_METRICS", "STABILITY"]
 
 
 def collect_rows(out_dir, track_ids) -> tuple[pd.DataFrame, list]:
@@ -62,219 +65,6 @@ def collect_rows(out_dir, track_ids) -> tuple[pd.DataFrame, list]:
                                  "message": f"unreadable failure record {path} ({err})"})
     return rows, failures
 
-
-
-
-#: Metric names of rows written before the names said what is computed (benchmark synthetic-v1), and what
-#: the values are: ``infidelity`` held the relative infidelity, ``aopc_*`` and ``normalised_area`` the
-#: baseline-corrected scores over R, the curves ``(f - f(0)) / R``.
-LEGACY_METRIC_NAMES = {
-    "infidelity": "relative_infidelity",
-    "aopc_deletion": "norm_aopc_deletion_minus_random",
-    "aopc_insertion": "norm_aopc_insertion_minus_random",
-    "normalised_area": "norm_abc_minus_random",
-    "deletion_curve": "norm_deletion_curve",
-    "insertion_curve": "norm_insertion_curve",
-    "random_deletion_curve": "norm_random_deletion_curve",
-    "random_insertion_curve": "norm_random_insertion_curve",
-}
-
-#: Per-attribution metrics (rows that carry a ``source``).
-ATTRIBUTION_METRICS = ("weight", "surrogate_r2", "norm_aopc_deletion_minus_random",
-                       "norm_aopc_insertion_minus_random", "norm_abc_minus_random",
-                       "faithfulness_correlation", "relative_infidelity", "jaccard_topk", "kendall_tau", "vsi",
-                       "csi")
-STABILITY = ("jaccard_topk", "kendall_tau", "vsi", "csi")
-HEADLINE = ("surrogate_r2", "norm_aopc_deletion_minus_random", "norm_aopc_insertion_minus_random",
-            "norm_abc_minus_random", "faithfulness_correlation", "relative_infidelity", "jaccard_topk",
-            "kendall_tau", "vsi", "csi", "error", "reconstruction_gap")
-#: What a stability cell says when the masks do not depend on the seed.
-EXACT = "exact (no sampling)"
-
-
-def upgrade_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows written before the ``source`` column existed, in today's layout (tables of old runs are rebuilt
-    from their committed rows with today's table code; the rows themselves are never rewritten).
-
-    Legacy metric names are mapped (:data:`LEGACY_METRIC_NAMES`); the ``source`` of per-attribution rows is
-    what the harness used then: the mid-level chain of LIME (``"chain:lime"``) for the emotions of a model
-    with mid-level outputs, LIME (``"lime"``) for every other output. Rows that already have a ``source``
-    column are returned unchanged.
-    """
-    if "source" in rows.columns:
-        return rows
-
-    out = rows.copy()
-    out["metric"] = out["metric"].replace(LEGACY_METRIC_NAMES)
-    has_chain = out.groupby("model")["target"].transform(lambda t: bool(set(t) & set(MIDLEVEL_NAMES)))
-    per_attribution = out["metric"].isin(ATTRIBUTION_METRICS) | out["metric"].str.startswith("norm_")
-    chained = has_chain & ~out["target"].isin(MIDLEVEL_NAMES)
-    out["source"] = np.where(per_attribution, np.where(chained, "chain:lime", "lime"), "")
-    return out
-
-
-def seed_independent(rows: pd.DataFrame) -> pd.Series:
-    """Rows measured on a setting whose masks do not depend on the seed (an enumerated LIME setting,
-    ``2**k_components <= num_samples`` rows used; exact Shapley values; occlusion): there every seed gives
-    the same attribution, so a seed-stability number cannot vary."""
-    direct = rows["source"].astype(str).str.replace("chain:", "", regex=False)
-    k = pd.to_numeric(rows["k_components"], errors="coerce").fillna(0).to_numpy(dtype=float)
-    n = pd.to_numeric(rows["num_samples"], errors="coerce").fillna(0).to_numpy(dtype=float)
-    enumerated = (direct == "lime") & (np.exp2(k) <= n)
-    return enumerated | direct.isin(["shapley", "leave_one_out", "add_one_in"])
-
-
-def drop_exact_stability(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows without seed-stability numbers of seed-independent settings (which cannot vary)."""
-    rows = upgrade_rows(rows)
-    return rows[~(rows["metric"].isin(STABILITY) & seed_independent(rows))]
-
-
-def summarise(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean, standard deviation and count over tracks of every scalar metric (per model, target, source,
-    metric).
-
-    Component-level rows (weights) are summarised per stem as ``weight[<component>]``; seeds are averaged per
-    track first so every track counts once. Seed-stability rows of seed-independent settings are left out,
-    and so are trust-warning rows (see :func:`warning_table`).
-    """
-    if rows.empty:
-        return pd.DataFrame(columns=["model", "target", "source", "metric", "mean", "std", "n"])
-    data = drop_exact_stability(rows)
-    data = data[data["metric"] != "warning"].copy()  # trust warnings are not numbers to average
-    data["source"] = data["source"].astype(str)
-    data["metric"] = np.where(data["component"].astype(str) != "", data["metric"] + "[" + data["component"] + "]",
-                              data["metric"])
-    data = data[data["step"] < 0]
-    keys = ["model", "target", "source", "metric"]
-    per_track = data.groupby(keys + ["track_id"], sort=True)["value"].mean().reset_index()
-    out = per_track.groupby(keys, sort=True)["value"].agg(["mean", "std", "count"])
-    return out.rename(columns={"count": "n"}).reset_index()
-
-
-def _cell(mean: float, std: float) -> str:
-    return f"{mean:.3f} ± {std:.3f}" if np.isfinite(std) else f"{mean:.3f}"
-
-
-def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """The headline metrics (mean ± sd over tracks) per model, target and attribution source.
-
-    One row per (model, target, source of its attribution); model-level numbers (``error``,
-    ``reconstruction_gap``) are shown on every row of their target. A stability cell reads
-    ``"exact (no sampling)"`` where the explanation setting does not depend on the seed and no sampled
-    setting was measured, so no number that cannot vary is printed.
-    """
-    if rows.empty:
-        return pd.DataFrame()
-    rows = upgrade_rows(rows)
-    summary = summarise(rows)
-    head = summary[summary["metric"].isin(HEADLINE)].copy()
-    if head.empty:
-        return pd.DataFrame()
-    head["value"] = [_cell(m, s) for m, s in zip(head["mean"], head["std"])]
-    attributed = head[head["source"] != ""]
-    plain = head[head["source"] == ""]
-    table = attributed.pivot_table(index=["model", "target", "source"], columns="metric", values="value",
-                                   aggfunc="first").reset_index()
-    weights = rows[(rows["metric"] == "weight") & (rows["source"].astype(str) != "")]
-    keys = weights[["model", "target", "source"]].drop_duplicates()
-    table = keys.merge(table, on=["model", "target", "source"], how="outer") if len(table) else keys.copy()
-    exact = weights.assign(_exact=seed_independent(weights)).groupby(["model", "target", "source"])["_exact"]
-    exact = exact.all()
-    for metric in STABILITY:
-        table[metric] = table[metric].astype(object) if metric in table.columns else pd.Series(
-            np.nan, index=table.index, dtype=object)
-        missing = table[metric].isna()
-        is_exact = [bool(exact.get((m, t, s), False)) for m, t, s in zip(table["model"], table["target"],
-                                                                      table["source"])]
-        table.loc[missing & np.array(is_exact, dtype=bool), metric] = EXACT
-    if len(plain):
-        per_target = plain.pivot_table(index=["model", "target"], columns="metric", values="value",
-                                       aggfunc="first").reset_index()
-        table = table.merge(per_target, on=["model", "target"], how="outer") if len(table) else per_target
-    table["source"] = table.get("source", pd.Series("", index=table.index)).fillna("")
-    table = table.rename(columns={"source": "attribution"}).sort_values(["model", "target", "attribution"])
-    columns = [m for m in HEADLINE if m in table.columns and table[m].notna().any()]
-    return table[["model", "target", "attribution"] + columns].fillna("—").reset_index(drop=True)
-
-
-def stability_setting(rows: pd.DataFrame) -> str:
-    """One sentence naming the setting(s) the stability numbers were measured on, from the rows."""
-    rows = drop_exact_stability(rows)
-    stab = rows[rows["metric"].isin(STABILITY)]
-    if stab.empty:
-        return (f"Stability across seeds: {EXACT} -- the masks do not depend on the seed (every coalition "
-                "enumerated, or a deterministic estimator), so every seed gives the same attribution.")
-    settings = stab[["k_components", "num_samples"]].drop_duplicates().sort_values(["k_components",
-                                                                                    "num_samples"])
-    what = "; ".join(f"K = {int(k)} components, N = {int(n)} sampled rows" for k, n in settings.to_numpy())
-    return (f"Stability across seeds (jaccard_topk, kendall_tau, vsi, csi) is measured on a sampled setting: "
-            f"{what}. Where a cell reads '{EXACT}' the masks do not depend on the seed.")
-
-
-def convergence_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Median (and quartiles) over tracks, targets and seeds of the relative error of N-row LIME weights to
-    the enumerated reference, per model and N (empty without convergence rows)."""
-    conv = rows[rows["metric"] == CONVERGENCE_METRIC]
-    if conv.empty:
-        return pd.DataFrame()
-    grouped = conv.groupby(["model", "step"])["value"]
-    out = pd.DataFrame({"median": grouped.median(), "q25": grouped.quantile(0.25),
-                        "q75": grouped.quantile(0.75), "n": grouped.size()}).reset_index().rename(columns={"step": "num_samples"})
-    return out
-
-
-def warning_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Trust warnings of a run: per model and warning code, how many tracks carry it and which.
-
-    Columns: ``model, warning, tracks, track_ids``.
-    """
-    cols = ["model", "warning", "tracks", "track_ids"]
-    if rows.empty:
-        return pd.DataFrame(columns=cols)
-    w = rows[rows["metric"] == "warning"]
-    if w.empty:
-        return pd.DataFrame(columns=cols)
-    out = []
-    for (model, code), grp in w.groupby(["model", "component"], sort=True):
-        ids = sorted(grp["track_id"].unique())
-        out.append({"model": model, "warning": code, "tracks": len(ids),
-                    "track_ids": ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")})
-    return pd.DataFrame(out, columns=cols)
-
-
-def write_tables(rows: pd.DataFrame, out_dir, *, extra: dict | None = None, notes=None) -> list:
-    """``summary.md`` and ``summary.tex`` (headline metrics, mean ± sd; convergence; trust warnings), plus
-    ``summary_full.csv`` (every summarised metric), from tidy rows, each written atomically; ``notes`` are
-    paragraphs printed under the headline table."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = upgrade_rows(rows)
-    atomic_write_text(out_dir / "summary_full.csv", summarise(rows).to_csv(index=False))
-    flat = headline_table(rows)
-    note = " ".join(([stability_setting(rows)] if len(rows) else []) + list(notes or []))
-    parts = ["# Summary\n", "Mean ± standard deviation over tracks; `attribution` names the source of the "
-             "attribution each row measures (`chain:lime`: the mid-level chain of LIME; `lime`: LIME on the "
-             "output itself). Metric definitions: docs/metrics.md.\n",
-             flat.to_markdown(index=False) if len(flat) else "(no rows)", "", note]
-    conv = convergence_table(rows)
-    sections = dict(extra or {})
-    if len(conv):
-        sections = {"Convergence of LIME weights with N (relative error to the enumerated reference; median "
-                    "and quartiles over tracks, outputs and seeds)": conv, **sections}
-    warned = warning_table(rows)
-    if len(warned):
-        sections["Trust warnings (tracks per warning; docs/explain.md#trust-warnings)"] = warned
-    for title, frame in sections.items():
-        parts += [f"\n\n## {title}\n", frame.to_markdown(index=False, floatfmt=".4g")]
-    atomic_write_text(out_dir / "summary.md", "\n".join(parts) + "\n")
-    latex = flat.to_latex(index=False, escape=True) if len(flat) else ""
-    if note:
-        latex += f"% {note}\n"
-    for title, frame in sections.items():
-        latex += f"\n% {title}\n" + frame.to_latex(index=False, escape=True, float_format="%.3f")
-    atomic_write_text(out_dir / "summary.tex", latex)
-    return [out_dir / "summary.md", out_dir / "summary.tex", out_dir / "summary_full.csv"]
 
 
 #: Said under the tables of rows written before enumerated coalitions were weighted (no ``source`` column).
@@ -376,26 +166,6 @@ def _model_card(spec: str) -> dict | None:
     return None
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def write_rows(rows: pd.DataFrame, out_dir) -> dict:
-    """Write ``results.csv`` and ``results.parquet`` atomically; return ``{file name: sha256}``."""
-    out = Path(out_dir)
-    csv = rows.to_csv(index=False).encode("utf-8")
-    buffer = io.BytesIO()
-    rows.to_parquet(buffer, index=False)
-    parquet = buffer.getvalue()
-    atomic_write_bytes(out / "results.csv", csv)
-    atomic_write_bytes(out / "results.parquet", parquet)
-    return {"results.csv": _sha256(csv), "results.parquet": _sha256(parquet)}
-
-
-def file_hashes(out_dir, names) -> dict:
-    """``{name: sha256}`` of the files ``names`` in ``out_dir``."""
-    return {name: sha256_file(Path(out_dir) / name) for name in names}
-
 
 def write_run_outputs(run, *, suite, key, elapsed, outcomes, dataset, jobs, dask_scheduler,
                       weights=None) -> dict:
@@ -440,78 +210,3 @@ def write_run_outputs(run, *, suite, key, elapsed, outcomes, dataset, jobs, dask
         )
     return manifest
 
-
-def read_results(folder, manifest: dict | None = None) -> pd.DataFrame:
-    """``results.csv`` of a run or benchmark folder, after :func:`verify_outputs`.
-
-    Raises
-    ------
-    IntegrityError
-        The folder's files do not agree with its manifest (the message names the file).
-    """
-    folder = Path(folder)
-    if manifest is None:
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise IntegrityError(f"cannot read {folder / 'manifest.json'}: {err}") from err
-    verify_outputs(folder, manifest)
-    return _read_csv(folder / "results.csv")
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        frame = read_rows(path)
-    except Exception as err:  # pandas raises several types on malformed CSV
-        raise IntegrityError(f"{path} is not a readable table ({type(err).__name__}: {err}).") from err
-    missing = [c for c in ROW_COLUMNS if c not in frame.columns and c != "source"]  # older rows: no source
-    if missing:
-        raise IntegrityError(f"{path} lacks the row columns {missing}; it was not written by "
-                             "evaluate/benchmark.")
-    if not pd.api.types.is_numeric_dtype(frame["value"]):
-        raise IntegrityError(f"{path}: column 'value' holds non-numbers; the file was altered.")
-    return frame
-
-
-def verify_outputs(folder, manifest: dict) -> None:
-    """Check that a run's output files are the ones its manifest vouches for.
-
-    With ``outputs_sha256`` in the manifest every listed file must exist and match; older manifests (no
-    hashes) are checked for agreement between ``results.csv``, ``results.parquet`` and ``n_tracks``.
-
-    Raises
-    ------
-    IntegrityError
-        Naming the first file that is missing, altered, truncated or inconsistent, and how to repair it.
-    """
-    folder = Path(folder)
-    fix = ("rerun the same `mer-audiolime evaluate`/`benchmark` command into this folder to rewrite its "
-           "outputs from the verified per-track files")
-    hashes = manifest.get("outputs_sha256")
-    if hashes:
-        for name, expected in hashes.items():
-            path = folder / name
-            if not path.is_file():
-                raise IntegrityError(f"{path} is missing but {folder / 'manifest.json'} lists it; {fix}.")
-            if sha256_file(path) != expected:
-                raise IntegrityError(f"{path} does not match the sha256 recorded in "
-                                     f"{folder / 'manifest.json'} (it was cut short, altered or written by "
-                                     f"an interrupted run); {fix}.")
-        return
-    csv_path = folder / "results.csv"
-    if not csv_path.is_file():
-        raise IntegrityError(f"{csv_path} is missing; was the run finished? {fix}.")
-    rows = _read_csv(csv_path)
-    parquet = folder / "results.parquet"
-    if parquet.is_file():
-        try:
-            n_parquet = len(pd.read_parquet(parquet, columns=["track_id"]))
-        except Exception as err:  # pyarrow raises several types on damaged files
-            raise IntegrityError(f"{parquet} is not readable ({type(err).__name__}: {err}); {fix}.") from err
-        if n_parquet != len(rows):
-            raise IntegrityError(f"{csv_path} holds {len(rows)} rows but {parquet} holds {n_parquet}: the "
-                                 f"two disagree; {fix}.")
-    n_tracks = manifest.get("n_tracks")
-    if n_tracks is not None and len(rows) and rows["track_id"].nunique() != int(n_tracks):
-        raise IntegrityError(f"{csv_path} holds {rows['track_id'].nunique()} tracks but "
-                             f"{folder / 'manifest.json'} says {n_tracks}; {fix}.")

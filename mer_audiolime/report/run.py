@@ -3,7 +3,7 @@
 Per-track pages are made by re-running the harness's own explanation of a track
 (:func:`~mer_audiolime.evaluation.runner.explain_track`, with the run's model, dataset, suite and first seed),
 or reused when they already exist. A folder whose files do not agree with its manifest is refused before
-anything is computed (:func:`~mer_audiolime.evaluation.results.verify_outputs`).
+anything is computed (:func:`~mer_audiolime.evaluation.integrity.verify_outputs`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from urllib.parse import quote
 import pandas as pd
 
 from ..datasets import load
-from ..evaluation import results
-from ..evaluation.results import read_results, upgrade_rows, verify_outputs, warning_table
+from ..evaluation import tables as result_tables
+from ..evaluation.integrity import read_results, verify_outputs
 from ..evaluation.runner import explain_track, resolve_model
 from ..evaluation.suites import DEFAULTS
+from ..evaluation.tables import upgrade_rows, warning_table
 from ..exceptions import IntegrityError, ParameterError
 from ..explain.diagnostics import WARNING_CODES
 from ..explain.export import safe_name
@@ -102,8 +103,8 @@ def _rows(root: Path, manifest: dict, runs: dict) -> pd.DataFrame:
 
 def headline_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Headline metrics (mean ± sd over tracks) per model, target and attribution, as in ``summary.md``
-    (:func:`mer_audiolime.evaluation.results.headline_table`)."""
-    return results.headline_table(rows)
+    (:func:`mer_audiolime.evaluation.tables.headline_table`)."""
+    return result_tables.headline_table(rows)
 
 
 def track_table(rows: pd.DataFrame) -> pd.DataFrame:
