@@ -46,7 +46,7 @@ LAYERS = (
     ("explain", ("explain",)),
     ("models", ("models",)),
     ("datasets", ("datasets",)),
-    ("audio", ("audio",)),
+    ("audio", ("audio", "audio_decode", "audio_signal")),
     ("shared", ("names", "validation", "_version", "fileio")),
     ("exceptions", ("exceptions",)),
 )

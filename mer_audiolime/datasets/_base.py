@@ -18,7 +18,7 @@ subclasses), so mirdata's API (``track_ids``, ``load_tracks``, ``choice_track``,
 * **Counts against the published size.** :meth:`EmotionDataset.coverage` (printed by ``validate()`` and
   ``mer-audiolime datasets info/validate``) says how many tracks of the published total the index holds, so an
   incomplete copy or a misread layout shows at once.
-* Audio goes through :func:`mer_audiolime.audio.load_audio`.
+* Audio goes through :func:`mer_audiolime.audio_decode.load_audio`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from mirdata import core
 
-from ..audio import load_audio as _load_audio
+from ..audio_decode import load_audio as _load_audio
 from ..exceptions import AudioDecodeError, DatasetError, IndexMissingError
 from ._tables import (  # noqa: F401  (re-exported for the loader modules)
     EXTRA,

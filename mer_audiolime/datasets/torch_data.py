@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset as _TorchDataset
 
 from . import load as load_dataset
-from ..audio import conform
+from ..audio_signal import conform
 from ..exceptions import DatasetError, ParameterError
 from ..names import EMOTION_NAMES, MIDLEVEL_NAMES
 

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..audio import resample
+from ..audio_signal import resample
 from ..exceptions import ParameterError
 from ..validation import check_int
 from ..explain.ranking import rankable
