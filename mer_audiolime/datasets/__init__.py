@@ -47,7 +47,7 @@ _LAZY = {
     "single_artist_split": "mer_audiolime.datasets.splits",
     "random_split": "mer_audiolime.datasets.splits",
     "official_split": "mer_audiolime.datasets.splits",
-    "MetadataWarning": "mer_audiolime.datasets._tables",
+    "MetadataWarning": "mer_audiolime.datasets._metadata",
 }
 
 

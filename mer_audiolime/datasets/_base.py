@@ -32,22 +32,17 @@ from mirdata import core
 
 from ..audio_decode import load_audio as _load_audio
 from ..exceptions import AudioDecodeError, DatasetError, IndexMissingError
-from ._tables import (  # noqa: F401  (re-exported for the loader modules)
+# The table readers (collected in ._tables) are re-exported for the loader modules.
+from ._dynamic import DynamicEmotion, dynamic_from_wide, merge_dynamic  # noqa: F401
+from ._metadata import (  # noqa: F401
     EXTRA,
-    DynamicEmotion,
     MetadataWarning,
     OptionalFields,
-    clean_id,
     clean_text,
-    dynamic_from_wide,
-    merge_dynamic,
     parse_clock,
     read_optional_table,
-    read_sheet,
-    read_table,
-    rows_by_id,
-    to_float,
 )
+from ._targets import clean_id, read_sheet, read_table, rows_by_id, to_float  # noqa: F401
 
 __all__ = [
     "INDEX_DIR_ENV",
@@ -306,7 +301,7 @@ class EmotionDataset(core.Dataset):
         """Optional descriptive metadata (artist, genre, ...): ``{track_id: {key: value}}``.
 
         A field that cannot be read is None and reported once per file and field as a
-        :class:`MetadataWarning` (see :class:`~mer_audiolime.datasets._tables.OptionalFields`).
+        :class:`MetadataWarning` (see :class:`~mer_audiolime.datasets._metadata.OptionalFields`).
         """
         return {}
 
