@@ -25,6 +25,7 @@ from torch import nn
 
 from ..exceptions import ModelError, ParameterError
 from ..names import EMOTION_NAMES, MIDLEVEL_NAMES
+from ..validation import check_int
 from .architectures import build_backbone, min_input_frames
 from .frontend import Frontend
 from .inference import optimize_for_inference
@@ -100,9 +101,8 @@ class DirectEmotionHead(nn.Module):
 def _hidden_layer(in_features: int, hidden) -> nn.Module:
     """``Linear(D -> H) + ReLU`` for ``hidden = H > 0``; the identity for 0 (no parameters, so checkpoints of
     heads without it keep their layout)."""
-    if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 0:
-        raise ParameterError(f"hidden must be an integer >= 0 (0: no hidden layer), got {hidden!r}.")
-    return nn.Sequential(nn.Linear(in_features, int(hidden)), nn.ReLU()) if hidden else nn.Identity()
+    hidden = check_int(hidden, "hidden", minimum=0)
+    return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU()) if hidden else nn.Identity()
 
 
 HEADS = {"a2mid2e": MidLevelEmotionHead, "a2e": DirectEmotionHead}

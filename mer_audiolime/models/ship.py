@@ -31,9 +31,9 @@ from .training import TrainConfig, evaluate, train, training_domain
 from .zoo import CARDS_DIR, list_models, load_model, model_card, publish_checkpoint
 
 __all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped", "metrics_markdown", "V2_GENERATE",
-           "V2_BENCHMARK", "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_HEADS", "V2_HEAD_SELECTION", "V2_MODELS", "V2_SELECTED",
-           "V2_SELECTED_BY", "V2_DOMAIN", "v2_name", "v2_names", "train_v2", "select_v2_recipe", "build_v2",
-           "valence_predict", "v2_table", "add_v2_domains"]
+           "V2_BENCHMARK", "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_HEADS", "V2_HEAD_SELECTION",
+           "V2_MODELS", "V2_SELECTED", "V2_SELECTED_BY", "V2_DOMAIN", "v2_name", "v2_names", "train_v2", "select_v2_recipe", "build_v2",
+           "valence_predict", "v2_table", "head_text", "add_v2_domains"]
 
 #: Synthetic benchmark settings of synthetic-v1 (defined once in :mod:`mer_audiolime.datasets.synthetic`).
 GENERATE = V1_GENERATE
@@ -370,8 +370,7 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
         }
         card.training = {**card.training, "candidate": candidate,
                          "selection": {"split": "validation", "compared_on": by, **selection[by]}}
-        label = {"a2mid2e": "A2Mid2E", "a2e": "A2E", "a2e_mlp": "A2E with a hidden layer (64)"}[head]
-        card.description = (f"{label} seed {seed} for synthetic-v2, "
+        card.description = (f"{head_text(card, long=True)} seed {seed} for synthetic-v2, "
                             f"variant {variant}: {_DESCRIPTIONS[variant]}.")
         save_checkpoint(folder / "final.pt", model, card)
         cards[name] = publish_checkpoint(folder / "final.pt", name) if publish else card
@@ -403,6 +402,22 @@ def add_v2_domains(data_home, *, names=None, cards_dir=None) -> dict:
     return out
 
 
+def head_text(card, *, long: bool = False) -> str:
+    """A model card's head as text, read from its ``head`` and ``head_kwargs``.
+
+    Examples
+    --------
+    >>> card = model_card("a2e_mlp_synth_v2_redundant_s0")
+    >>> head_text(card), head_text(card, long=True)
+    ('a2e + hidden 64', 'A2E with a hidden layer (64)')
+    """
+    hidden = (card.head_kwargs or {}).get("hidden")
+    if not long:
+        return f"{card.head} + hidden {hidden}" if hidden else card.head
+    name = {"a2mid2e": "A2Mid2E", "a2e": "A2E"}.get(card.head, card.head)
+    return f"{name} with a hidden layer ({hidden})" if hidden else name
+
+
 def v2_table(names=None) -> str:
     """Markdown table of the synthetic-v2 models from their cards: recipe, best epoch, training time,
     validation and test R^2 of valence, and the learned-rule check (clips passed / scored)."""
@@ -412,9 +427,7 @@ def v2_table(names=None) -> str:
         card = model_card(name)
         t, m = card.training, card.metrics
         rule = m.get("learned_rule", {})
-        hidden = (card.head_kwargs or {}).get("hidden")
-        head = f"{card.head} + hidden {hidden}" if hidden else card.head
-        cells = [f"`{name}`", card.dataset["variant"], head, card.seed, t.get("candidate", "–"),
+        cells = [f"`{name}`", card.dataset["variant"], head_text(card), card.seed, t.get("candidate", "–"),
                  t.get("best_epoch", "–"), t.get("train_seconds", "–"), f"{m['valid']['valence']['r2']:.2f}",
                  f"{m['test']['valence']['r2']:.2f}",
                  f"{rule.get('n_passed', '–')}/{rule.get('n_clips', '–')}"]
