@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 
 from ..datasets import synthetic
+from ..datasets.synthetic.counterfactuals import CueCounterfactuals
 from ..datasets.synthetic.interventions import learned_rule_frame, task_thresholds
 from ..datasets.synthetic.settings import V1_GENERATE, V2_GENERATE
 from ..datasets.torch_data import split_dataset
@@ -31,7 +32,7 @@ from .training import TrainConfig, evaluate, train, training_domain
 from .zoo import CARDS_DIR, list_models, load_model, model_card, publish_checkpoint
 
 __all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped", "metrics_markdown", "V2_GENERATE",
-           "V2_BENCHMARK", "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_HEADS", "V2_HEAD_SELECTION",
+           "V2_BENCHMARK", "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_HEADS", "V2_HEAD_SELECTION", "V2_COUNTERFACTUALS",
            "V2_MODELS", "V2_SELECTED", "V2_SELECTED_BY", "V2_DOMAIN", "v2_name", "v2_names", "train_v2", "select_v2_recipe", "build_v2",
            "valence_predict", "v2_table", "head_text", "add_v2_domains"]
 
@@ -149,7 +150,13 @@ V2_SEEDS = (0, 1, 2)
 #: on the validation split (:data:`V2_HEAD_SELECTION`).
 V2_HEADS = {"a2mid2e": {"head": "a2mid2e", "head_kwargs": {}},
             "a2e": {"head": "a2e", "head_kwargs": {}},
-            "a2e_mlp": {"head": "a2e", "head_kwargs": {"hidden": 64}}}
+            "a2e_mlp": {"head": "a2e", "head_kwargs": {"hidden": 64}},
+            "a2e_mlp_cf": {"head": "a2e", "head_kwargs": {"hidden": 64}}}
+#: Head labels whose training split adds the cue counterfactuals of every clip (each ornament it carries
+#: removed, the label set by the task's rule: :class:`~mer_audiolime.datasets.synthetic.counterfactuals.
+#: CueCounterfactuals`); validation and test stay the original clips. Added for the AND task by the fourth
+#: amendment of the pre-registration, chosen on the validation split (:data:`V2_CF_SELECTION`).
+V2_COUNTERFACTUALS = ("a2e_mlp_cf",)
 #: How the head of the OR / AND models was chosen: seed 0, the redundant task, the registered recipe
 #: (candidate ``full``) with each head below; the learned-rule check (the exclusion rule of the suite,
 #: tau = c / 2) on the 8 scored **validation** clips. Rule: most clips passed; the test split was not read.
@@ -246,6 +253,10 @@ def train_v2(data_home, *, variant: str, head: str, seed: int, candidate: str, o
     info = {"name": "synthetic", "benchmark": V2_BENCHMARK, "variant": variant, "index_version": variant,
             "generate": _generated_with(home), "domain": V2_DOMAIN, "train_split": "train",
             "valid_split": "validation", "test_split": "test"}
+    if head in V2_COUNTERFACTUALS:
+        splits["train"] = CueCounterfactuals(splits["train"])
+        info["train_items"] = ("the training clips plus their cue counterfactuals (each ornament a clip "
+                               "carries removed, the label set by the task's rule)")
     folder = Path(out_dir) / f"{name}__{candidate}"
     result = train(splits["train"], valid_set=splits["validation"], config=cfg,
                    emotion_names=list(synthetic.EMOTIONS), name=name, dataset_info=info,

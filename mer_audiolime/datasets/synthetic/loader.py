@@ -208,7 +208,7 @@ class Track(EmotionTrack):
         """
         flags = self.cues
         rows = credit_rows(self.variant, flags, track_id=self.track_id, duration=self._duration,
-                           shortcut=self._shortcut_size,
+                           shortcut=self.shortcut_size,
                            in_labels=fires(self.variant, flags) and self.shortcut != 0.0)
         return truth_frame(rows)
 
@@ -223,7 +223,8 @@ class Track(EmotionTrack):
         return float(self._row["_duration"])
 
     @property
-    def _shortcut_size(self) -> float:
+    def shortcut_size(self) -> float:
+        """The size ``c`` of this variant's planted shortcut (valence units), whether or not it fired here."""
         return float(self._row["_shortcut_size"])
 
     @property
