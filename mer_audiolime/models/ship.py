@@ -20,19 +20,19 @@ from ..datasets import synthetic
 from ..datasets.synthetic.settings import V1_GENERATE
 from ..datasets.torch_data import split_dataset
 from .checkpoint import save_checkpoint
-from .ship_v2 import (V2_BENCHMARK, V2_CANDIDATES, V2_COUNTERFACTUALS, V2_DOMAIN, V2_GENERATE,
-                      V2_HEAD_SELECTION, V2_HEADS, V2_MODELS, V2_RECIPE, V2_SEEDS, V2_SELECTED, V2_SELECTED_BY,
-                      add_v2_domains, build_v2, head_text, select_v2_recipe, train_v2, v2_name, v2_names,
-                      v2_table, valence_predict)
+from .ship_v2 import (V2_BENCHMARK, V2_CANDIDATES, V2_CF_SELECTION, V2_COUNTERFACTUALS, V2_DOMAIN,
+                      V2_GENERATE, V2_HEAD_SELECTION, V2_HEADS, V2_MODELS, V2_RECIPE, V2_SEEDS, V2_SELECTED,
+                      V2_SELECTED_BY, add_v2_domains, build_v2, head_text, select_v2_recipe, train_v2,
+                      v2_name, v2_names, v2_table, valence_predict)
 from .training import TrainConfig, evaluate, train
 from .zoo import list_models, model_card, publish_checkpoint
 
 __all__ = ["GENERATE", "RECIPE", "SHIPPED", "build_shipped", "metrics_markdown", "main",
            # synthetic-v2, from .ship_v2
            "V2_GENERATE", "V2_BENCHMARK", "V2_RECIPE", "V2_CANDIDATES", "V2_SEEDS", "V2_HEADS",
-           "V2_HEAD_SELECTION", "V2_COUNTERFACTUALS", "V2_MODELS", "V2_SELECTED", "V2_SELECTED_BY", "V2_DOMAIN",
-           "v2_name", "v2_names", "train_v2", "select_v2_recipe", "build_v2", "valence_predict", "v2_table",
-           "head_text", "add_v2_domains"]
+           "V2_HEAD_SELECTION", "V2_CF_SELECTION", "V2_COUNTERFACTUALS", "V2_MODELS", "V2_SELECTED",
+           "V2_SELECTED_BY", "V2_DOMAIN", "v2_name", "v2_names", "train_v2", "select_v2_recipe", "build_v2",
+           "valence_predict", "v2_table", "head_text", "add_v2_domains"]
 
 #: Synthetic benchmark settings of synthetic-v1 (defined once in :mod:`mer_audiolime.datasets.synthetic`).
 GENERATE = V1_GENERATE

@@ -139,8 +139,8 @@ class CueCounterfactuals:
         expected = track.shortcut_size if (labelled and fires(track.variant, flags)) else 0.0
         if not np.isclose(track.shortcut, expected):
             raise DatasetError(f"{track.track_id}: its label carries a shortcut of {track.shortcut}, but the "
-                               f"{track.variant} rule gives {expected}; regenerate the set with the package's "
-                               "generator so the stored labels follow the rule.")
+                               f"{track.variant} rule gives {expected}; regenerate the set with the "
+                               "package's generator so the stored labels follow the rule.")
         mix, sr = track.audio
         wave = versions(mix, track.stems, track.nocue_stems, flags)[f"-{cue}"]
         wave = conform(wave, sr=int(sr), target_sr=self.base.sample_rate, channels=self.base.channels)
