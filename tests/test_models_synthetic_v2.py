@@ -23,9 +23,10 @@ TASK_VARIANTS = ("biased", "redundant", "interaction", "time_local", "confounded
 #: alone raises valence by less than tau = c / 2 (OR), or removing one cue lowers it by less than tau (AND);
 #: their linear head cannot represent either rule. With the hidden-layer head (a2e_mlp, amendment 3 of the
 #: pre-registration) the OR models pass on 15, 14 and 11 of 15 clips, but the AND models pass on only 1, 4
-#: and 7 (seeds 0 and 1 still give the motif alone about c / 2). The benchmark's pre-registered exclusion rule leaves the
-#: failing pairs out and its results report how many; the models are not retrained after the fact. A strict
-#: xfail: the test fails if one of them starts to pass.
+#: and 7 (seeds 0 and 1 still give the motif alone about c / 2); trained with cue counterfactuals
+#: (a2e_mlp_cf, amendment 4) the AND models pass on 11, 9 and 8. The benchmark's pre-registered exclusion
+#: rule leaves the failing pairs out and its results report how many; no model is retrained after its check.
+#: A strict xfail: the test fails if one of them starts to pass.
 NOT_LEARNED = {f"a2mid2e_synth_v2_{v}_s{s}" for v in ("redundant", "interaction") for s in (0, 1, 2)} | {
     "a2mid2e_synth_v2_confounded_s2"} | {f"a2e_mlp_synth_v2_interaction_s{s}" for s in (0, 1, 2)}
 
@@ -177,8 +178,38 @@ def test_the_or_and_head_is_the_one_its_recorded_validation_rule_picks():
     counts = re.search(r"A2Mid2E (\d+); A2Mid2E with the hidden layer (\d+); the same with emotion loss "
                        r"weight 4: (\d+); A2E with the hidden layer (\d+)", text)
     assert counts and [int(c) for c in counts.groups()] == list(sel["passed"].values())
-    for task in ("redundant", "interaction"):
-        assert suite["tasks"][task]["heads"] == ["a2mid2e", "a2e_mlp"]
+    assert suite["tasks"]["redundant"]["heads"] == ["a2mid2e", "a2e_mlp"]
+    assert suite["tasks"]["interaction"]["heads"][:2] == ["a2mid2e", "a2e_mlp"]
     mlp = {(v, h) for v, h in ship.V2_MODELS if h == "a2e_mlp"}
     assert mlp == {("clean_cues", "a2e_mlp"), ("redundant", "a2e_mlp"), ("interaction", "a2e_mlp")}
     assert set(ship.v2_names()) == set(suite["models"]["names"])
+
+
+def test_the_and_training_set_is_the_one_its_recorded_validation_rule_picks():
+    """Amendment 4: the cue-counterfactual models join the AND task and its control because more validation
+    clips passed with them than without (the rule and the counts as recorded in ship and in the suite's
+    amended text); their cards say what they were trained on."""
+    import re
+
+    from mer_audiolime.evaluation.suites import load_suite
+
+    sel = ship.V2_CF_SELECTION
+    assert sel["split"] == "validation" and sel["task"] == "interaction" and sel["chosen"] == "a2e_mlp_cf"
+    assert sel["passed"]["a2e_mlp_cf"] > sel["passed"]["a2e_mlp"]
+    suite = load_suite("synthetic_v2")
+    text = " ".join(suite["preregistration"]["amended"].split())
+    counts = re.search(r"Outcome: (\d+) of 8 validation clips passed \(a2e_mlp: (\d+) of 8\)", text)
+    assert counts
+    assert [int(c) for c in counts.groups()] == [sel["passed"]["a2e_mlp_cf"], sel["passed"]["a2e_mlp"]]
+    assert suite["tasks"]["interaction"]["heads"] == ["a2mid2e", "a2e_mlp", "a2e_mlp_cf"]
+    assert ship.V2_COUNTERFACTUALS == ("a2e_mlp_cf",)
+    assert ship.V2_HEADS["a2e_mlp_cf"] == ship.V2_HEADS["a2e_mlp"]  # the same head; the training set differs
+    cf = {(v, h) for v, h in ship.V2_MODELS if h == "a2e_mlp_cf"}
+    assert cf == {("clean_cues", "a2e_mlp_cf"), ("interaction", "a2e_mlp_cf")}
+    for variant, head in sorted(cf):
+        for seed in ship.V2_SEEDS:
+            card = zoo.model_card(ship.v2_name(variant, head, seed))
+            assert "counterfactuals" in card.dataset["train_items"]
+            # the default set's 140 training clips carry the motif 70 times, the distractor 70, the phrase 36
+            assert card.dataset["n_train"] == 140 + 70 + 70 + 36
+            assert "cue counterfactuals" in card.description

@@ -299,7 +299,7 @@ def build_v2(data_home, *, names=None, out_dir=None, publish: bool = True, selec
         }
         card.training = {**card.training, "candidate": candidate,
                          "selection": {"split": "validation", "compared_on": by, **selection[by]}}
-        trained_on = " trained with cue counterfactuals" if head in V2_COUNTERFACTUALS else ""
+        trained_on = ", trained with cue counterfactuals," if head in V2_COUNTERFACTUALS else ""
         card.description = (f"{head_text(card, long=True)}{trained_on} seed {seed} for synthetic-v2, "
                             f"variant {variant}: {_DESCRIPTIONS[variant]}.")
         save_checkpoint(folder / "final.pt", model, card)
