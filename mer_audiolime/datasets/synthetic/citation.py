@@ -42,7 +42,7 @@ BENCHMARK_BIBTEX = {
   year   = {2026},
   note   = {Benchmark version synthetic-v2 of mer\_audiolime 0.1.0: pre-registered suite synthetic\_v2.toml
             (sha256 in the results manifest); 200 generated clips of 10 s at 22,050 Hz, seed 0, with cue audio;
-            planted single, redundant (OR), interaction (AND), time-local and confounded shortcuts; 36 shipped
+            planted single, redundant (OR), interaction (AND), time-local and confounded shortcuts; 42 shipped
             synthetic-v2 zoo models (3 training seeds each); oracle stems and stems estimated by the shipped
             umx-synth separator; eight explainers scored with Wilson intervals}
 }""",
