@@ -114,3 +114,20 @@ def test_bad_bases_and_cues_are_refused(home):
     base.scale = "standardize"
     with pytest.raises(ParameterError, match="unscaled"):
         CueCounterfactuals(base)
+
+
+def test_the_cf_models_train_on_the_counterfactuals_and_the_others_do_not(home, tmp_path):
+    """ship.train_v2 adds the counterfactuals for the labels of V2_COUNTERFACTUALS only, and says so in the
+    card (one epoch on the small set: the wiring, not the model)."""
+    from mer_audiolime.models import ship
+
+    n_base = len(_base(home, "interaction"))
+    n_cf = len(CueCounterfactuals(_base(home, "interaction")))
+    assert n_cf > n_base
+    seen = {}
+    for head in ("a2e_mlp", "a2e_mlp_cf"):
+        result = ship.train_v2(home, variant="interaction", head=head, seed=0, candidate="full",
+                               out_dir=tmp_path, progress=False, recipe_overrides={"epochs": 1})
+        seen[head] = result.card.dataset
+    assert seen["a2e_mlp"]["n_train"] == n_base and "train_items" not in seen["a2e_mlp"]
+    assert seen["a2e_mlp_cf"]["n_train"] == n_cf and "counterfactuals" in seen["a2e_mlp_cf"]["train_items"]
