@@ -29,14 +29,11 @@ import numpy as np
 from ...audio_signal import conform
 from ...exceptions import DatasetError, ParameterError
 from .cues import ORNAMENT_CUES
+from .generate import DEV_SPLITS
 from .interventions import versions
 from .tasks import fires
 
 __all__ = ["CueCounterfactuals", "counterfactual_label_shift"]
-
-#: Splits whose labels carry the planted shortcut (the test split is the deployment data).
-_LABELLED_SPLITS = ("train", "validation")
-
 
 def counterfactual_label_shift(variant: str, cues: dict, removed: str, *, shortcut: float,
                                labelled: bool = True) -> float:
@@ -135,7 +132,7 @@ class CueCounterfactuals:
 
         track = self.base.dataset.track(self.base.track_ids[i])
         flags = track.cues
-        labelled = track.split in _LABELLED_SPLITS
+        labelled = track.split in DEV_SPLITS  # the splits whose labels carry the shortcut
         expected = track.shortcut_size if (labelled and fires(track.variant, flags)) else 0.0
         if not np.isclose(track.shortcut, expected):
             raise DatasetError(f"{track.track_id}: its label carries a shortcut of {track.shortcut}, but the "
