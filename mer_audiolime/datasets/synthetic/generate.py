@@ -42,13 +42,14 @@ from ..._version import __version__
 from ...exceptions import DatasetError, ParameterError
 from ...validation import check_int, check_seed
 from .._index import md5
-from .cues import CUE_STEMS, CUES, DEV_SHARES, ORNAMENT_CUES, PHRASE_START, assign_cues, ornaments
+from .annotation_files import (CUES_FILE, SETTINGS_FILE, emotion_columns, write_cue_variants, write_text,
+                               write_variant)
+from .cues import CUE_STEMS, ORNAMENT_CUES, assign_cues, ornaments
 from .render import GAINS, quantise, render_part, render_score, soundfont_path, to_pcm16
 from .score import PROGRAMS, QUALITY_PARAMS, STEMS, compose, draw_params
 from .settings import V1_GENERATE
-from .tasks import TASKS, credit_rows, fires, truth_frame
-from .truth import (EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, NOISE_SD, SHORTCUT, emotion_targets,
-                    midlevel_targets, relevance_frame)
+from .tasks import fires
+from .truth import EMOTION_WEIGHTS, EMOTIONS, MIDLEVEL, NOISE_SD, SHORTCUT, midlevel_targets, relevance_frame
 
 __all__ = ["generate", "render_clip", "assign_splits", "track_id", "VARIANTS", "SPLITS", "DEV_SPLITS", "NAME",
            "NOCUE_SUFFIX"]
@@ -60,8 +61,8 @@ SPLITS = ("train", "validation", "test")
 DEV_SPLITS = ("train", "validation")
 #: Index key suffix of a stem without its ornament (``piano_nocue``).
 NOCUE_SUFFIX = "_nocue"
-_SETTINGS = "settings.json"
-_CUES = "cues.json"
+_SETTINGS = SETTINGS_FILE
+_CUES = CUES_FILE
 
 
 def track_id(i: int) -> str:
@@ -265,10 +266,6 @@ def _prepare(out_dir: Path, overwrite: bool):
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _write_text(path: Path, text: str):
-    path.write_text(text, encoding="utf-8", newline="\n")
-
-
 def generate(out_dir, *, n: int = V1_GENERATE["n"], seed: int = V1_GENERATE["seed"],
              duration: float = V1_GENERATE["duration"], sr: int = V1_GENERATE["sr"], variant: str = "both",
              n_jobs: int = 2, vocals_prob: float = 0.5, split_fractions=(0.7, 0.15, 0.15),
@@ -354,7 +351,7 @@ def generate(out_dir, *, n: int = V1_GENERATE["n"], seed: int = V1_GENERATE["see
     base = pd.DataFrame([r["row"] for r in results])
     base.insert(1, "split", split)
     rel = relevance_frame()
-    _write_text(out_dir / "relevance.csv", rel.to_csv(index=False, lineterminator="\n"))
+    write_text(out_dir / "relevance.csv", rel.to_csv(index=False, lineterminator="\n"))
     settings = {
         "name": NAME, "n": int(n), "seed": int(seed), "duration": float(duration), "sr": int(sr),
         "variants": list(variants), "vocals_prob": float(vocals_prob),
@@ -365,7 +362,7 @@ def generate(out_dir, *, n: int = V1_GENERATE["n"], seed: int = V1_GENERATE["see
         "soundfont": os.path.basename(soundfont_path()), "soundfont_md5": md5(soundfont_path()),
         "generator": f"mer_audiolime {__version__}",
     }
-    _write_text(out_dir / _SETTINGS, json.dumps(settings, indent=1, sort_keys=True) + "\n")
+    write_text(out_dir / _SETTINGS, json.dumps(settings, indent=1, sort_keys=True) + "\n")
     for var in variants:
         frame = base.copy()
         # the shortcut belongs to the training distribution (train and validation splits), as a dataset bias
@@ -373,83 +370,11 @@ def generate(out_dir, *, n: int = V1_GENERATE["n"], seed: int = V1_GENERATE["see
         # does not quietly select against the shortcut
         hit = frame["vocals"].to_numpy(dtype=bool) & frame["split"].isin(DEV_SPLITS).to_numpy()
         bump = np.where(hit & (var == "biased"), float(shortcut), 0.0)
-        frame = _emotions(frame, bump, int(seed))
-        meta_name = f"metadata_{var}.csv"
-        _write_text(out_dir / meta_name, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
-        index = {
-            "version": var,
-            "tracks": {r["row"]["track_id"]: r["entries"] for r in results},
-            "metadata": {
-                "metadata": [meta_name, md5(out_dir / meta_name)],
-                "relevance": ["relevance.csv", md5(out_dir / "relevance.csv")],
-                "settings": [_SETTINGS, md5(out_dir / _SETTINGS)],
-            },
-            "built_by": settings["generator"],
-        }
-        _write_text(out_dir / f"{NAME}_index_{var}.json", json.dumps(index, indent=1) + "\n")
+        write_variant(out_dir, emotion_columns(frame, bump, int(seed)), name=NAME, variant=var,
+                      tracks={r["row"]["track_id"]: r["entries"] for r in results},
+                      built_by=settings["generator"])
     if flags is not None:
-        _write_cue_variants(out_dir, base, results, flags, settings=settings, seed=int(seed),
-                            duration=float(duration), shortcut=float(shortcut))
+        dev = base["split"].isin(DEV_SPLITS).to_numpy()
+        write_cue_variants(out_dir, base, results, flags, name=NAME, dev=dev, built_by=settings["generator"],
+                           seed=int(seed), duration=float(duration), shortcut=float(shortcut))
     return out_dir
-
-
-def _emotions(frame: pd.DataFrame, bump: np.ndarray, seed: int) -> pd.DataFrame:
-    emo = [emotion_targets({t: row[t] for t in MIDLEVEL}, seed=seed, clip=int(row["clip"]), shortcut=float(b))
-           for (_, row), b in zip(frame.iterrows(), bump)]
-    for e in EMOTIONS:
-        frame[e] = [d[e] for d in emo]
-    frame["shortcut"] = bump
-    return frame
-
-
-def _write_cue_variants(out_dir: Path, base: pd.DataFrame, results: list, flags: pd.DataFrame, *,
-                        settings: dict, seed: int, duration: float, shortcut: float):
-    """Write cues.json, the truth of every variant, and metadata + index of each cue variant."""
-    dev = base["split"].isin(DEV_SPLITS).to_numpy()
-    design = {
-        "cues": list(CUES), "cue_stems": dict(CUE_STEMS), "ornaments": list(ORNAMENT_CUES),
-        "phrase_start_fraction": PHRASE_START, "dev_shares": dict(DEV_SHARES),
-        "test_design": "every test clip with vocals carries motif, phrase and distractor; half of the test "
-                       "clips without vocals carry the motif",
-        "shortcut": shortcut,
-        "shortcut_by_variant": {v: t.shortcut(shortcut) for v, t in TASKS.items() if t.cues},
-        "flags": {base["track_id"].iloc[i]: {c: bool(flags[c].iloc[i]) for c in CUES}
-                  for i in range(len(base))},
-        "gains": {r["row"]["track_id"]: r["cue_gain"] for r in results},
-        "generator": settings["generator"],
-    }
-    _write_text(out_dir / _CUES, json.dumps(design, indent=1, sort_keys=True) + "\n")
-    for var, spec in TASKS.items():
-        rows, bump = [], []
-        size = spec.shortcut(shortcut)
-        for i in range(len(base)):
-            f = {c: bool(flags[c].iloc[i]) for c in CUES}
-            on = fires(var, f)
-            bump.append(size if (on and dev[i]) else 0.0)
-            rows += credit_rows(var, f, track_id=str(base["track_id"].iloc[i]), duration=duration,
-                                shortcut=size, in_labels=bool(on and dev[i]))
-        truth = truth_frame(rows)
-        _write_text(out_dir / f"truth_{var}.csv", truth.to_csv(index=False, float_format="%.10g",
-                                                               lineterminator="\n"))
-        if spec.audio != "cues":
-            continue
-        frame = base.copy()
-        frame["gain"] = [r["cue_gain"] for r in results]
-        for c in ORNAMENT_CUES:
-            frame.insert(len(frame.columns), c, flags[c].to_numpy(dtype=bool))
-        frame = _emotions(frame, np.asarray(bump, dtype=float), seed)
-        meta_name = f"metadata_{var}.csv"
-        _write_text(out_dir / meta_name, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
-        index = {
-            "version": var,
-            "tracks": {r["row"]["track_id"]: r["cue_entries"] for r in results},
-            "metadata": {
-                "metadata": [meta_name, md5(out_dir / meta_name)],
-                "relevance": ["relevance.csv", md5(out_dir / "relevance.csv")],
-                "settings": [_SETTINGS, md5(out_dir / _SETTINGS)],
-                "cues": [_CUES, md5(out_dir / _CUES)],
-                "truth": [f"truth_{var}.csv", md5(out_dir / f"truth_{var}.csv")],
-            },
-            "built_by": settings["generator"],
-        }
-        _write_text(out_dir / f"{NAME}_index_{var}.json", json.dumps(index, indent=1) + "\n")
