@@ -50,11 +50,22 @@ from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.lime_audio import component_predict_fn
 from mer_audiolime.explain.samplers import draw_masks
 from mer_audiolime.explain.sampling import PredictionCache, sample_masks
-from mer_audiolime.models import build_model, list_models, pretrained_predictor, to_predictor
+from mer_audiolime.models import build_model, pretrained_predictor, to_predictor
 
 SEEDS = (0, 1, 2, 3, 4)
 REFERENCE_N = 1000
 GRID = (64, 100, 128, 150, 200, 250, 300, 400, 500)
+#: The benchmark's zoo models (the v1 models; the synthetic-v2 models are trained on a different task suite).
+ZOO_MODELS = ("a2e_synth_biased", "a2mid2e_synth_biased", "a2mid2e_synth_clean")
+
+
+def benchmark_models() -> dict:
+    """The zoo models of :data:`ZOO_MODELS` and a randomly initialised CNN of the zoo's architecture
+    (cp_resnet, width 16, A2Mid2E head, untrained), as predictors."""
+    models = {name: pretrained_predictor(name) for name in ZOO_MODELS}
+    random_cnn = build_model("cp_resnet", backbone_kwargs={"base_channels": 16}, seed=0)
+    models["random-cnn"] = to_predictor(random_cnn, name="random-cnn")
+    return models
 
 
 def stability(weights: list) -> dict:
@@ -138,10 +149,7 @@ def main(argv=None) -> int:
         stems_sr = {name: np.asarray(s, np.float32) for name, s in track.stems.items()}
         sr = 22050
         mix = np.sum(list(stems_sr.values()), axis=0)
-    models = {name: pretrained_predictor(name) for name in list_models()}
-    # a randomly initialised CNN: the zoo's architecture (cp_resnet, width 16, A2Mid2E head), untrained
-    random_cnn = build_model("cp_resnet", backbone_kwargs={"base_channels": 16}, seed=0)
-    models["random-cnn"] = to_predictor(random_cnn, name="random-cnn")
+    models = benchmark_models()
     if args.models:
         models = {k: v for k, v in models.items() if k in args.models.split(",")}
     if args.quick:
