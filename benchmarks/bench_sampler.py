@@ -13,7 +13,10 @@ architecture) and every K (5 stems x 4 segments = 20, 5 stems x 10 segments = 50
 
 2. Each other design at N on a grid (seeds 0..4; the designs are nested, so each seed's masks at N are the
    first N rows of its masks at the largest N and are predicted once). Designs get the components' layout
-   (``groups`` = segment of each component); only ``grouped`` uses it.
+   (``groups`` = segment of each component); only ``grouped`` uses it. ``grouped-adjusted`` draws the
+   ``grouped`` masks (no extra model call) and fits them with the adjustment for within-segment pairs
+   (:mod:`mer_audiolime.explain.adjustment`), with the settings ``select_adjustment.py`` chose on another
+   clip.
 3. ``n_at_equal_stability``: the smallest grid N from which on (at that N and every larger grid N) the design
    reaches both of uniform's N = 1000 scores; ``calls_ratio_at_equal_stability = model_calls(uniform, 1000) /
    model_calls(design, n_at_equal_stability)`` (``null`` when the grid's largest N does not reach them: the
@@ -46,6 +49,7 @@ from scipy import stats
 
 from mer_audiolime.datasets.synthetic import Dataset, generate
 from mer_audiolime.explain import fit_surrogate
+from mer_audiolime.explain.adjustment import fit_adjusted_surrogate
 from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.lime_audio import component_predict_fn
 from mer_audiolime.explain.samplers import draw_masks
@@ -81,9 +85,14 @@ def stability(weights: list) -> dict:
     return {"spearman": float(np.mean(rho)), "jaccard5": float(np.mean(jac))}
 
 
-def fit_weights(masks, outputs, names) -> np.ndarray:
+def fit_weights(masks, outputs, names, *, design: str = "uniform", groups=None) -> np.ndarray:
+    """LIME's weights ``(T, K)``; for ``grouped-adjusted`` with the adjustment for within-segment pairs."""
     comp = [f"c{i}" for i in range(masks.shape[1])]
-    atts = fit_surrogate(masks, outputs, output_names=names, component_names=comp, seed=0)
+    if design == "grouped-adjusted":
+        atts = fit_adjusted_surrogate(masks, outputs, groups=groups, output_names=names, component_names=comp,
+                                      seed=0)
+    else:
+        atts = fit_surrogate(masks, outputs, output_names=names, component_names=comp, seed=0)
     return np.stack([atts[n].weights for n in names])
 
 
@@ -107,7 +116,8 @@ def run_case(model, mix, stems, sr, *, segments, designs, grid, batch_size) -> d
                                groups=comps.segments)
             outputs = cache.predict(masks, fn, batch_size=batch_size)
             for n in grid:
-                per_n[n].append(fit_weights(masks[:n], outputs[:n], names))
+                per_n[n].append(fit_weights(masks[:n], outputs[:n], names, design=design,
+                                            groups=comps.segments))
         curve = {n: stability(per_n[n]) for n in grid}
         reached = [n for n in grid if curve[n]["spearman"] >= reference["spearman"]
                    and curve[n]["jaccard5"] >= reference["jaccard5"]]
@@ -131,12 +141,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one zoo model, K = 20 only, short clip (smoke run)")
     ap.add_argument("--seconds", type=float, default=10.0, help="clip length in seconds")
-    ap.add_argument("--designs", default="orthogonal,grouped,paired",
+    ap.add_argument("--designs", default="orthogonal,grouped,grouped-adjusted",
                     help="comma-separated designs besides uniform")
     ap.add_argument("--models", default=None, help="comma-separated subset of the models")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--ks", default="20,50", help="comma-separated K (5 stems x K/5 segments)")
+    ap.add_argument("--clip", default="synth0000",
+                    help="clip of the generated set (synth0000..synth0003; synth0001 is select_adjustment's)")
     args = ap.parse_args(argv)
     import torch
 
@@ -145,7 +157,7 @@ def main(argv=None) -> int:
     seconds = 2.0 if args.quick else args.seconds
     with tempfile.TemporaryDirectory() as tmp:
         home = generate(Path(tmp) / "synth", n=4, seed=0, duration=seconds, n_jobs=1, progress=False)
-        track = Dataset(data_home=home, version="clean").track("synth0000")
+        track = Dataset(data_home=home, version="clean").track(args.clip)
         stems_sr = {name: np.asarray(s, np.float32) for name, s in track.stems.items()}
         sr = 22050
         mix = np.sum(list(stems_sr.values()), axis=0)
@@ -155,7 +167,7 @@ def main(argv=None) -> int:
     if args.quick:
         models = dict(list(models.items())[:1])
     ks = {"K20": 4} if args.quick else {f"K{k}": int(k) // 5 for k in args.ks.split(",")}
-    result = {"benchmark": "bench_sampler", "clip": "synth0000", "clip_seconds": seconds,
+    result = {"benchmark": "bench_sampler", "clip": args.clip, "clip_seconds": seconds,
               "seeds": list(SEEDS),
               "reference": f"uniform, N = {REFERENCE_N}", "grid": list(GRID), "torch_threads": args.threads,
               "cpu_count": os.cpu_count(), "models": {}}

@@ -138,7 +138,8 @@ def attribute_clip(
         Named masks ``(K,)`` whose outputs are recorded as cost columns ``f_<name>`` (e.g. every stem on and
         the residual off: ``f(sum of stems)``); from the cache when a design holds them.
     component_groups : sequence of int, optional
-        Time segment of each component (``Components.segments``), used by the ``grouped`` LIME sampler.
+        Time segment of each component (``Components.segments``), used by the ``grouped`` and
+        ``grouped-adjusted`` LIME samplers.
 
     Returns
     -------
@@ -190,7 +191,7 @@ def attribute_clip(
         t = time.perf_counter()
         outputs = cache.predict(masks, timed)
         att = estimate(ESTIMATED[name], masks, outputs, output_names=["y"], component_names=names,
-                       targets=["y"], settings=est_settings)["y"]
+                       targets=["y"], settings=est_settings, groups=component_groups)["y"]
         add(name, seed, att.weights)
         if seed == first:
             distinct = np.unique(np.asarray(masks, dtype=np.uint8), axis=0)

@@ -89,8 +89,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed of the masks (default 0)")
     p.add_argument("--sampler", choices=SAMPLERS, default="uniform",
                    help="design of the sampled masks: 'uniform' (audioLIME's i.i.d. masks, default), "
-                        "'paired', 'orthogonal' or 'grouped' (the same answer with fewer samples; "
-                        "docs/explain.md)")
+                        "'paired', 'orthogonal', 'grouped' or 'grouped-adjusted' (the same answer with "
+                        "fewer samples; docs/explain.md)")
     p.add_argument("--batch-size", type=int, default=16, help="perturbed inputs per model call (default 16)")
     p.add_argument("--kernel-width", type=float, default=0.25, help="LIME kernel width (default 0.25)")
     p.add_argument("--alpha", type=float, default=1.0, help="ridge penalty of the surrogate (default 1.0)")

@@ -10,14 +10,14 @@ The adjusted estimate removes that part of the noise and keeps the estimand:
 
 1. fit an *interaction model* ``h(z) = b + w.z + sum_{(a, c) in P} v_ac z_a z_c`` to the sampled rows by
    kernel-weighted ridge regression (penalty ``alpha`` on ``w``, ``pair_alpha`` on ``v``), where ``P`` holds
-   the pairs of components inside one group (time segment);
+   the pairs of components inside one group (time segment) and, by default, in neighbouring groups;
 2. compute the population fit of ``h`` exactly: ``pi`` depends on ``|z|`` only, so every moment the fit
    needs (``E[pi z_i z_j]``, ``E[pi z_i z_a z_c]``, ...) is a sum over the ``K + 1`` mask sizes
    (:func:`size_moments`); no mask is drawn and no model is called;
 3. add LIME's own fit (``LimeBase``, audioLIME's call) of the residual ``f - h`` on the sampled rows.
 
-The estimate is ``lime(f - h; Z) + population(h)``. Where ``h`` equals ``f`` it is exact whatever the rows;
-where it does not, the residual's fit carries the rest, so the estimate converges to the same population
+The estimate is ``lime(f - h; Z) + population(h)``. Where ``f`` is of the form of ``h`` it is exact on any
+rows that identify ``h``'s coefficients (without ridge); where it is not, the residual's fit carries the rest, so the estimate converges to the same population
 fit as LIME on uniform rows (the regression estimator of survey sampling, Cassel, Särndal & Wretman 1976;
 for Monte Carlo, control variates fitted on the same draws). Every step is linear in the outputs, so the
 mid-level chain stays exact. It is used by ``sampler="grouped-adjusted"`` (the ``grouped`` masks, whose
@@ -38,11 +38,12 @@ from .surrogate import DEFAULT_KERNEL_WIDTH, Attribution, fit_surrogate, kernel_
 __all__ = ["PAIR_ALPHA", "NEIGHBOURS", "interaction_pairs", "size_moments", "population_fit",
            "fit_interaction_model", "fit_adjusted_surrogate"]
 
-#: Ridge penalty on the pair coefficients of the interaction model (set by the rule of
-#: ``benchmarks/select_adjustment.py``, on validation data).
-PAIR_ALPHA = 3.0
-#: Whether the interaction model also holds the pairs of neighbouring segments.
-NEIGHBOURS = False
+#: Ridge penalty on the pair coefficients of the interaction model, and whether the model also holds the
+#: pairs of neighbouring segments: chosen by the rule of ``benchmarks/select_adjustment.py`` on validation
+#: data (clip synth0001, 20 seeds, N = 250; ``benchmarks/results/select_adjustment.json``): of 8 candidates,
+#: neighbours with 1.0 scored highest (1.853 against 1.846 for segment pairs alone and 1.804 unadjusted).
+PAIR_ALPHA = 1.0
+NEIGHBOURS = True
 
 
 def interaction_pairs(groups, *, neighbours: bool = NEIGHBOURS) -> np.ndarray:
@@ -61,7 +62,7 @@ def interaction_pairs(groups, *, neighbours: bool = NEIGHBOURS) -> np.ndarray:
 
     Examples
     --------
-    >>> interaction_pairs([0, 0, 1, 1]).tolist()
+    >>> interaction_pairs([0, 0, 1, 1], neighbours=False).tolist()
     [[0, 1], [2, 3]]
     >>> len(interaction_pairs([0, 0, 1, 1], neighbours=True))
     6

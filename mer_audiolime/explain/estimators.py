@@ -11,6 +11,8 @@ Sources (``f(S)`` is the model output with the components in ``S`` playing, ``N`
 * ``"lime"`` -- the LIME surrogate (:func:`~mer_audiolime.explain.surrogate.fit_surrogate`, audioLIME's
   defaults). Enumerated (``2**K <= N``), each coalition counts ``N / 2**K`` times (``enumeration="expected"``,
   what LIME on N sampled rows converges to) or once (``"plain"``, audioLIME's ``num_samples="exhaustive"``).
+  Sampled with ``sampler="grouped-adjusted"``: the same fit with a regression adjustment for the pairs
+  inside each time segment (:mod:`mer_audiolime.explain.adjustment`; same estimand).
 * ``"shapley"`` -- exact Shapley values over all ``2**K`` coalitions,
   ``phi_k = sum_{S not containing k} |S|! (K - |S| - 1)! / K! (f(S + k) - f(S))``.
 * ``"shapley_sampled"`` -- the permutation estimator (Castro, Gomez & Tejada 2009) with antithetic pairs
@@ -41,6 +43,7 @@ import numpy as np
 
 from ..exceptions import ParameterError
 from ..validation import check_choice
+from .adjustment import fit_adjusted_surrogate
 from .sampling import MAX_EXHAUSTIVE_K, all_coalitions, as_generator, expected_multiplicity, sample_masks
 from .surrogate import DEFAULT_KERNEL_WIDTH, Attribution, fit_surrogate, weighted_r2
 
@@ -280,6 +283,7 @@ def estimate(
     targets: Sequence[str],
     settings: Mapping,
     score_on: tuple | None = None,
+    groups=None,
 ) -> dict:
     """Attributions of ``targets`` by a direct ``source`` from its design's outputs.
 
@@ -297,6 +301,10 @@ def estimate(
     score_on : (masks, outputs), optional
         Rows on which the ``score`` of a non-LIME source is computed (e.g. every coalition of an enumerated
         explanation); default: the distinct rows of the design (NaN for occlusion, which reproduces them).
+    groups : sequence of int, optional
+        Time segment of each component (``Components.segments``). With ``settings["sampler"] ==
+        "grouped-adjusted"`` sampled LIME is adjusted for the pairs inside each segment
+        (:func:`~mer_audiolime.explain.adjustment.fit_adjusted_surrogate`).
 
     Returns
     -------
@@ -332,6 +340,11 @@ def estimate(
         exhaustive = bool(settings.get("exhaustive", False))
         plain = settings.get("enumeration", "expected") == "plain"
         m = 1.0 if (plain or not exhaustive) else expected_multiplicity(k, int(settings["num_samples"]))
+        if not exhaustive and settings.get("sampler") == "grouped-adjusted":
+            return fit_adjusted_surrogate(z, y, groups=groups, output_names=names,
+                                          component_names=component_names, targets=list(targets),
+                                          kernel_width=width, alpha=float(settings.get("alpha", 1.0)),
+                                          seed=None if seed is None else int(seed))
         return fit_surrogate(z, y, output_names=names, component_names=component_names, targets=list(targets),
                              kernel_width=width, alpha=float(settings.get("alpha", 1.0)), multiplicity=m,
                              seed=None if seed is None else int(seed))

@@ -292,7 +292,7 @@ class Explanation:
         rows = self._score_rows(direct, masks, outputs)
         atts = estimate(direct, masks, outputs, output_names=self.output_names,
                         component_names=self.components.names, targets=list(targets), settings=self.settings,
-                        score_on=None if direct == "lime" else rows)
+                        score_on=None if direct == "lime" else rows, groups=self.components.segments)
         self.sources.setdefault(direct, {}).update(atts)
 
     def to_frame(self, *, include_chain: bool = True, sources: Sequence[str] | None = None) -> pd.DataFrame:

@@ -161,11 +161,14 @@ def explain(
         converges to; ``"plain"`` counts it once, audioLIME's ``num_samples="exhaustive"`` (more shrinkage).
     exhaustive : bool, optional
         Force (True) or forbid (False) enumeration; default ``2**K <= N``.
-    sampler : {"uniform", "paired", "orthogonal", "grouped"}
+    sampler : {"uniform", "paired", "orthogonal", "grouped", "grouped-adjusted"}
         Design of the sampled LIME masks (:mod:`mer_audiolime.explain.samplers`): ``"uniform"`` is
         audioLIME's i.i.d. sampling; ``"paired"``, ``"orthogonal"`` (fold-over orthogonal blocks) and
         ``"grouped"`` (orthogonal blocks laid out for the components' time segments) converge to the same
-        answer with less seed-to-seed variation per sample. Ignored when enumerating.
+        answer with less seed-to-seed variation per sample; ``"grouped-adjusted"`` fits the ``grouped``
+        masks with a regression adjustment for the pairs inside each segment
+        (:mod:`mer_audiolime.explain.adjustment`, same estimand, no extra model call). Ignored when
+        enumerating.
     n_bands : int
         Frequency bands of the ``"tf-grid"`` components.
     offset, duration : float, optional

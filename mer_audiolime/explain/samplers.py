@@ -74,7 +74,7 @@ from ..validation import check_choice, check_int
 __all__ = ["SAMPLERS", "DEFAULT_SAMPLER", "draw_masks", "block_size", "grouped_codes", "check_groups"]
 
 #: Names accepted by ``sampler=`` (``explain``, the harness suites and the CLI).
-SAMPLERS = ("uniform", "paired", "orthogonal", "grouped")
+SAMPLERS = ("uniform", "paired", "orthogonal", "grouped", "grouped-adjusted")
 
 #: What ``explain`` uses when no sampler is named.
 DEFAULT_SAMPLER = "uniform"
@@ -294,13 +294,14 @@ def draw_masks(n_components: int, num_samples: int, *, sampler: str, rng: np.ran
         K (>= 1).
     num_samples : int
         N (>= 2): row 0 plus ``N - 1`` designed rows.
-    sampler : {"uniform", "paired", "orthogonal", "grouped"}
-        See the module docstring.
+    sampler : {"uniform", "paired", "orthogonal", "grouped", "grouped-adjusted"}
+        See the module docstring; ``"grouped-adjusted"`` draws the ``grouped`` masks (it differs in the fit).
     rng : np.random.Generator
         The only source of randomness (same generator state, same masks).
     groups : sequence of int, optional
         Group id of each component, neighbouring groups differing by 1 (for stems x segments: the segment
-        index, :attr:`Components.segments`). Only ``grouped`` uses it; the other designs ignore it.
+        index, :attr:`Components.segments`). Only ``grouped`` (and ``grouped-adjusted``) use it; the other
+        designs ignore it.
 
     Returns
     -------
@@ -329,7 +330,7 @@ def draw_masks(n_components: int, num_samples: int, *, sampler: str, rng: np.ran
     elif sampler == "paired":
         masks = np.concatenate([np.ones((1, k), np.uint8), _paired_rows(n - 1, k, rng)])
     else:
-        if sampler == "grouped":
+        if sampler in ("grouped", "grouped-adjusted"):
             codes = grouped_codes(groups, n_components=k)
             layout = groups if groups is not None else np.arange(k)
 

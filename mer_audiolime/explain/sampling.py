@@ -83,7 +83,7 @@ def sample_masks(n_components: int, num_samples: int, *, rng, exhaustive: bool |
         Seed or generator (required).
     exhaustive : bool, optional
         Force (True) or forbid (False) enumeration; default: enumerate when ``2**K <= N``.
-    sampler : {"uniform", "paired", "orthogonal", "grouped"}
+    sampler : {"uniform", "paired", "orthogonal", "grouped", "grouped-adjusted"}
         Design of the sampled rows (see :mod:`mer_audiolime.explain.samplers`); all converge to the same
         answer as N grows. Ignored when enumerating.
     groups : sequence of int, optional

@@ -60,7 +60,7 @@ def _reexplain(explanation, predictor, target: str, batch_size: int, source: str
     outputs = cache.predict(masks, component_predict_fn(comps, predictor, batch_size=batch_size),
                             batch_size=batch_size)
     att = estimate(direct, masks, outputs, output_names=names, component_names=comps.names, targets=[target],
-                   settings=explanation.settings)
+                   settings=explanation.settings, groups=comps.segments)
     return att[target].weights, cache.model_calls
 
 
