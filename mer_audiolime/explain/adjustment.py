@@ -179,7 +179,13 @@ def fit_interaction_model(masks: np.ndarray, outputs: np.ndarray, pairs: np.ndar
     xc, yc = x - xm, y - ym
     penalty = np.concatenate([np.full(z.shape[1], float(alpha)), np.full(len(pairs), float(pair_alpha))])
     lhs = xc.T @ (pi[:, None] * xc) + np.diag(penalty)
-    beta = np.linalg.lstsq(lhs, xc.T @ (pi[:, None] * yc), rcond=None)[0]  # (K + P, T)
+    rhs = xc.T @ (pi[:, None] * yc)
+    if alpha > 0:  # positive definite: a Cholesky-based solve
+        from scipy.linalg import solve
+
+        beta = solve(lhs, rhs, assume_a="pos")  # (K + P, T)
+    else:
+        beta = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
     k = z.shape[1]
     return ym - xm @ beta, beta[:k].T, beta[k:].T
 
