@@ -166,6 +166,8 @@ def test_without_pairs_it_is_plain_lime_and_bad_settings_are_refused():
         assert "adjustment" not in adj.info
     with pytest.raises(ParameterError, match="pair_alpha"):
         fit_adjusted_surrogate(z, y, groups=[0] * 6, output_names=["y"], component_names=COMP[:6], pair_alpha=0)
+    with pytest.raises(ParameterError, match="one integer group id per component"):
+        fit_adjusted_surrogate(z, y, groups=[0, 0, 1], output_names=["y"], component_names=COMP[:6])
 
 
 def test_interaction_model_recovers_its_coefficients():

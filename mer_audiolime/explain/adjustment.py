@@ -33,6 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from ..exceptions import ParameterError
+from .samplers import check_groups
 from .surrogate import DEFAULT_KERNEL_WIDTH, Attribution, fit_surrogate, kernel_weights, weighted_r2
 
 __all__ = ["PAIR_ALPHA", "NEIGHBOURS", "interaction_pairs", "size_moments", "population_fit",
@@ -212,8 +213,9 @@ def fit_adjusted_surrogate(
         Sampled masks, row 0 all on.
     outputs : np.ndarray, shape (N, T)
     groups : sequence of int or None
-        Group (time segment) of each component. Without groups, or with no pair inside a group, there is
-        nothing to adjust and the result is :func:`~mer_audiolime.explain.surrogate.fit_surrogate`'s.
+        Group (time segment) of each component, neighbouring groups differing by 1. Without groups, or
+        with no two components in one (or, with ``neighbours``, adjacent) group, there is nothing to adjust
+        and the result is :func:`~mer_audiolime.explain.surrogate.fit_surrogate`'s.
     output_names, component_names, targets
         As for :func:`~mer_audiolime.explain.surrogate.fit_surrogate`.
     kernel_width, alpha : float
@@ -238,6 +240,8 @@ def fit_adjusted_surrogate(
         y = y[:, None]
     if not (np.isfinite(pair_alpha) and pair_alpha > 0):
         raise ParameterError(f"pair_alpha must be a positive number, got {pair_alpha!r}.")
+    if z.ndim == 2:
+        groups = check_groups(groups, z.shape[1])
     pairs = interaction_pairs(groups, neighbours=neighbours) if z.ndim == 2 else np.zeros((0, 2), np.int64)
     common = dict(output_names=output_names, component_names=component_names, targets=targets,
                   kernel_width=kernel_width, alpha=alpha, seed=seed)
