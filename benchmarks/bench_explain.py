@@ -13,6 +13,9 @@ samples on 10 s of 22,050 Hz audio, with a small CNN on a log spectrogram as the
   is free of the drift between runs that a shared 2-core machine shows (successive identical passes here
   differed by up to 30 %). ``explain_vs_separate_floor = explain_s / floor_s`` is printed for reference.
 - ``speedup_vs_naive = naive_s / explain_s``.
+- ``K50_grouped_adjusted``: ``explain`` with ``sampler="grouped-adjusted"`` at N / 4 (250), the budget at
+  which that design matched uniform N = 1000's seed-stability on the zoo models in ``bench_sampler.py``,
+  against the naive loop at N (1000).
 
 All three paths run in this one process, one after the other, so the ratios are measured on one machine state.
 Usage: ``python benchmarks/bench_explain.py [--quick]`` (``--quick``: N = 200, for a smoke run).
@@ -91,12 +94,13 @@ class TimedPredictor:
         return out
 
 
-def run_case(model, mix, stems, *, segments: int, num_samples: int, batch_size: int, seed: int = 0) -> dict:
+def run_case(model, mix, stems, *, segments: int, num_samples: int, batch_size: int, seed: int = 0,
+             sampler: str = "uniform", naive_samples: int | None = None) -> dict:
     # (1) explain, end to end; the wrapper also measures the model's share of this very run
     timed = TimedPredictor(model)
     t0 = time.perf_counter()
     exp = explain(mix, sr=SR, model=timed, stems=stems, segments=segments, num_samples=num_samples, seed=seed,
-                  batch_size=batch_size, show_progress=False)
+                  batch_size=batch_size, sampler=sampler, show_progress=False)
     explain_s = time.perf_counter() - t0
 
     # (2) floor: the same unique masks' inputs through the model alone, in the same batches. Each batch is
@@ -116,7 +120,7 @@ def run_case(model, mix, stems, *, segments: int, num_samples: int, batch_size: 
     # (3) naive audioLIME-style loop: waveform sum per sample, batch 10, no dedupe / cache
     t0 = time.perf_counter()
     comps = build_components(mix, stems, sr=SR, segments=segments)
-    masks = sample_masks(len(comps), num_samples, rng=seed, exhaustive=False)
+    masks = sample_masks(len(comps), naive_samples or num_samples, rng=seed, exhaustive=False)
     outputs, batch = [], []
     for row in masks:
         on = np.flatnonzero(row)
@@ -130,7 +134,8 @@ def run_case(model, mix, stems, *, segments: int, num_samples: int, batch_size: 
     naive_s = time.perf_counter() - t0
 
     return {
-        "K": len(exp.components), "N": num_samples, "unique_masks": int(len(unique)),
+        "K": len(exp.components), "N": num_samples, "sampler": sampler,
+        "naive_N": int(naive_samples or num_samples), "unique_masks": int(len(unique)),
         "model_calls": int(exp.timings["model_calls"]), "explain_s": round(explain_s, 3),
         "floor_s": round(floor_s, 3), "naive_s": round(naive_s, 3),
         "overhead_vs_floor": round(explain_s / timed.seconds, 4),
@@ -164,6 +169,11 @@ def main(argv=None) -> int:
         "cases": {
             "K5": run_case(model, mix, stems, segments=1, num_samples=n, batch_size=args.batch_size),
             "K50": run_case(model, mix, stems, segments=10, num_samples=n, batch_size=args.batch_size),
+            # the N at which grouped-adjusted matched uniform N = 1000's seed-stability on the zoo models
+            # (bench_sampler.py; not measured for this CNN), against the naive loop at N = 1000
+            "K50_grouped_adjusted": run_case(model, mix, stems, segments=10, num_samples=n // 4,
+                                             batch_size=args.batch_size, sampler="grouped-adjusted",
+                                             naive_samples=n),
         },
     }
     print(json.dumps(result, indent=2))
