@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from itertools import combinations
+from math import comb
 from typing import Sequence
 
 import numpy as np
@@ -90,8 +91,6 @@ def size_moments(n_components: int, kernel_width: float = DEFAULT_KERNEL_WIDTH) 
     >>> bool(np.isclose(mu[3], kernel_weights(np.ones((1, 3)))[0] / 8))
     True
     """
-    from math import comb
-
     k = int(n_components)
     # pi(s) from the same function the fit uses: one representative mask per size s
     reps = (np.arange(k)[None, :] < np.arange(k + 1)[:, None]).astype(np.float64)
