@@ -35,15 +35,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-from bench_sampler import GRID, REFERENCE_N, SEEDS, fit_weights, stability
+from bench_sampler import GRID, REFERENCE_N, SEEDS, benchmark_clip, fit_weights, stability
 
-from mer_audiolime.datasets.synthetic import Dataset, generate
 from mer_audiolime.explain import fit_surrogate
 from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.lime_audio import component_predict_fn
@@ -229,11 +226,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        home = generate(Path(tmp) / "synth", n=4, seed=0, duration=10.0, n_jobs=1, progress=False)
-        track = Dataset(data_home=home, version="clean").track("synth0000")
-        stems = {name: np.asarray(s, np.float32) for name, s in track.stems.items()}
-    mix = np.sum(list(stems.values()), axis=0)
+    mix, stems = benchmark_clip("synth0000")
     result = {"benchmark": "bench_control_variate", "clip": "synth0000", "K": 50, "grid": list(GRID),
               "n_big": args.n_big, "torch_threads": args.threads, "models": {}}
     for name in args.models.split(","):

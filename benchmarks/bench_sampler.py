@@ -71,6 +71,15 @@ GRID = (64, 100, 128, 150, 200, 250, 300, 400, 500)
 ZOO_MODELS = ("a2e_synth_biased", "a2mid2e_synth_biased", "a2mid2e_synth_clean")
 
 
+def benchmark_clip(clip: str = "synth0000", seconds: float = 10.0) -> tuple:
+    """``(mix, stems)`` of one clip of the generated set (``n=4, seed=0``; oracle stems, 22,050 Hz mono)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        home = generate(Path(tmp) / "synth", n=4, seed=0, duration=seconds, n_jobs=1, progress=False)
+        track = Dataset(data_home=home, version="clean").track(clip)
+        stems = {name: np.asarray(s, np.float32) for name, s in track.stems.items()}
+    return np.sum(list(stems.values()), axis=0), stems
+
+
 def benchmark_models() -> dict:
     """The zoo models of :data:`ZOO_MODELS` and a randomly initialised CNN of the zoo's architecture
     (cp_resnet, width 16, A2Mid2E head, untrained), as predictors."""
@@ -189,12 +198,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     designs = [d for d in args.designs.split(",") if d]
     seconds = 2.0 if args.quick else args.seconds
-    with tempfile.TemporaryDirectory() as tmp:
-        home = generate(Path(tmp) / "synth", n=4, seed=0, duration=seconds, n_jobs=1, progress=False)
-        track = Dataset(data_home=home, version="clean").track(args.clip)
-        stems_sr = {name: np.asarray(s, np.float32) for name, s in track.stems.items()}
-        sr = 22050
-        mix = np.sum(list(stems_sr.values()), axis=0)
+    mix, stems_sr = benchmark_clip(args.clip, seconds)
+    sr = 22050
     models = benchmark_models()
     if args.models:
         models = {k: v for k, v in models.items() if k in args.models.split(",")}

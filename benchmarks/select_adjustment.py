@@ -26,14 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-from bench_sampler import benchmark_models, fit_weights, stability
-from mer_audiolime.datasets.synthetic import Dataset, generate
+from bench_sampler import benchmark_clip, benchmark_models, fit_weights, stability
 from mer_audiolime.explain.adjustment import fit_adjusted_surrogate
 from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.lime_audio import component_predict_fn
@@ -65,11 +62,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        home = generate(Path(tmp) / "synth", n=4, seed=0, duration=10.0, n_jobs=1, progress=False)
-        track = Dataset(data_home=home, version="clean").track("synth0001")
-        stems = {name: np.asarray(s, np.float32) for name, s in track.stems.items()}
-    mix = np.sum(list(stems.values()), axis=0)
+    mix, stems = benchmark_clip("synth0001")
     models = benchmark_models()
     candidates = {"grouped": None}
     for neighbours in (False, True):
