@@ -67,7 +67,8 @@ def main(argv=None) -> int:
     candidates = {"grouped": None}
     for neighbours in (False, True):
         for lam in PAIR_ALPHAS:
-            candidates[f"{'within+neighbours' if neighbours else 'within'}, pair_alpha={lam:g}"] = (neighbours, lam)
+            label = f"{'within+neighbours' if neighbours else 'within'}, pair_alpha={lam:g}"
+            candidates[label] = (neighbours, lam)
     cases = {}
     t0 = time.perf_counter()
     for name, model in models.items():
@@ -91,8 +92,8 @@ def main(argv=None) -> int:
                 case[label] = {key: round(v, 4) for key, v in grouped_stability(per_seed).items()}
             cases[f"{name}/K{k}"] = case
             print(json.dumps({f"{name}/K{k}": case}), file=sys.stderr, flush=True)
-    scores = {label: round(float(np.mean([c[label]["spearman"] + c[label]["jaccard5"] for c in cases.values()])), 4)
-              for label in candidates}
+    scores = {label: round(float(np.mean([c[label]["spearman"] + c[label]["jaccard5"]
+                                          for c in cases.values()])), 4) for label in candidates}
     best = max(scores[label] for label in candidates if candidates[label] is not None)
     tied = [label for label, cand in candidates.items() if cand is not None and scores[label] >= best - TIE]
     chosen = sorted(tied, key=lambda label: (-candidates[label][1], candidates[label][0]))[0]

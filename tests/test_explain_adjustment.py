@@ -1,4 +1,4 @@
-"""LIME with a regression adjustment for within-segment pairs: exact moments, exactness, same estimand, less noise."""
+"""LIME adjusted for within-segment pairs: exact moments, exactness, same estimand, less noise."""
 
 from itertools import combinations
 
@@ -7,8 +7,8 @@ import pytest
 
 from mer_audiolime.exceptions import ParameterError
 from mer_audiolime.explain import explain, fit_surrogate
-from mer_audiolime.explain.adjustment import (fit_adjusted_surrogate, fit_interaction_model, interaction_pairs,
-                                              population_fit, size_moments)
+from mer_audiolime.explain.adjustment import (fit_adjusted_surrogate, fit_interaction_model,
+                                              interaction_pairs, population_fit, size_moments)
 from mer_audiolime.explain.sampling import all_coalitions
 from mer_audiolime.explain.samplers import draw_masks
 from mer_audiolime.explain.surrogate import kernel_weights
@@ -165,7 +165,8 @@ def test_without_pairs_it_is_plain_lime_and_bad_settings_are_refused():
         np.testing.assert_array_equal(adj.weights, plain.weights)
         assert "adjustment" not in adj.info
     with pytest.raises(ParameterError, match="pair_alpha"):
-        fit_adjusted_surrogate(z, y, groups=[0] * 6, output_names=["y"], component_names=COMP[:6], pair_alpha=0)
+        fit_adjusted_surrogate(z, y, groups=[0] * 6, output_names=["y"], component_names=COMP[:6],
+                               pair_alpha=0)
     with pytest.raises(ParameterError, match="one integer group id per component"):
         fit_adjusted_surrogate(z, y, groups=[0, 0, 1], output_names=["y"], component_names=COMP[:6])
 
@@ -182,7 +183,7 @@ def test_interaction_model_recovers_its_coefficients():
 
 
 def test_explain_with_grouped_adjusted_masks_and_exact_chain():
-    """The sampler draws `grouped`'s masks; the fit is adjusted; the chain stays exact (every step is linear)."""
+    """The sampler draws `grouped`'s masks; the fit is adjusted; the chain stays exact (linear steps)."""
     stems = make_stems(np.random.default_rng(0), seconds=1.5)
     mix = np.sum(list(stems.values()), axis=0)
     model = midlevel_predictor()
@@ -199,5 +200,5 @@ def test_explain_with_grouped_adjusted_masks_and_exact_chain():
     for i, emo in enumerate(model.emotion_names):
         np.testing.assert_allclose(adj.attribution(emo, "chain:lime").weights, model.emotion_weights[i] @ mid,
                                    rtol=0, atol=1e-12)
-        np.testing.assert_allclose(adj.attribution(emo, "chain:lime").weights, adj.attribution(emo, "lime").weights,
-                                   rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(adj.attribution(emo, "chain:lime").weights,
+                                   adj.attribution(emo, "lime").weights, rtol=1e-9, atol=1e-12)

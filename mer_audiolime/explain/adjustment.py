@@ -17,11 +17,12 @@ The adjusted estimate removes that part of the noise and keeps the estimand:
 3. add LIME's own fit (``LimeBase``, audioLIME's call) of the residual ``f - h`` on the sampled rows.
 
 The estimate is ``lime(f - h; Z) + population(h)``. Where ``f`` is of the form of ``h`` it is exact on any
-rows that identify ``h``'s coefficients (without ridge); where it is not, the residual's fit carries the rest, so the estimate converges to the same population
-fit as LIME on uniform rows (the regression estimator of survey sampling, Cassel, Särndal & Wretman 1976;
-for Monte Carlo, control variates fitted on the same draws). Every step is linear in the outputs, so the
-mid-level chain stays exact. It is used by ``sampler="grouped-adjusted"`` (the ``grouped`` masks, whose
-blocks are strength-3 arrays laid out for the segments; :mod:`mer_audiolime.explain.samplers`).
+rows that identify ``h``'s coefficients (without ridge); where it is not, the residual's fit carries the
+rest, so the estimate converges to the same population fit as LIME on uniform rows (the regression
+estimator of survey sampling, Cassel, Särndal & Wretman 1976; for Monte Carlo, control variates fitted on
+the same draws). Every step is linear in the outputs, so the mid-level chain stays exact. It is used by
+``sampler="grouped-adjusted"`` (the ``grouped`` masks, whose blocks are strength-3 arrays laid out for the
+segments; :mod:`mer_audiolime.explain.samplers`).
 """
 
 from __future__ import annotations
@@ -164,6 +165,17 @@ def fit_interaction_model(masks: np.ndarray, outputs: np.ndarray, pairs: np.ndar
 
     Penalties ``alpha`` on ``w`` and ``pair_alpha`` on ``v``; the intercept is not penalised (as in
     ``sklearn.linear_model.Ridge`` with sample weights).
+
+    Parameters
+    ----------
+    masks : np.ndarray, shape (N, K)
+    outputs : np.ndarray, shape (N, T)
+    pairs : np.ndarray, shape (P, 2)
+        Modelled pairs (:func:`interaction_pairs`).
+    alpha, pair_alpha : float
+        Ridge penalties on the main effects and on the pair coefficients.
+    kernel_width : float
+        LIME's kernel width (the sample weights are LIME's kernel values).
 
     Returns
     -------
