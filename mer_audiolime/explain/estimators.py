@@ -12,7 +12,8 @@ Sources (``f(S)`` is the model output with the components in ``S`` playing, ``N`
   defaults). Enumerated (``2**K <= N``), each coalition counts ``N / 2**K`` times (``enumeration="expected"``,
   what LIME on N sampled rows converges to) or once (``"plain"``, audioLIME's ``num_samples="exhaustive"``).
   Sampled with ``sampler="grouped-adjusted"``: the same fit with a regression adjustment for the pairs
-  inside each time segment (:mod:`mer_audiolime.explain.adjustment`; same estimand).
+  inside each time segment and across neighbouring ones (:mod:`mer_audiolime.explain.adjustment`; same
+  estimand).
 * ``"shapley"`` -- exact Shapley values over all ``2**K`` coalitions,
   ``phi_k = sum_{S not containing k} |S|! (K - |S| - 1)! / K! (f(S + k) - f(S))``.
 * ``"shapley_sampled"`` -- the permutation estimator (Castro, Gomez & Tejada 2009) with antithetic pairs
@@ -303,8 +304,8 @@ def estimate(
         explanation); default: the distinct rows of the design (NaN for occlusion, which reproduces them).
     groups : sequence of int, optional
         Time segment of each component (``Components.segments``). With ``settings["sampler"] ==
-        "grouped-adjusted"`` sampled LIME is adjusted for the pairs inside each segment
-        (:func:`~mer_audiolime.explain.adjustment.fit_adjusted_surrogate`).
+        "grouped-adjusted"`` sampled LIME is adjusted for the pairs inside each segment and across
+        neighbouring segments (:func:`~mer_audiolime.explain.adjustment.fit_adjusted_surrogate`).
 
     Returns
     -------
