@@ -8,7 +8,8 @@ import pytest
 from mer_audiolime.exceptions import ParameterError
 from mer_audiolime.explain import explain, fit_surrogate
 from mer_audiolime.explain.adjustment import (fit_adjusted_surrogate, fit_interaction_model,
-                                              interaction_pairs, population_fit, size_moments)
+                                              interaction_pairs, interaction_terms, population_fit,
+                                              size_moments)
 from mer_audiolime.explain.sampling import all_coalitions
 from mer_audiolime.explain.samplers import draw_masks
 from mer_audiolime.explain.surrogate import kernel_weights
@@ -167,6 +168,9 @@ def test_without_pairs_it_is_plain_lime_and_bad_settings_are_refused():
     with pytest.raises(ParameterError, match="pair_alpha"):
         fit_adjusted_surrogate(z, y, groups=[0] * 6, output_names=["y"], component_names=COMP[:6],
                                pair_alpha=0)
+    for bad in ({"higher_alpha": -1.0}, {"distant_alpha": float("nan")}):
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            fit_adjusted_surrogate(z, y, groups=[0] * 6, output_names=["y"], component_names=COMP[:6], **bad)
     with pytest.raises(ParameterError, match="one integer group id per component"):
         fit_adjusted_surrogate(z, y, groups=[0, 0, 1], output_names=["y"], component_names=COMP[:6])
 
@@ -202,3 +206,61 @@ def test_explain_with_grouped_adjusted_masks_and_exact_chain():
                                    rtol=0, atol=1e-12)
         np.testing.assert_allclose(adj.attribution(emo, "chain:lime").weights,
                                    adj.attribution(emo, "lime").weights, rtol=1e-9, atol=1e-12)
+
+
+def test_interaction_terms_orders_and_classes():
+    g = _layout(3, 3)  # [0 1 2 0 1 2 0 1 2]: three components per segment
+    terms, kinds = interaction_terms(g, neighbours=False, within_order=3)
+    assert terms[:9] == [tuple(p) for p in interaction_pairs(g, neighbours=False).tolist()]
+    assert terms[9:] == [(0, 3, 6), (1, 4, 7), (2, 5, 8)] and kinds == ["pair"] * 9 + ["higher"] * 3
+    whole, _ = interaction_terms(g, neighbours=False, within_order=99)
+    assert whole == terms  # nothing above the segment's size
+    far, kinds = interaction_terms(g, neighbours=True, distant=True)
+    assert len(far) == 36 and kinds.count("distant") == 9  # every pair; segments 0 and 2 are distant
+    assert all(abs(g[a] - g[c]) == 2 for (a, c), kind in zip(far, kinds) if kind == "distant")
+    assert interaction_terms(None) == ([], [])
+    with pytest.raises(ParameterError, match="within_order"):
+        interaction_terms(g, within_order=1)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.0])
+def test_population_fit_of_higher_order_terms_equals_lime_on_every_coalition(alpha):
+    # triples, quadruples and pairs far apart: E[pi z_i z_S] = mu_|S + i| against LimeBase on all 2**K
+    # coalitions counted N / 2**K times
+    k, n_rows = 12, 700
+    groups = _layout(4, 3)  # 3 segments of 4 components; segments 0 and 2 are distant
+    terms, _ = interaction_terms(groups, within_order=4, distant=True)
+    assert {len(t) for t in terms} == {2, 3, 4}
+    rng = np.random.default_rng(7)
+    b, w, v = rng.normal(size=1), rng.normal(size=(1, k)), rng.normal(size=(1, len(terms)))
+    z = _enumerated(k)
+    y = b + z @ w.T + np.stack([z[:, list(t)].prod(axis=1) for t in terms], axis=1) @ v.T
+    lime = fit_surrogate(z, y, output_names=["y"], component_names=COMP[:k], alpha=alpha,
+                         multiplicity=n_rows / 2**k)["y"]
+    w_pop, b_pop = population_fit(b, w, v, terms, n_rows=n_rows, alpha=alpha)
+    np.testing.assert_allclose(w_pop[0], lime.weights, rtol=0, atol=1e-10)
+    assert b_pop[0] == pytest.approx(lime.intercept, abs=1e-10)
+
+
+def test_exact_for_a_model_with_triples_when_they_are_modelled():
+    # f holds the triples inside a segment: with within_order=3 (no ridge) the adjusted estimate is f's
+    # population fit on i.i.d. rows; with pairs only it is not
+    groups = _layout(5, 4)
+    k, n = 20, 400
+    terms, kinds = interaction_terms(groups, within_order=3)
+    assert kinds.count("higher") == 4 * 10
+    rng = np.random.default_rng(3)
+    b, w, v = rng.normal(size=1), rng.normal(size=(1, k)), rng.normal(size=(1, len(terms)))
+
+    def f(z):
+        z = np.asarray(z, dtype=np.float64)
+        return b + z @ w.T + np.stack([z[:, list(t)].prod(axis=1) for t in terms], axis=1) @ v.T
+
+    w_pop, _ = population_fit(b, w, v, terms, n_rows=n, alpha=0.0)
+    kw = dict(groups=groups, output_names=["y"], component_names=COMP, alpha=0.0, pair_alpha=1e-9)
+    for seed in range(2):
+        z = draw_masks(k, n, sampler="uniform", rng=np.random.default_rng(seed))
+        exact = fit_adjusted_surrogate(z, f(z), within_order=3, higher_alpha=1e-9, **kw)
+        np.testing.assert_allclose(_weights(exact), w_pop[0], rtol=0, atol=1e-6)
+        assert exact["y"].info["n_terms"] == len(terms)
+        assert np.abs(_weights(fit_adjusted_surrogate(z, f(z), **kw)) - w_pop[0]).max() > 1e-3

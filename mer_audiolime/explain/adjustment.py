@@ -38,7 +38,8 @@ from ..exceptions import ParameterError
 from .samplers import check_groups
 from .surrogate import DEFAULT_KERNEL_WIDTH, Attribution, fit_surrogate, kernel_weights, weighted_r2
 
-__all__ = ["PAIR_ALPHA", "NEIGHBOURS", "interaction_pairs", "size_moments", "population_fit",
+__all__ = ["PAIR_ALPHA", "NEIGHBOURS", "WITHIN_ORDER", "HIGHER_ALPHA", "DISTANT_ALPHA",
+           "interaction_pairs", "interaction_terms", "size_moments", "population_fit",
            "fit_interaction_model", "fit_adjusted_surrogate"]
 
 #: Ridge penalty on the pair coefficients of the interaction model, and whether the model also holds the
@@ -47,6 +48,11 @@ __all__ = ["PAIR_ALPHA", "NEIGHBOURS", "interaction_pairs", "size_moments", "pop
 #: neighbours with 1.0 scored highest (1.853 against 1.846 for segment pairs alone and 1.804 unadjusted).
 PAIR_ALPHA = 1.0
 NEIGHBOURS = True
+#: Highest order of the modelled terms inside one segment, the penalty on those above 2, and the penalty on
+#: the pairs of distant segments (None: not modelled).
+WITHIN_ORDER = 2
+HIGHER_ALPHA = 1.0
+DISTANT_ALPHA = None
 
 
 def interaction_pairs(groups, *, neighbours: bool = NEIGHBOURS) -> np.ndarray:
@@ -78,13 +84,60 @@ def interaction_pairs(groups, *, neighbours: bool = NEIGHBOURS) -> np.ndarray:
     return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
 
 
+def interaction_terms(groups, *, neighbours: bool = NEIGHBOURS, within_order: int = WITHIN_ORDER,
+                      distant: bool = False) -> tuple:
+    """Interaction terms of the adjustment's model and the penalty class of each.
+
+    Parameters
+    ----------
+    groups : sequence of int or None
+        Group of each component (:attr:`Components.segments`). None: no terms.
+    neighbours : bool
+        The pairs of components in neighbouring groups (class ``"pair"``).
+    within_order : int
+        Highest order of the terms inside one group: 2 for pairs, 3 adds triples, up to the group size
+        (class ``"pair"`` for pairs, ``"higher"`` above).
+    distant : bool
+        Also the pairs of components in groups further apart (class ``"distant"``).
+
+    Returns
+    -------
+    (list of tuple of int, list of str)
+        The terms (sorted index tuples) and their classes.
+
+    Examples
+    --------
+    >>> terms, kinds = interaction_terms([0, 0, 0, 1], within_order=3, neighbours=False)
+    >>> terms, kinds
+    ([(0, 1), (0, 2), (1, 2), (0, 1, 2)], ['pair', 'pair', 'pair', 'higher'])
+    """
+    if int(within_order) < 2:
+        raise ParameterError(f"within_order must be an integer >= 2 (2: pairs), got {within_order!r}.")
+    if groups is None:
+        return [], []
+    g = np.asarray(groups, dtype=np.int64)
+    terms = [tuple(int(i) for i in p) for p in interaction_pairs(g, neighbours=neighbours)]
+    kinds = ["pair"] * len(terms)
+    members = [np.flatnonzero(g == v).tolist() for v in np.unique(g)]
+    for order in range(3, int(within_order) + 1):
+        for idx in members:
+            terms += list(combinations(idx, order))
+            kinds += ["higher"] * comb(len(idx), order)
+    if distant:
+        far = [(a, c) for a, c in combinations(range(len(g)), 2) if abs(g[a] - g[c]) > 1]
+        terms += far
+        kinds += ["distant"] * len(far)
+    return terms, kinds
+
+
 @lru_cache(maxsize=64)
-def size_moments(n_components: int, kernel_width: float = DEFAULT_KERNEL_WIDTH) -> np.ndarray:
-    """``mu_j = E[pi(z) z_1 ... z_j]`` for ``j = 0..3`` and ``z`` uniform on ``{0,1}^K``.
+def size_moments(n_components: int, kernel_width: float = DEFAULT_KERNEL_WIDTH,
+                 max_order: int = 3) -> np.ndarray:
+    """``mu_j = E[pi(z) z_1 ... z_j]`` for ``j = 0..max_order`` and ``z`` uniform on ``{0,1}^K``.
 
     LIME's kernel depends on the mask only through ``s = |z|`` (its cosine distance to the all-on mask is
     ``1 - sqrt(s / K)``; the empty mask is at distance 1), so
-    ``mu_j = 2**-K sum_s pi(s) C(K - j, s - j)``.
+    ``mu_j = 2**-K sum_s pi(s) C(K - j, s - j)`` (zero for ``j > K``).
 
     Examples
     --------
@@ -96,27 +149,37 @@ def size_moments(n_components: int, kernel_width: float = DEFAULT_KERNEL_WIDTH) 
     # pi(s) from the same function the fit uses: one representative mask per size s
     reps = (np.arange(k)[None, :] < np.arange(k + 1)[:, None]).astype(np.float64)
     pi = kernel_weights(reps, kernel_width=float(kernel_width))
-    out = np.zeros(4)
-    for j in range(4):
-        if j > k:
-            break
+    out = np.zeros(int(max_order) + 1)
+    for j in range(min(int(max_order), k) + 1):
         out[j] = sum(float(pi[s]) * (comb(k - j, s - j) / 2**k) for s in range(j, k + 1))
     return out
 
 
-def population_fit(intercept: np.ndarray, main: np.ndarray, pair_coefs: np.ndarray, pairs: np.ndarray, *,
+def _term_incidence(terms, k: int) -> np.ndarray:
+    """``(P, K)`` 0/1 incidence of the terms (index tuples, or a ``(P, 2)`` array of pairs)."""
+    if isinstance(terms, np.ndarray):
+        terms = terms.reshape(-1, terms.shape[-1] if terms.ndim > 1 else 2).tolist()
+    inc = np.zeros((len(terms), k))
+    for row, term in enumerate(terms):
+        inc[row, list(term)] = 1.0
+    return inc
+
+
+def population_fit(intercept: np.ndarray, main: np.ndarray, term_coefs: np.ndarray, terms, *,
                    n_rows: int, alpha: float = 1.0, kernel_width: float = DEFAULT_KERNEL_WIDTH) -> tuple:
-    """LIME's population fit of ``h(z) = intercept + main.z + sum_p pair_coefs[p] z_a z_c``.
+    """LIME's population fit of ``h(z) = intercept + main.z + sum_S term_coefs[S] prod_{i in S} z_i``.
 
     Minimises ``n_rows E[pi (h - b - w.z)^2] + alpha |w|^2`` over ``z`` uniform on ``{0,1}^K``: what the
-    surrogate of ``n_rows`` sampled masks converges to, computed exactly from :func:`size_moments`.
+    surrogate of ``n_rows`` sampled masks converges to, computed exactly from :func:`size_moments`
+    (``E[pi z_i z_S] = mu_{|S + i|}``).
 
     Parameters
     ----------
     intercept : np.ndarray, shape (T,)
     main : np.ndarray, shape (T, K)
-    pair_coefs : np.ndarray, shape (T, P)
-    pairs : np.ndarray, shape (P, 2)
+    term_coefs : np.ndarray, shape (T, P)
+    terms : sequence of tuple of int, or np.ndarray of shape (P, 2)
+        The interaction terms (sets of at least two components; :func:`interaction_terms`).
     n_rows : int
     alpha : float
     kernel_width : float
@@ -135,17 +198,16 @@ def population_fit(intercept: np.ndarray, main: np.ndarray, pair_coefs: np.ndarr
     main = np.atleast_2d(np.asarray(main, dtype=np.float64))
     t, k = main.shape
     b0 = np.asarray(intercept, dtype=np.float64).reshape(t)
-    v = np.asarray(pair_coefs, dtype=np.float64).reshape(t, -1)
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    mu0, mu1, mu2, mu3 = size_moments(k, float(kernel_width))
-    sum_w, sum_v = main.sum(axis=1), v.sum(axis=1)
-    # sum of the pair coefficients that involve component i
-    touching = np.zeros((t, k))
-    for col in (0, 1):
-        np.add.at(touching.T, pairs[:, col], v.T)
-    e_h = b0 * mu0 + mu1 * sum_w + mu2 * sum_v  # E[pi h]
-    e_zh = (b0 * mu1)[:, None] + main * (mu1 - mu2) + (mu2 * sum_w + mu3 * sum_v)[:, None] \
-        + (mu2 - mu3) * touching  # E[pi z_i h]
+    v = np.asarray(term_coefs, dtype=np.float64).reshape(t, -1)
+    inc = _term_incidence(terms, k)
+    sizes = inc.sum(axis=1).astype(np.int64)
+    mu = size_moments(k, float(kernel_width), int(sizes.max(initial=1)) + 1)
+    mu0, mu1, mu2 = mu[0], mu[1], mu[2]
+    sum_w = main.sum(axis=1)
+    e_h = b0 * mu0 + mu1 * sum_w + v @ mu[sizes]  # E[pi h]
+    # E[pi z_i z_S] is mu_|S| when i is in S, else mu_(|S|+1)
+    e_zs = inc * mu[sizes][:, None] + (1.0 - inc) * mu[sizes + 1][:, None]
+    e_zh = (b0 * mu1)[:, None] + main * (mu1 - mu2) + (mu2 * sum_w)[:, None] + v @ e_zs  # E[pi z_i h]
     c = e_zh - mu1 * e_h[:, None] / mu0
     gram = (mu1 - mu2) * np.eye(k) + (mu2 - mu1**2 / mu0) * np.ones((k, k))
     n = float(n_rows)
@@ -154,42 +216,47 @@ def population_fit(intercept: np.ndarray, main: np.ndarray, pair_coefs: np.ndarr
     return w, b
 
 
-def _pair_features(z: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    return z[:, pairs[:, 0]] * z[:, pairs[:, 1]]
+def _term_features(z: np.ndarray, inc: np.ndarray) -> np.ndarray:
+    """``prod_{i in S} z_i`` for every term (0/1 masks: all members on)."""
+    return (z @ inc.T >= inc.sum(axis=1) - 0.5).astype(np.float64) if len(inc) else np.zeros((len(z), 0))
 
 
-def fit_interaction_model(masks: np.ndarray, outputs: np.ndarray, pairs: np.ndarray, *,
-                          alpha: float = 1.0, pair_alpha: float = PAIR_ALPHA,
+def fit_interaction_model(masks: np.ndarray, outputs: np.ndarray, terms, *,
+                          alpha: float = 1.0, pair_alpha: float = PAIR_ALPHA, term_alpha=None,
                           kernel_width: float = DEFAULT_KERNEL_WIDTH) -> tuple:
-    """Kernel-weighted ridge fit of ``b + w.z + sum_p v_p z_a z_c`` to every output column.
+    """Kernel-weighted ridge fit of ``b + w.z + sum_S v_S prod_{i in S} z_i`` to every output column.
 
-    Penalties ``alpha`` on ``w`` and ``pair_alpha`` on ``v``; the intercept is not penalised (as in
-    ``sklearn.linear_model.Ridge`` with sample weights).
+    Penalties ``alpha`` on ``w`` and ``pair_alpha`` (or ``term_alpha``, one per term) on ``v``; the
+    intercept is not penalised (as in ``sklearn.linear_model.Ridge`` with sample weights).
 
     Parameters
     ----------
     masks : np.ndarray, shape (N, K)
     outputs : np.ndarray, shape (N, T)
-    pairs : np.ndarray, shape (P, 2)
-        Modelled pairs (:func:`interaction_pairs`).
+    terms : sequence of tuple of int, or np.ndarray of shape (P, 2)
+        Modelled interaction terms (:func:`interaction_terms`, :func:`interaction_pairs`).
     alpha, pair_alpha : float
-        Ridge penalties on the main effects and on the pair coefficients.
+        Ridge penalties on the main effects and on the term coefficients.
+    term_alpha : array-like of float, shape (P,), optional
+        One penalty per term, instead of ``pair_alpha`` for all.
     kernel_width : float
         LIME's kernel width (the sample weights are LIME's kernel values).
 
     Returns
     -------
-    (intercepts (T,), main (T, K), pair_coefs (T, P))
+    (intercepts (T,), main (T, K), term_coefs (T, P))
     """
     z = np.asarray(masks, dtype=np.float64)
     y = np.asarray(outputs, dtype=np.float64)
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    x = np.concatenate([z, _pair_features(z, pairs)], axis=1)
+    inc = _term_incidence(terms, z.shape[1])
+    x = np.concatenate([z, _term_features(z, inc)], axis=1)
     pi = kernel_weights(z, kernel_width=kernel_width)
     xm = pi @ x / pi.sum()
     ym = pi @ y / pi.sum()
     xc, yc = x - xm, y - ym
-    penalty = np.concatenate([np.full(z.shape[1], float(alpha)), np.full(len(pairs), float(pair_alpha))])
+    per_term = np.full(len(inc), float(pair_alpha)) if term_alpha is None else \
+        np.broadcast_to(np.asarray(term_alpha, dtype=np.float64), (len(inc),))
+    penalty = np.concatenate([np.full(z.shape[1], float(alpha)), per_term])
     lhs = xc.T @ (pi[:, None] * xc) + np.diag(penalty)
     rhs = xc.T @ (pi[:, None] * yc)
     if alpha > 0:  # positive definite: a Cholesky-based solve
@@ -214,6 +281,9 @@ def fit_adjusted_surrogate(
     alpha: float = 1.0,
     pair_alpha: float = PAIR_ALPHA,
     neighbours: bool = NEIGHBOURS,
+    within_order: int = WITHIN_ORDER,
+    higher_alpha: float = HIGHER_ALPHA,
+    distant_alpha: float | None = DISTANT_ALPHA,
     seed=None,
 ) -> dict:
     """LIME attributions of sampled masks, adjusted for the pairs inside each group (module docstring).
@@ -235,6 +305,12 @@ def fit_adjusted_surrogate(
         Ridge penalty on the interaction model's pair coefficients.
     neighbours : bool
         Also model the pairs of neighbouring groups.
+    within_order : int
+        Highest order of the modelled terms inside a group (2: pairs; :func:`interaction_terms`).
+    higher_alpha : float
+        Ridge penalty on the terms of order 3 and above.
+    distant_alpha : float, optional
+        Ridge penalty on the pairs of groups further apart; None: they are not modelled.
     seed : int, optional
         Recorded in the attributions.
 
@@ -249,22 +325,27 @@ def fit_adjusted_surrogate(
     y = np.asarray(outputs, dtype=np.float64)
     if y.ndim == 1:
         y = y[:, None]
-    if not (np.isfinite(pair_alpha) and pair_alpha > 0):
-        raise ParameterError(f"pair_alpha must be a positive number, got {pair_alpha!r}.")
+    penalties = {"pair": pair_alpha, "higher": higher_alpha, "distant": distant_alpha}
+    for label, value in (("pair_alpha", pair_alpha), ("higher_alpha", higher_alpha),
+                         ("distant_alpha", distant_alpha)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise ParameterError(f"{label} must be a positive number, got {value!r}.")
     if z.ndim == 2:
         groups = check_groups(groups, z.shape[1])
-    pairs = interaction_pairs(groups, neighbours=neighbours) if z.ndim == 2 else np.zeros((0, 2), np.int64)
+    terms, kinds = interaction_terms(groups if z.ndim == 2 else None, neighbours=neighbours,
+                                     within_order=within_order, distant=distant_alpha is not None)
     common = dict(output_names=output_names, component_names=component_names, targets=targets,
                   kernel_width=kernel_width, alpha=alpha, seed=seed)
-    if len(pairs) == 0:
+    if not terms:
         return fit_surrogate(z, y, **common)
     if z.shape[0] != y.shape[0]:
         raise ParameterError(f"masks (N, K) and outputs (N, T) must agree in N, got {z.shape} and {y.shape}.")
-    b_h, w_h, v_h = fit_interaction_model(z, y, pairs, alpha=alpha, pair_alpha=pair_alpha,
+    term_alpha = np.array([penalties[kind] for kind in kinds], dtype=np.float64)
+    b_h, w_h, v_h = fit_interaction_model(z, y, terms, alpha=alpha, term_alpha=term_alpha,
                                           kernel_width=kernel_width)
-    fitted = b_h + z @ w_h.T + _pair_features(z, pairs) @ v_h.T
+    fitted = b_h + z @ w_h.T + _term_features(z, _term_incidence(terms, z.shape[1])) @ v_h.T
     residual = fit_surrogate(z, y - fitted, prediction=y[0], **common)
-    w_pop, b_pop = population_fit(b_h, w_h, v_h, pairs, n_rows=z.shape[0], alpha=alpha,
+    w_pop, b_pop = population_fit(b_h, w_h, v_h, terms, n_rows=z.shape[0], alpha=alpha,
                                   kernel_width=kernel_width)
     names = list(output_names)
     out = {}
@@ -274,7 +355,8 @@ def fit_adjusted_surrogate(
         intercept = att.intercept + float(b_pop[col])
         info = dict(att.info)
         info.update(adjustment="segment-pairs" + ("+neighbours" if neighbours else ""),
-                    pair_alpha=float(pair_alpha), n_pairs=int(len(pairs)))
+                    pair_alpha=float(pair_alpha), n_pairs=int(kinds.count("pair")),
+                    within_order=int(within_order), n_terms=int(len(terms)))
         out[target] = Attribution(
             target=target, component_names=list(component_names), weights=weights, intercept=intercept,
             score=weighted_r2(z, y[:, col], weights=weights, intercept=intercept, kernel_width=kernel_width),
