@@ -10,7 +10,9 @@ The adjusted estimate removes that part of the noise and keeps the estimand:
 
 1. fit an *interaction model* ``h(z) = b + w.z + sum_{(a, c) in P} v_ac z_a z_c`` to the sampled rows by
    kernel-weighted ridge regression (penalty ``alpha`` on ``w``, ``pair_alpha`` on ``v``), where ``P`` holds
-   the pairs of components inside one group (time segment) and, by default, in neighbouring groups;
+   the pairs of components inside one group (time segment) and, by default, in neighbouring groups
+   (:func:`interaction_terms` also offers the terms of higher order inside a group and the pairs of distant
+   groups: on validation data neither made the estimate more stable, ``benchmarks/select_interactions.py``);
 2. compute the population fit of ``h`` exactly: ``pi`` depends on ``|z|`` only, so every moment the fit
    needs (``E[pi z_i z_j]``, ``E[pi z_i z_a z_c]``, ...) is a sum over the ``K + 1`` mask sizes
    (:func:`size_moments`); no mask is drawn and no model is called;
