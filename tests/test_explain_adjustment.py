@@ -168,6 +168,10 @@ def test_without_pairs_it_is_plain_lime_and_bad_settings_are_refused():
     with pytest.raises(ParameterError, match="pair_alpha"):
         fit_adjusted_surrogate(z, y, groups=[0] * 6, output_names=["y"], component_names=COMP[:6],
                                pair_alpha=0)
+    soft = z * 0.5
+    soft[0] = 1.0
+    with pytest.raises(ParameterError, match="0/1 masks"):
+        fit_adjusted_surrogate(soft, y, groups=[0] * 6, output_names=["y"], component_names=COMP[:6])
     for bad in ({"higher_alpha": -1.0}, {"distant_alpha": float("nan")}):
         with pytest.raises(ParameterError, match=next(iter(bad))):
             fit_adjusted_surrogate(z, y, groups=[0] * 6, output_names=["y"], component_names=COMP[:6], **bad)

@@ -342,6 +342,9 @@ def fit_adjusted_surrogate(
         return fit_surrogate(z, y, **common)
     if z.shape[0] != y.shape[0]:
         raise ParameterError(f"masks (N, K) and outputs (N, T) must agree in N, got {z.shape} and {y.shape}.")
+    if not np.all((z == 0) | (z == 1)):
+        raise ParameterError("the adjusted fit needs 0/1 masks (its population fit is over {0,1}^K); "
+                             "pass the sampled masks, or use fit_surrogate for other perturbations.")
     term_alpha = np.array([penalties[kind] for kind in kinds], dtype=np.float64)
     b_h, w_h, v_h = fit_interaction_model(z, y, terms, alpha=alpha, term_alpha=term_alpha,
                                           kernel_width=kernel_width)
