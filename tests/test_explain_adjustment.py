@@ -267,4 +267,5 @@ def test_exact_for_a_model_with_triples_when_they_are_modelled():
         exact = fit_adjusted_surrogate(z, f(z), within_order=3, higher_alpha=1e-9, **kw)
         np.testing.assert_allclose(_weights(exact), w_pop[0], rtol=0, atol=1e-6)
         assert exact["y"].info["n_terms"] == len(terms)
+        assert exact["y"].info["adjustment"] == "segment-pairs+neighbours+order3"
         assert np.abs(_weights(fit_adjusted_surrogate(z, f(z), **kw)) - w_pop[0]).max() > 1e-3

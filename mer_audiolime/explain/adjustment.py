@@ -352,6 +352,10 @@ def fit_adjusted_surrogate(
     residual = fit_surrogate(z, y - fitted, prediction=y[0], **common)
     w_pop, b_pop = population_fit(b_h, w_h, v_h, terms, n_rows=z.shape[0], alpha=alpha,
                                   kernel_width=kernel_width)
+    # what was modelled, e.g. "segment-pairs+neighbours" (the defaults), "...+order3", "...+distant-pairs"
+    label = "segment-pairs" + ("+neighbours" if neighbours else "") \
+        + (f"+order{int(within_order)}" if "higher" in kinds else "") \
+        + ("+distant-pairs" if "distant" in kinds else "")
     names = list(output_names)
     out = {}
     for target, att in residual.items():
@@ -359,7 +363,7 @@ def fit_adjusted_surrogate(
         weights = att.weights + w_pop[col]
         intercept = att.intercept + float(b_pop[col])
         info = dict(att.info)
-        info.update(adjustment="segment-pairs" + ("+neighbours" if neighbours else ""),
+        info.update(adjustment=label,
                     pair_alpha=float(pair_alpha), n_pairs=int(kinds.count("pair")),
                     within_order=int(within_order), n_terms=int(len(terms)))
         out[target] = Attribution(
