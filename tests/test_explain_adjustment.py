@@ -1,6 +1,7 @@
 """LIME adjusted for within-segment pairs: exact moments, exactness, same estimand, less noise."""
 
 from itertools import combinations
+from math import comb
 
 import numpy as np
 import pytest
@@ -269,3 +270,40 @@ def test_exact_for_a_model_with_triples_when_they_are_modelled():
         assert exact["y"].info["n_terms"] == len(terms)
         assert exact["y"].info["adjustment"] == "segment-pairs+neighbours+order3"
         assert np.abs(_weights(fit_adjusted_surrogate(z, f(z), **kw)) - w_pop[0]).max() > 1e-3
+
+
+def _size_law(k):
+    """Binomial law of |z| for uniform masks, LIME's kernel per size, and the population Gram of (1, z)."""
+    sizes = (np.arange(k)[None, :] < np.arange(k + 1)[:, None]).astype(np.float64)
+    law = np.array([comb(k, s) for s in range(k + 1)]) / 2.0**k
+    mu = size_moments(k, max_order=2)
+    gram = np.full((k + 1, k + 1), mu[2])
+    gram[0, :], gram[:, 0], gram[0, 0] = mu[1], mu[1], mu[0]
+    gram[np.arange(1, k + 1), np.arange(1, k + 1)] = mu[1]
+    return sizes, law, kernel_weights(sizes), gram
+
+
+def test_leverage_depends_on_the_mask_size_only():
+    # docs/explain.md ("Why not sample by mask size or by leverage score"): brute force over all 2**K masks
+    k = 8
+    z = all_coalitions(k).astype(np.float64)
+    zt = np.hstack([np.ones((len(z), 1)), z])
+    pi = kernel_weights(z)
+    gram = (zt * pi[:, None]).T @ zt / len(z)
+    np.testing.assert_allclose(gram, _size_law(k)[3], rtol=1e-12, atol=1e-15)
+    lev = pi * np.einsum("ij,jk,ik->i", zt, np.linalg.inv(gram), zt)
+    size = z.sum(axis=1).astype(int)
+    for s in range(k + 1):
+        assert np.ptp(lev[size == s]) < 1e-9 * lev.max()
+    assert np.ptp(lev) > 0.1 * lev.max()  # ... and does change with the size
+
+
+@pytest.mark.parametrize("k, ess, tv", [(50, 0.951, 0.088), (20, 0.894, 0.127)])
+def test_kernel_effective_sample_size_and_leverage_law_quoted_in_the_docs(k, ess, tv):
+    sizes, law, pi, gram = _size_law(k)
+    assert (law @ pi) ** 2 / (law @ pi**2) == pytest.approx(ess, abs=5e-4)
+    zt = np.hstack([np.ones((k + 1, 1)), sizes])
+    lev_law = law * pi * np.einsum("ij,jk,ik->i", zt, np.linalg.inv(gram), zt)
+    lev_law /= lev_law.sum()
+    assert 0.5 * np.abs(lev_law - law).sum() == pytest.approx(tv, abs=5e-4)
+    assert lev_law @ np.arange(k + 1) > law @ np.arange(k + 1)  # tilted towards larger masks
