@@ -30,6 +30,13 @@ stability, for the reference and for every design (``seed_groups`` and
 ``calls_ratio_at_equal_stability_mean_of_groups``). Group 0 is seeds 0..4, so the registered figures are
 unchanged and reported beside it.
 
+Held-out extension (2026-11-30, written and committed before the run): four more clips that no choice
+has looked at, ``synth0004`` .. ``synth0007`` of ``generate(n=8, seed=0)`` (``--n-clips 8``; a generation of
+8 clips, so not the same set as the 4 above), each run with ``--ks 50 --designs grouped,grouped-adjusted
+--seed-groups 4`` and every model. Reported: for each design the number of (model, clip) cases whose
+``calls_ratio_at_equal_stability`` is >= 4 under the registered single-group rule and under the mean of
+4 groups, with every case's ratios; no clip, model or case is dropped and nothing is rerun.
+
 Beside the stability, ``agreement`` (not part of the rule) says whether the answer stayed the same: for each
 design and N the mean over outputs and seeds of the Spearman correlation between the design's weights and
 uniform's N = 1000 weights of the same seed. Two independent uniform N = 1000 answers agree at the level of
@@ -71,10 +78,11 @@ GRID = (64, 100, 128, 150, 200, 250, 300, 400, 500)
 ZOO_MODELS = ("a2e_synth_biased", "a2mid2e_synth_biased", "a2mid2e_synth_clean")
 
 
-def benchmark_clip(clip: str = "synth0000", seconds: float = 10.0) -> tuple:
-    """``(mix, stems)`` of one clip of the generated set (``n=4, seed=0``; oracle stems, 22,050 Hz mono)."""
+def benchmark_clip(clip: str = "synth0000", seconds: float = 10.0, n_clips: int = 4) -> tuple:
+    """``(mix, stems)`` of one clip of the generated set (``n=n_clips, seed=0``; oracle stems, 22,050 Hz
+    mono)."""
     with tempfile.TemporaryDirectory() as tmp:
-        home = generate(Path(tmp) / "synth", n=4, seed=0, duration=seconds, n_jobs=1, progress=False)
+        home = generate(Path(tmp) / "synth", n=n_clips, seed=0, duration=seconds, n_jobs=1, progress=False)
         track = Dataset(data_home=home, version="clean").track(clip)
         stems = {name: np.asarray(s, np.float32) for name, s in track.stems.items()}
     return np.sum(list(stems.values()), axis=0), stems
@@ -192,13 +200,15 @@ def main(argv=None) -> int:
                     help="also apply the rule to the mean over this many disjoint groups of 5 seeds")
     ap.add_argument("--clip", default="synth0000",
                     help="clip of the generated set (synth0000..synth0003; synth0001 is select_adjustment's)")
+    ap.add_argument("--n-clips", type=int, default=4,
+                    help="clips in the generated set (8 for the held-out extension's synth0004..synth0007)")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     designs = [d for d in args.designs.split(",") if d]
     seconds = 2.0 if args.quick else args.seconds
-    mix, stems_sr = benchmark_clip(args.clip, seconds)
+    mix, stems_sr = benchmark_clip(args.clip, seconds, args.n_clips)
     sr = 22050
     models = benchmark_models()
     if args.models:
@@ -206,7 +216,8 @@ def main(argv=None) -> int:
     if args.quick:
         models = dict(list(models.items())[:1])
     ks = {"K20": 4} if args.quick else {f"K{k}": int(k) // 5 for k in args.ks.split(",")}
-    result = {"benchmark": "bench_sampler", "clip": args.clip, "clip_seconds": seconds,
+    result = {"benchmark": "bench_sampler", "clip": args.clip, "n_clips": args.n_clips,
+              "clip_seconds": seconds,
               "seeds": list(SEEDS),
               "reference": f"uniform, N = {REFERENCE_N}", "grid": list(GRID), "torch_threads": args.threads,
               "cpu_count": os.cpu_count(), "models": {}}
