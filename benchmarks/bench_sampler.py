@@ -199,7 +199,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed-groups", type=int, default=1,
                     help="also apply the rule to the mean over this many disjoint groups of 5 seeds")
     ap.add_argument("--clip", default="synth0000",
-                    help="clip of the generated set (synth0000..synth0003; synth0001 is select_adjustment's)")
+                    help="clip of the generated set: synth0000..synth0003 (synth0001 is select_adjustment's), "
+                         "or up to synth0007 with --n-clips 8")
     ap.add_argument("--n-clips", type=int, default=4,
                     help="clips in the generated set (8 for the held-out extension's synth0004..synth0007)")
     args = ap.parse_args(argv)
@@ -217,8 +218,7 @@ def main(argv=None) -> int:
         models = dict(list(models.items())[:1])
     ks = {"K20": 4} if args.quick else {f"K{k}": int(k) // 5 for k in args.ks.split(",")}
     result = {"benchmark": "bench_sampler", "clip": args.clip, "n_clips": args.n_clips,
-              "clip_seconds": seconds,
-              "seeds": list(SEEDS),
+              "clip_seconds": seconds, "seeds": list(SEEDS),
               "reference": f"uniform, N = {REFERENCE_N}", "grid": list(GRID), "torch_threads": args.threads,
               "cpu_count": os.cpu_count(), "models": {}}
     for name, model in models.items():
