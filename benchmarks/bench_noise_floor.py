@@ -36,8 +36,19 @@ interaction model could do: it gives the adjustment an interaction model fitted 
   the pairs of distant segments; plus the triples inside a segment; plus the triples over two neighbouring
   segments (penalty 1 on every term).
 
-Nothing here chooses a setting: it is a measurement on validation data. Usage:
-``python benchmarks/bench_noise_floor.py [--jobs 2] [--models a,b]``.
+Nothing here chooses a setting: it is a measurement on validation data.
+
+**Held-out extension** (written and committed after the validation run above and before any run of it):
+``--light --clip C`` measures only ``uniform@1000``, ``uniform@250``, ``lime@250`` and
+``grouped-adjusted@250`` on seeds 0..9 (the same masks as ``bench_sampler.py``'s seeds 0..9; no oracle,
+no richer models), with the same noise, ratio and interval definitions. It is run on every clip
+``bench_sampler.py`` has results for at K = 50 -- the registered clip ``synth0000``, the held-out
+``synth0002`` and ``synth0003`` (``--n-clips 4``) and ``synth0004`` .. ``synth0007`` (``--n-clips 8``) --
+and every model: 28 cases. Reported: each case's equal-noise calls ratio of ``grouped-adjusted@250``
+(all components and top 6) with its interval; the number of cases whose ratio is >= 4 and whose
+interval's lower end is >= 4. No case is dropped and nothing is rerun.
+
+Usage: ``python benchmarks/bench_noise_floor.py [--jobs 2] [--models a,b] [--light --clip C --n-clips M]``.
 """
 
 from __future__ import annotations
@@ -164,32 +175,35 @@ def residual_shares(z, y, groups, default_terms) -> dict:
     return out
 
 
-def run_model(name: str, threads: int = 1, batch_size: int = 16) -> dict:
+def run_model(name: str, threads: int = 1, batch_size: int = 16, *, clip: str = CLIP, n_clips: int = 4,
+              light: bool = False) -> dict:
+    """Every measurement of the module docstring for one model (``light``: the held-out extension's)."""
     import torch
 
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     model = benchmark_models()[name]
-    mix, stems = benchmark_clip(CLIP)
+    mix, stems = benchmark_clip(clip, 10.0, n_clips)
     comps = build_components(mix, stems, sr=22050, segments=SEGMENTS, residual=False)
     k, names = len(comps), list(model.output_names)
     groups = np.asarray(comps.segments)
     cache = PredictionCache(k, len(names))
     fn = component_predict_fn(comps, model, batch_size=batch_size)
-    gz = [draw_masks(k, GROUPED_ROWS, sampler="grouped", rng=np.random.default_rng(s), groups=comps.segments)
-          for s in range(GROUPED_SEEDS)]
+    # the designs are nested: the first N rows of a seed's 500 are its N-row design
+    gz = [draw_masks(k, N if light else GROUPED_ROWS, sampler="grouped", rng=np.random.default_rng(s),
+                     groups=comps.segments) for s in range(EST_SEEDS if light else GROUPED_SEEDS)]
     gy = [cache.predict(m, fn, batch_size=batch_size) for m in gz]
     uz = [sample_masks(k, UNIFORM_ROWS, rng=s, exhaustive=False) for s in range(UNIFORM_SEEDS)]
     uy = [cache.predict(m, fn, batch_size=batch_size) for m in uz]
     gz = [m.astype(np.float64) for m in gz]
     terms, kinds = interaction_terms(groups)
     assert set(kinds) == {"pair"}
-    apart_z = np.concatenate(gz[EST_SEEDS:])
-    apart_y = np.concatenate(gy[EST_SEEDS:])
-    oracle = fit_interaction_model(apart_z, apart_y, terms, pair_alpha=PAIR_ALPHA)
+    oracle = None if light else fit_interaction_model(np.concatenate(gz[EST_SEEDS:]),
+                                                      np.concatenate(gy[EST_SEEDS:]), terms,
+                                                      pair_alpha=PAIR_ALPHA)
     comp = [f"c{i}" for i in range(k)]
-    est = {"uniform@1000": [], "uniform@250": [], "lime@250": [], "grouped-adjusted@250": [],
-           "oracle-adjusted@250": []}
+    labels = ["uniform@1000", "uniform@250", "lime@250", "grouped-adjusted@250"]
+    est = {key: [] for key in labels + ([] if light else ["oracle-adjusted@250"])}
     parts = {"additive": [], "interactions": [], "rest": []}
     for s in range(EST_SEEDS):
         z, y = gz[s][:N], gy[s][:N]
@@ -198,6 +212,8 @@ def run_model(name: str, threads: int = 1, batch_size: int = 16) -> dict:
         est["lime@250"].append(weights(z, y, names))
         atts = fit_adjusted_surrogate(z, y, groups=groups, output_names=names, component_names=comp)
         est["grouped-adjusted@250"].append(np.stack([atts[n].weights for n in names]))
+        if light:
+            continue
         if s == 0:  # the composition used for the oracle reproduces the library's estimate on its own fit
             own = fit_interaction_model(z, y, terms, pair_alpha=PAIR_ALPHA)
             diff = np.abs(adjusted_with(own, z, y, names, terms) - est["grouped-adjusted@250"][0]).max()
@@ -212,12 +228,13 @@ def run_model(name: str, threads: int = 1, batch_size: int = 16) -> dict:
     pooled = weights(np.concatenate(uz), np.concatenate(uy), names)
     top = np.argsort(-np.abs(pooled), axis=1, kind="stable")[:, :TOP]
     out = {"K": k, "outputs": names, "model_calls": cache.model_calls,
-           "estimators": ratios(est, top, np.random.default_rng(0)),
-           "lime_noise_by_part": {key: float(f"{seed_variance(np.stack(v), None):.4g}")
-                                  for key, v in parts.items()},
-           "share_of_variance_left": residual_shares(np.concatenate(gz), np.concatenate(gy), groups, terms),
-           "seconds": round(time.perf_counter() - t0, 1)}
-    out["lime_noise_by_part"]["whole output"] = float(f"{seed_variance(est['lime@250'], None):.4g}")
+           "estimators": ratios(est, top, np.random.default_rng(0))}
+    if not light:
+        out["lime_noise_by_part"] = {key: float(f"{seed_variance(np.stack(v), None):.4g}")
+                                     for key, v in parts.items()}
+        out["lime_noise_by_part"]["whole output"] = float(f"{seed_variance(est['lime@250'], None):.4g}")
+        out["share_of_variance_left"] = residual_shares(np.concatenate(gz), np.concatenate(gy), groups, terms)
+    out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
 
@@ -226,16 +243,25 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default=None, help="comma-separated subset of the models")
     ap.add_argument("--jobs", type=int, default=1, help="models run at once, one process each")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    ap.add_argument("--light", action="store_true",
+                    help="the held-out extension: no oracle and no richer models (module docstring)")
+    ap.add_argument("--clip", default=CLIP,
+                    help="clip of the generated set (the validation clip unless --light)")
+    ap.add_argument("--n-clips", type=int, default=4, help="clips in the generated set (8 for synth0004..7)")
     args = ap.parse_args(argv)
+    if args.clip != CLIP and not args.light:
+        ap.error(f"only the validation clip {CLIP} is measured in full; pass --light for another clip")
     names = list(benchmark_models())
     if args.models:
         names = [n for n in names if n in args.models.split(",")]
-    result = {"benchmark": "bench_noise_floor", "clip": CLIP, "K": 5 * SEGMENTS, "N": N,
-              "grouped_seeds": GROUPED_SEEDS, "estimate_seeds": EST_SEEDS, "uniform_seeds": UNIFORM_SEEDS,
-              "top": TOP, "bootstrap": BOOTSTRAP, "torch_threads": args.threads, "cpu_count": os.cpu_count(),
+    result = {"benchmark": "bench_noise_floor", "clip": args.clip, "n_clips": args.n_clips,
+              "light": args.light, "K": 5 * SEGMENTS, "N": N,
+              "grouped_seeds": EST_SEEDS if args.light else GROUPED_SEEDS, "estimate_seeds": EST_SEEDS,
+              "uniform_seeds": UNIFORM_SEEDS, "top": TOP, "bootstrap": BOOTSTRAP, "torch_threads": args.threads, "cpu_count": os.cpu_count(),
               "models": {}}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {name: pool.submit(run_model, name, args.threads) for name in names}
+        futures = {name: pool.submit(run_model, name, args.threads, clip=args.clip, n_clips=args.n_clips,
+                                     light=args.light) for name in names}
         for name, fut in futures.items():
             result["models"][name] = fut.result()
             print(json.dumps({name: result["models"][name]}), file=sys.stderr, flush=True)
