@@ -257,8 +257,8 @@ def main(argv=None) -> int:
     result = {"benchmark": "bench_noise_floor", "clip": args.clip, "n_clips": args.n_clips,
               "light": args.light, "K": 5 * SEGMENTS, "N": N,
               "grouped_seeds": EST_SEEDS if args.light else GROUPED_SEEDS, "estimate_seeds": EST_SEEDS,
-              "uniform_seeds": UNIFORM_SEEDS, "top": TOP, "bootstrap": BOOTSTRAP, "torch_threads": args.threads, "cpu_count": os.cpu_count(),
-              "models": {}}
+              "uniform_seeds": UNIFORM_SEEDS, "top": TOP, "bootstrap": BOOTSTRAP,
+              "torch_threads": args.threads, "cpu_count": os.cpu_count(), "models": {}}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {name: pool.submit(run_model, name, args.threads, clip=args.clip, n_clips=args.n_clips,
                                      light=args.light) for name in names}
