@@ -255,8 +255,30 @@ def test_grouped_keeps_three_way_interactions_inside_a_segment_clear():
             near += sum(abs(groups[d] - groups[t[0]]) <= 1 for t, d in _aliased_group_triples(half, groups))
     assert near > 0
     groups = _layout(5, 10)
-    aliased = _aliased_group_triples(_draw(50, 257, "grouped", seed=3, groups=groups)[1:], groups)
+    block = _draw(50, 257, "grouped", seed=3, groups=groups)[1:]
+    aliased = _aliased_group_triples(block, groups)
     assert len(aliased) == 4 and all(abs(groups[d] - groups[t[0]]) >= 2 for t, d in aliased)
+
+
+def test_grouped_aliases_a_third_of_the_neighbour_triples_at_5_by_10():
+    # the figure docs/explain.md quotes ("The variance behind the scores"): in a full 256-row block, 291 of
+    # the 900 triples made of two stems of a segment and one stem of a neighbouring segment are aliased with
+    # a main effect. Brute force over the rows of two blocks (the randomisation moves the words among the
+    # stems of a segment, not their number), checked against the code vectors' XOR.
+    groups = _layout(5, 10)
+    triples = [p + (c,) for g in range(10) for p in combinations(np.flatnonzero(groups == g).tolist(), 2)
+               for c in np.flatnonzero(np.abs(groups - g) == 1).tolist()]
+    assert len(triples) == 900
+    for seed in (3, 4):
+        x = 2 * _draw(50, 257, "grouped", seed=seed, groups=groups)[1:].astype(np.int64) - 1
+        prod = np.stack([x[:, list(t)].prod(axis=1) for t in triples], axis=1)
+        hits = np.abs(x.T @ prod) == len(x)  # (column, triple): constant product, an alias
+        for j, t in enumerate(triples):
+            hits[list(t), j] = False
+        assert int(hits.any(axis=0).sum()) == 291
+    codes = grouped_codes(groups)
+    members = set(codes.tolist())
+    assert sum(int(codes[a] ^ codes[b] ^ codes[c]) in members for a, b, c in triples) == 291
 
 
 def test_grouped_codes_are_deterministic_and_need_the_layout():
