@@ -37,6 +37,13 @@ has looked at, ``synth0004`` .. ``synth0007`` of ``generate(n=8, seed=0)`` (``--
 ``calls_ratio_at_equal_stability`` is >= 4 under the registered single-group rule and under the mean of
 4 groups, with every case's ratios; no clip, model or case is dropped and nothing is rerun.
 
+Equal noise (added 2026-11-30, before any run with it; not part of the rule above and no registered figure
+changes): the scores summarise how much the weights move from seed to seed, and ``bench_noise_floor.py``
+measures that movement directly. For each design and N, ``noise`` is the variance of each weight over all
+the seeds run (``ddof=1``), averaged over outputs and components; ``n_at_equal_noise`` is the smallest grid
+N from which on the design's noise is at most uniform N = 1000's, and ``calls_ratio_at_equal_noise`` is
+``1000 / n_at_equal_noise`` (``null`` as above).
+
 Beside the stability, ``agreement`` (not part of the rule) says whether the answer stayed the same: for each
 design and N the mean over outputs and seeds of the Spearman correlation between the design's weights and
 uniform's N = 1000 weights of the same seed. Two independent uniform N = 1000 answers agree at the level of
@@ -135,6 +142,16 @@ def equal_stability_n(curve: dict, reference: dict, grid) -> int | None:
     return next((n for n in grid if all(m in reached for m in grid if m >= n)), None)
 
 
+def seed_noise(weights: list) -> float:
+    """Variance of each weight over the seeds (``ddof=1``), averaged over outputs and components."""
+    return float(np.stack(weights).var(axis=0, ddof=1).mean())
+
+
+def equal_noise_n(noise: dict, reference: float, grid) -> int | None:
+    """Smallest grid N from which on (every larger grid N too) the noise is at most the reference's."""
+    return next((n for n in grid if all(noise[m] <= reference for m in grid if m >= n)), None)
+
+
 def run_case(model, mix, stems, sr, *, segments, designs, grid, batch_size, seed_groups: int = 1) -> dict:
     comps = build_components(mix, stems, sr=sr, segments=segments, residual=False)
     k, names = len(comps), list(model.output_names)
@@ -148,7 +165,9 @@ def run_case(model, mix, stems, sr, *, segments, designs, grid, batch_size, seed
         ref.append(fit_weights(masks, cache.predict(masks, fn, batch_size=batch_size), names))
     reference = stability(ref[:len(SEEDS)])
     ref_calls = REFERENCE_N  # unique masks per seed at K >= 20 (duplicates have probability < 1e-3)
-    out = {"K": k, "uniform_at_1000": reference, "designs": {}}
+    ref_noise = seed_noise(ref)
+    out = {"K": k, "uniform_at_1000": reference, "uniform_at_1000_noise": float(f"{ref_noise:.4g}"),
+           "designs": {}}
     if seed_groups > 1:
         out["seed_groups"] = {"groups": seed_groups, "uniform_at_1000": group_stability(ref, seed_groups),
                               "designs": {}}
@@ -173,6 +192,11 @@ def run_case(model, mix, stems, sr, *, segments, designs, grid, batch_size, seed
             "calls_ratio_at_equal_stability": None if n_eq is None else round(ref_calls / n_eq, 2),
             "agreement_at_equal_stability": None if n_eq is None else agreement[str(n_eq)],
         }
+        noise = {n: seed_noise(per_n[n]) for n in grid}
+        n_noise = equal_noise_n(noise, ref_noise, grid)
+        out["designs"][design].update(
+            noise={str(n): float(f"{v:.4g}") for n, v in noise.items()}, n_at_equal_noise=n_noise,
+            calls_ratio_at_equal_noise=None if n_noise is None else round(ref_calls / n_noise, 2))
         if seed_groups > 1:
             curve = {n: group_stability(per_n[n], seed_groups) for n in grid}
             n_eq = equal_stability_n(curve, out["seed_groups"]["uniform_at_1000"], grid)
@@ -199,8 +223,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed-groups", type=int, default=1,
                     help="also apply the rule to the mean over this many disjoint groups of 5 seeds")
     ap.add_argument("--clip", default="synth0000",
-                    help="clip of the generated set: synth0000..synth0003 (synth0001 is select_adjustment's), "
-                         "or up to synth0007 with --n-clips 8")
+                    help="clip of the generated set: synth0000..synth0003 (synth0001 is "
+                         "select_adjustment's), or up to synth0007 with --n-clips 8")
     ap.add_argument("--n-clips", type=int, default=4,
                     help="clips in the generated set (8 for the held-out extension's synth0004..synth0007)")
     args = ap.parse_args(argv)
@@ -239,6 +263,9 @@ def main(argv=None) -> int:
             design: {key: {name: result["models"][name][key]["seed_groups"]["designs"][design]
                            ["calls_ratio_at_equal_stability"] for name in result["models"]} for key in ks}
             for design in designs}
+    result["calls_ratio_at_equal_noise"] = {
+        design: {key: {name: result["models"][name][key]["designs"][design]["calls_ratio_at_equal_noise"]
+                       for name in result["models"]} for key in ks} for design in designs}
     result["agreement_at_equal_stability"] = {
         design: {key: {name: result["models"][name][key]["designs"][design]["agreement_at_equal_stability"]
                        for name in result["models"]} for key in ks} for design in designs}
