@@ -15,7 +15,8 @@ Prints one JSON object with three parts:
   other (seed, component) pairs, and how many jumps are aliased.
 * ``case`` (``--case MODEL``): on a clip, uniform N = 1000 and ``grouped-adjusted`` N = 250 for seeds
   0..19 (``bench_sampler.py``'s masks): per output the top 6 components of uniform's pooled answer with the
-  seed standard deviation of both estimators, and every seed in which a top-6 ``grouped-adjusted`` weight is
+  seed standard deviation of both estimators and the seeds in which its main effect is aliased with a
+  triple inside a segment, and every seed in which a top-6 ``grouped-adjusted`` weight is
   more than 4 of uniform's standard deviations from its median, with the triples inside a segment that its
   main effect is aliased with in that seed.
 
@@ -155,7 +156,9 @@ def case_part(clip, n_clips, name) -> dict:
         for c in top.tolist():
             rows.append({"component": c, "weight": round(float(pooled[t, c]), 4),
                          "sd_uniform_1000": round(float(sd_u[c]), 4),
-                         "sd_adjusted_250": round(float(sd_g[c]), 4)})
+                         "sd_adjusted_250": round(float(sd_g[c]), 4),
+                         "aliased_in_seeds": {str(s): [list(map(int, tr)) for tr in alias_of[s][c]]
+                                              for s in range(SEEDS) if alias_of[s][c]}})
             dev = (g[:, t, c] - np.median(g[:, t, c])) / sd_u[c]
             for s in np.flatnonzero(np.abs(dev) > JUMP).tolist():
                 jumps.append({"seed": s, "component": c, "deviation_in_uniform_sd": round(float(dev[s]), 1),
