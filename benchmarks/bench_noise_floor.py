@@ -63,10 +63,10 @@ from itertools import combinations
 
 import numpy as np
 
-from bench_sampler import benchmark_clip, benchmark_models
-from mer_audiolime.explain import fit_surrogate
-from mer_audiolime.explain.adjustment import (PAIR_ALPHA, fit_adjusted_surrogate, fit_interaction_model,
-                                              interaction_terms, population_fit)
+from bench_sampler import benchmark_clip, benchmark_models, fit_weights
+from diagnose_aliasing import local_triples
+from mer_audiolime.explain.adjustment import (PAIR_ALPHA, fit_interaction_model, interaction_terms,
+                                              population_fit)
 from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.lime_audio import component_predict_fn
 from mer_audiolime.explain.samplers import draw_masks
@@ -87,19 +87,12 @@ def term_features(z: np.ndarray, terms) -> np.ndarray:
     return np.stack([z[:, list(t)].prod(axis=1) for t in terms], axis=1) if terms else np.zeros((len(z), 0))
 
 
-def weights(masks, outputs, names) -> np.ndarray:
-    """LIME's weights ``(T, K)`` (audioLIME's fit)."""
-    comp = [f"c{i}" for i in range(masks.shape[1])]
-    atts = fit_surrogate(masks, outputs, output_names=names, component_names=comp)
-    return np.stack([atts[n].weights for n in names])
-
-
 def adjusted_with(model, masks, outputs, names, terms) -> np.ndarray:
     """``lime(f - h) + population(h)`` for a given interaction model ``h = (b, w, v)`` on ``terms``."""
     b, w, v = model
     fitted = b + masks @ w.T + term_features(masks, terms) @ v.T
     w_pop, _ = population_fit(b, w, v, terms, n_rows=len(masks))
-    return weights(masks, outputs - fitted, names) + w_pop
+    return fit_weights(masks, outputs - fitted, names) + w_pop
 
 
 def seed_variance(per_seed: np.ndarray, top: np.ndarray | None) -> float:
@@ -136,17 +129,12 @@ def ratios(estimates: dict, top: np.ndarray, rng: np.random.Generator) -> dict:
 
 
 def extra_terms(groups: np.ndarray, kind: str) -> list:
-    """Terms beyond the default pairs: ``distant`` pairs, ``within3`` triples, ``neighbour3`` triples over
-    two neighbouring segments."""
-    k = len(groups)
+    """Terms beyond the default pairs: ``distant`` pairs, ``within3`` triples inside a segment,
+    ``neighbour3`` triples over two neighbouring segments."""
     if kind == "distant":
-        return [(a, c) for a, c in combinations(range(k), 2) if abs(groups[a] - groups[c]) > 1]
-    if kind == "within3":
-        return [t for t in combinations(range(k), 3) if len(set(groups[list(t)])) == 1]
-    if kind == "neighbour3":
-        return [t for t in combinations(range(k), 3)
-                if len(set(groups[list(t)])) == 2 and np.ptp(groups[list(t)]) == 1]
-    raise ValueError(kind)
+        return [(a, c) for a, c in combinations(range(len(groups)), 2) if abs(groups[a] - groups[c]) > 1]
+    key = {"within3": "inside", "neighbour3": "neighbour"}[kind]
+    return [tuple(sorted(t)) for t in local_triples(groups)[key]]
 
 
 def residual_shares(z, y, groups, default_terms) -> dict:
@@ -201,17 +189,15 @@ def run_model(name: str, threads: int = 1, batch_size: int = 16, *, clip: str = 
     oracle = None if light else fit_interaction_model(np.concatenate(gz[EST_SEEDS:]),
                                                       np.concatenate(gy[EST_SEEDS:]), terms,
                                                       pair_alpha=PAIR_ALPHA)
-    comp = [f"c{i}" for i in range(k)]
     labels = ["uniform@1000", "uniform@250", "lime@250", "grouped-adjusted@250"]
     est = {key: [] for key in labels + ([] if light else ["oracle-adjusted@250"])}
     parts = {"additive": [], "interactions": [], "rest": []}
     for s in range(EST_SEEDS):
         z, y = gz[s][:N], gy[s][:N]
-        est["uniform@1000"].append(weights(uz[s], uy[s], names))
-        est["uniform@250"].append(weights(uz[s][:N], uy[s][:N], names))
-        est["lime@250"].append(weights(z, y, names))
-        atts = fit_adjusted_surrogate(z, y, groups=groups, output_names=names, component_names=comp)
-        est["grouped-adjusted@250"].append(np.stack([atts[n].weights for n in names]))
+        est["uniform@1000"].append(fit_weights(uz[s], uy[s], names))
+        est["uniform@250"].append(fit_weights(uz[s][:N], uy[s][:N], names))
+        est["lime@250"].append(fit_weights(z, y, names))
+        est["grouped-adjusted@250"].append(fit_weights(z, y, names, design="grouped-adjusted", groups=groups))
         if light:
             continue
         if s == 0:  # the composition used for the oracle reproduces the library's estimate on its own fit
@@ -223,9 +209,9 @@ def run_model(name: str, threads: int = 1, batch_size: int = 16, *, clip: str = 
         additive = b + z @ w.T
         inter = term_features(z, terms) @ v.T
         for label, part in (("additive", additive), ("interactions", inter), ("rest", y - additive - inter)):
-            parts[label].append(weights(z, part, names))
+            parts[label].append(fit_weights(z, part, names))
     est = {key: np.stack(val) for key, val in est.items()}
-    pooled = weights(np.concatenate(uz), np.concatenate(uy), names)
+    pooled = fit_weights(np.concatenate(uz), np.concatenate(uy), names)
     top = np.argsort(-np.abs(pooled), axis=1, kind="stable")[:, :TOP]
     out = {"K": k, "outputs": names, "model_calls": cache.model_calls,
            "estimators": ratios(est, top, np.random.default_rng(0))}
