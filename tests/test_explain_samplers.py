@@ -255,8 +255,7 @@ def test_grouped_keeps_three_way_interactions_inside_a_segment_clear():
             near += sum(abs(groups[d] - groups[t[0]]) <= 1 for t, d in _aliased_group_triples(half, groups))
     assert near > 0
     groups = _layout(5, 10)
-    block = _draw(50, 257, "grouped", seed=3, groups=groups)[1:]
-    aliased = _aliased_group_triples(block, groups)
+    aliased = _aliased_group_triples(_draw(50, 257, "grouped", seed=3, groups=groups)[1:], groups)
     assert len(aliased) == 4 and all(abs(groups[d] - groups[t[0]]) >= 2 for t, d in aliased)
 
 
