@@ -59,12 +59,12 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from itertools import combinations
 
 import numpy as np
 
-from bench_sampler import benchmark_clip, benchmark_models, fit_weights
+from bench_sampler import benchmark_clip, benchmark_models, fit_weights, seed_noise
 from diagnose_aliasing import local_triples
+from diagnose_aliasing import products as term_features
 from mer_audiolime.explain.adjustment import (PAIR_ALPHA, fit_interaction_model, interaction_terms,
                                               population_fit)
 from mer_audiolime.explain.components import build_components
@@ -82,11 +82,6 @@ TOP = 6
 BOOTSTRAP = 2000
 
 
-def term_features(z: np.ndarray, terms) -> np.ndarray:
-    """``prod_{i in S} z_i`` for every term ``S``, shape ``(N, P)``."""
-    return np.stack([z[:, list(t)].prod(axis=1) for t in terms], axis=1) if terms else np.zeros((len(z), 0))
-
-
 def adjusted_with(model, masks, outputs, names, terms) -> np.ndarray:
     """``lime(f - h) + population(h)`` for a given interaction model ``h = (b, w, v)`` on ``terms``."""
     b, w, v = model
@@ -98,9 +93,9 @@ def adjusted_with(model, masks, outputs, names, terms) -> np.ndarray:
 def seed_variance(per_seed: np.ndarray, top: np.ndarray | None) -> float:
     """Mean over outputs (and components, or the ``top`` components of each output) of the variance over
     seeds; ``per_seed`` is ``(S, T, K)``."""
-    var = per_seed.var(axis=0, ddof=1)  # (T, K)
     if top is None:
-        return float(var.mean())
+        return seed_noise(list(per_seed))
+    var = per_seed.var(axis=0, ddof=1)  # (T, K)
     return float(np.mean([var[t, top[t]].mean() for t in range(var.shape[0])]))
 
 
@@ -115,13 +110,12 @@ def ratios(estimates: dict, top: np.ndarray, rng: np.random.Generator) -> dict:
         row = {}
         for key, sel in (("all", None), ("top", top)):
             var = seed_variance(est, sel)
+            row[f"var_{key}"] = float(f"{var:.4g}")
             if label == "uniform@1000":  # the reference: its ratio is 4 by definition
-                row[f"var_{key}"] = float(f"{var:.4g}")
                 continue
             point = scale * seed_variance(ref, sel) / var
             boot = [scale * seed_variance(ref[d], sel) / seed_variance(est[d], sel) for d in draws]
             lo, hi = np.percentile(boot, [2.5, 97.5])
-            row[f"var_{key}"] = float(f"{var:.4g}")
             row[f"calls_ratio_{key}"] = round(point, 2)
             row[f"calls_ratio_{key}_ci95"] = [round(float(lo), 2), round(float(hi), 2)]
         out[label] = row
@@ -132,7 +126,8 @@ def extra_terms(groups: np.ndarray, kind: str) -> list:
     """Terms beyond the default pairs: ``distant`` pairs, ``within3`` triples inside a segment,
     ``neighbour3`` triples over two neighbouring segments."""
     if kind == "distant":
-        return [(a, c) for a, c in combinations(range(len(groups)), 2) if abs(groups[a] - groups[c]) > 1]
+        terms, kinds = interaction_terms(groups, distant=True)
+        return [t for t, k in zip(terms, kinds) if k == "distant"]
     key = {"within3": "inside", "neighbour3": "neighbour"}[kind]
     return [tuple(sorted(t)) for t in local_triples(groups)[key]]
 

@@ -34,6 +34,7 @@ from itertools import combinations
 import numpy as np
 
 from bench_sampler import benchmark_clip, benchmark_models, fit_weights
+from mer_audiolime.explain.adjustment import interaction_terms
 from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.lime_audio import component_predict_fn
 from mer_audiolime.explain.samplers import draw_masks, grouped_codes
@@ -43,21 +44,28 @@ SEEDS, N, JUMP, ALIAS = 20, 250, 4.0, 0.9
 LAYOUT = np.arange(50) % 10  # bench_sampler's 5 stems x 10 segments: component = stem * 10 + segment
 
 
+def products(x: np.ndarray, terms) -> np.ndarray:
+    """``prod_{i in S} x_i`` for every term ``S`` (0/1 masks or +-1 columns), shape ``(N, P)``."""
+    return np.stack([x[:, list(t)].prod(axis=1) for t in terms], axis=1) if terms else np.zeros((len(x), 0))
+
+
 def local_triples(groups: np.ndarray) -> dict:
-    """``inside``: the triples inside one segment; ``neighbour``: two stems of a segment and one of a
-    neighbouring segment."""
-    out = {"inside": [], "neighbour": []}
+    """``inside``: the triples inside one segment (the adjustment's order-3 terms,
+    :func:`~mer_audiolime.explain.adjustment.interaction_terms`); ``neighbour``: two stems of a segment and
+    one of a neighbouring segment."""
+    terms, kinds = interaction_terms(groups, neighbours=False, within_order=3)
+    out = {"inside": [t for t, kind in zip(terms, kinds) if kind == "higher"], "neighbour": []}
     for s in np.unique(groups):
-        inside = np.flatnonzero(groups == s).tolist()
         near = np.flatnonzero(np.abs(groups - s) == 1).tolist()
-        out["inside"] += list(combinations(inside, 3))
-        out["neighbour"] += [p + (c,) for p in combinations(inside, 2) for c in near]
+        out["neighbour"] += [p + (c,) for p in combinations(np.flatnonzero(groups == s).tolist(), 2)
+                             for c in near]
     return out
 
 
 def aliased_counts(codes: np.ndarray, groups: np.ndarray) -> dict:
     """How many local triples have the XOR of their code vectors equal to a component's code vector."""
     member = set(int(c) for c in codes)
+
     def hits(ts):
         return sum((int(codes[a]) ^ int(codes[b]) ^ int(codes[c])) in member for a, b, c in ts)
 
@@ -91,8 +99,7 @@ def design_part(groups: np.ndarray, alt_search: bool) -> dict:
 def aliases(masks: np.ndarray, triples: list) -> list:
     """Per component, the triples (not containing it) whose +-1 product column is +- its own column."""
     x = 2.0 * masks.astype(np.float64) - 1.0
-    prod = np.stack([x[:, list(t)].prod(axis=1) for t in triples], axis=1)
-    corr = np.abs(x.T @ prod) / len(x)  # (K, triples)
+    corr = np.abs(x.T @ products(x, triples)) / len(x)  # (K, triples)
     return [[triples[j] for j in np.flatnonzero(corr[c] > ALIAS) if c not in triples[j]]
             for c in range(masks.shape[1])]
 
