@@ -35,6 +35,13 @@ The rule, written and committed before the run:
   over the cases (the expected number of passing cases) and their products (the chance that every case
   passes, treating cases as independent).
 
+**Amendment** (written and committed after the run started and before any of its output was read): the
+scores of a group of 5 seeds are means of pair scores, so their expectation is the mean pair score over
+all 105 pairs of the 15 seeds. ``expected_stability`` reports it for ``U`` and ``G``, the difference
+``G - U`` of each score with a jackknife standard error (leave one seed out, the two sets' variances
+added), and ``reached``: whether both differences are >= 0. This compares the expected 5-seed stability,
+the quantity the rule estimates from one draw.
+
 The probabilities describe these 15 seeds: the draws reuse them, so the Monte-Carlo error printed is only
 the draws' and the seed-set's own error is not in it. The rule's further condition at N = 300 .. 500 is not
 checked here, so ``p_grouped_adjusted`` is an upper bound on the chance of a ratio >= 4 (in the published
@@ -152,6 +159,26 @@ def rule_power(u: np.ndarray, g: np.ndarray, *, draws: int = DRAWS, seed: int = 
     return out
 
 
+def expected_stability(u: np.ndarray, g: np.ndarray) -> dict:
+    """Mean pair score over all pairs of seeds for ``U`` and ``G``, and ``G - U`` with a jackknife SE."""
+    def mean_and_jackknife(w):
+        n = len(w)
+        scores = pair_scores(w)
+        a, b = np.triu_indices(n, 1)
+        full = np.array([m[a, b].mean() for m in scores])
+        loo = np.array([[m[a, b][(a != i) & (b != i)].mean() for m in scores] for i in range(n)])
+        return full, (n - 1) / n * ((loo - loo.mean(axis=0)) ** 2).sum(axis=0)
+
+    (fu, vu), (fg, vg) = mean_and_jackknife(u), mean_and_jackknife(g)
+    keys = ("spearman", "jaccard5")
+    out = {"uniform_at_1000": dict(zip(keys, np.round(fu, 4).tolist())),
+           "grouped_adjusted_at_250": dict(zip(keys, np.round(fg, 4).tolist())),
+           "difference": {k: {"value": round(float(d), 4), "se": round(float(se), 4)}
+                          for k, d, se in zip(keys, fg - fu, np.sqrt(vu + vg))}}
+    out["reached"] = bool(np.all(fg >= fu))
+    return out
+
+
 def run_case(spec: tuple, weights_dir: str, threads: int) -> tuple:
     clip, n_clips, model_name = spec
     path = Path(weights_dir) / f"{clip}_n{n_clips}_{model_name}.npz"
@@ -162,6 +189,7 @@ def run_case(spec: tuple, weights_dir: str, threads: int) -> tuple:
         os.replace(tmp, path)
     with np.load(path) as data:
         out = rule_power(data["U"], data["G"])
+        out["expected_stability"] = expected_stability(data["U"], data["G"])
         out.update(model_calls=int(data["model_calls"]), seconds=round(float(data["seconds"]), 1))
     return spec, out
 
@@ -199,6 +227,7 @@ def main(argv=None) -> int:
         "expected_passes": {p: round(float(sum(c[p] for c in cases)), 2) for p in probs},
         "chance_all_pass": {p: float(f"{np.prod([c[p] for c in cases]):.3g}") for p in probs},
         "monte_carlo_se_max": round(0.5 / np.sqrt(DRAWS), 4),
+        "expected_stability_reached": int(sum(c["expected_stability"]["reached"] for c in cases)),
     }
     print(json.dumps(result, indent=2))
     return 0
