@@ -45,7 +45,7 @@ the quantity the rule estimates from one draw.
 The probabilities describe these 15 seeds: the draws reuse them, so the Monte-Carlo error printed is only
 the draws' and the seed-set's own error is not in it. The rule's further condition at N = 300 .. 500 is not
 checked here, so ``p_grouped_adjusted`` is an upper bound on the chance of a ratio >= 4 (in the published
-runs it failed once of the cases that passed at N = 250). Nothing here chooses a setting.
+runs of seeds 0..4 no case that passed at N = 250 failed at a larger N). Nothing here chooses a setting.
 
 Each case's answers are saved to ``--weights-dir`` (``.npz``) and reused, so a stopped run resumes. Usage:
 ``python benchmarks/bench_rule_power.py [--jobs 2] [--weights-dir DIR] [--cases synth0000@4/MODEL,...]``.
