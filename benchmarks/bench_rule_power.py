@@ -42,6 +42,15 @@ all 105 pairs of the 15 seeds. ``expected_stability`` reports it for ``U`` and `
 added), and ``reached``: whether both differences are >= 0. This compares the expected 5-seed stability,
 the quantity the rule estimates from one draw.
 
+**Held-out check of ``select_design.py``'s heavier code search** (written and committed while
+``select_design.py`` ran on the validation clip, before any of its output was read): ``--heavier-search``
+recomputes ``G`` (seeds 0..14, N = 250) with that search's masks on all 28 cases and compares it with the
+same kept ``U`` answers. It is run only if ``select_design.py`` chooses the heavier search. Reported beside
+the library search's figures: ``expected_stability_reached``, ``registered_draw_passes``, the expected
+passes and the chance that all pass. The library's design would change only if the heavier search reaches
+the expected stability in at least as many of the 28 cases as the library's (27) and its expected passes
+are not lower (25.45); nothing is rerun or dropped.
+
 The probabilities describe these 15 seeds: the draws reuse them, so the Monte-Carlo error printed is only
 the draws' and the seed-set's own error is not in it. The rule's further condition at N = 300 .. 500 is not
 checked here, so ``p_grouped_adjusted`` is an upper bound on the chance of a ratio >= 4 (in the published
@@ -59,12 +68,14 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 from bench_sampler import SEEDS, benchmark_clip, benchmark_models, fit_weights
+from diagnose_aliasing import heavier_search
 from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.lime_audio import component_predict_fn
 from mer_audiolime.explain.samplers import draw_masks
@@ -77,8 +88,10 @@ N_SEEDS, REFERENCE_N, N, SEGMENTS, DRAWS, TOP = 15, 1000, 250, 10, 2000, 5
 GROUP = len(SEEDS)
 
 
-def case_answers(clip: str, n_clips: int, model_name: str, *, threads: int = 1, batch_size: int = 16) -> dict:
-    """``U`` (seeds, outputs, K) at N = 1000 uniform and ``G`` at N = 250 grouped-adjusted, for one case."""
+def case_answers(clip: str, n_clips: int, model_name: str, *, threads: int = 1, batch_size: int = 16,
+                 heavier: bool = False) -> dict:
+    """``U`` (seeds, outputs, K) at N = 1000 uniform and ``G`` at N = 250 grouped-adjusted, for one case
+    (``heavier``: ``G`` only, with the masks of ``diagnose_aliasing.heavier_search``)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -88,16 +101,18 @@ def case_answers(clip: str, n_clips: int, model_name: str, *, threads: int = 1, 
     k, names = len(comps), list(model.output_names)
     cache = PredictionCache(k, len(names))
     fn = component_predict_fn(comps, model, batch_size=batch_size)
+    with heavier_search() if heavier else nullcontext():  # the search runs once, at the first draw
+        grouped = [draw_masks(k, N, sampler="grouped-adjusted", rng=np.random.default_rng(seed),
+                              groups=comps.segments) for seed in range(N_SEEDS)]
     u, g = [], []
     t0 = time.perf_counter()
     for seed in range(N_SEEDS):
-        masks = sample_masks(k, REFERENCE_N, rng=seed, exhaustive=False)
-        u.append(fit_weights(masks, cache.predict(masks, fn, batch_size=batch_size), names))
-        masks = draw_masks(k, N, sampler="grouped-adjusted", rng=np.random.default_rng(seed),
-                           groups=comps.segments)
-        g.append(fit_weights(masks, cache.predict(masks, fn, batch_size=batch_size), names,
+        if not heavier:
+            masks = sample_masks(k, REFERENCE_N, rng=seed, exhaustive=False)
+            u.append(fit_weights(masks, cache.predict(masks, fn, batch_size=batch_size), names))
+        g.append(fit_weights(grouped[seed], cache.predict(grouped[seed], fn, batch_size=batch_size), names,
                              design="grouped-adjusted", groups=comps.segments))
-    return {"U": np.stack(u), "G": np.stack(g), "model_calls": cache.model_calls,
+    return {"U": np.stack(u) if u else None, "G": np.stack(g), "model_calls": cache.model_calls,
             "seconds": time.perf_counter() - t0}
 
 
@@ -179,17 +194,22 @@ def expected_stability(u: np.ndarray, g: np.ndarray) -> dict:
     return out
 
 
-def run_case(spec: tuple, weights_dir: str, threads: int) -> tuple:
+def run_case(spec: tuple, weights_dir: str, threads: int, heavier: bool = False) -> tuple:
     clip, n_clips, model_name = spec
     path = Path(weights_dir) / f"{clip}_n{n_clips}_{model_name}.npz"
-    if not path.exists():
-        ans = case_answers(clip, n_clips, model_name, threads=threads)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, U=ans["U"], G=ans["G"], model_calls=ans["model_calls"], seconds=ans["seconds"])
-        os.replace(tmp, path)
-    with np.load(path) as data:
-        out = rule_power(data["U"], data["G"])
-        out["expected_stability"] = expected_stability(data["U"], data["G"])
+    if heavier and not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run without --heavier-search first (it keeps the "
+                                "uniform answers that the heavier search is compared with).")
+    own = path.with_name(path.stem + "_heavier.npz") if heavier else path
+    if not own.exists():
+        ans = case_answers(clip, n_clips, model_name, threads=threads, heavier=heavier)
+        tmp = own.with_suffix(".tmp.npz")
+        kept = {"G": ans["G"]} if heavier else {"U": ans["U"], "G": ans["G"]}
+        np.savez(tmp, **kept, model_calls=ans["model_calls"], seconds=ans["seconds"])
+        os.replace(tmp, own)
+    with np.load(path) as base, np.load(own) as data:
+        out = rule_power(base["U"], data["G"])
+        out["expected_stability"] = expected_stability(base["U"], data["G"])
         out.update(model_calls=int(data["model_calls"]), seconds=round(float(data["seconds"]), 1))
     return spec, out
 
@@ -200,6 +220,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
     ap.add_argument("--weights-dir", default="out/bench_rule_power",
                     help="where each case's answers are kept (.npz) and reused")
+    ap.add_argument("--heavier-search", action="store_true",
+                    help="G from select_design.py's heavier code search, against the kept uniform answers")
     ap.add_argument("--cases", default=None,
                     help="comma-separated subset, each CLIP@N_CLIPS/MODEL (default: all 28, in the rule's "
                          "order)")
@@ -209,11 +231,12 @@ def main(argv=None) -> int:
         wanted = set(args.cases.split(","))
         specs = [s for s in specs if f"{s[0]}@{s[1]}/{s[2]}" in wanted]
     Path(args.weights_dir).mkdir(parents=True, exist_ok=True)
-    result = {"benchmark": "bench_rule_power", "K": 5 * SEGMENTS, "seeds": N_SEEDS, "N": N,
-              "reference_n": REFERENCE_N, "draws": DRAWS, "torch_threads": args.threads,
-              "cpu_count": os.cpu_count(), "cases": {}}
+    result = {"benchmark": "bench_rule_power", "heavier_search": args.heavier_search, "K": 5 * SEGMENTS,
+              "seeds": N_SEEDS, "N": N, "reference_n": REFERENCE_N, "draws": DRAWS,
+              "torch_threads": args.threads, "cpu_count": os.cpu_count(), "cases": {}}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_case, s, args.weights_dir, args.threads) for s in specs]
+        futures = [pool.submit(run_case, spec, args.weights_dir, args.threads, args.heavier_search)
+                   for spec in specs]
         for fut in futures:
             (clip, n_clips, model_name), out = fut.result()
             key = f"{clip}@{n_clips}/{model_name}"
