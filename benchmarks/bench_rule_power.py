@@ -179,9 +179,8 @@ def expected_stability(u: np.ndarray, g: np.ndarray) -> dict:
     def mean_and_jackknife(w):
         n = len(w)
         scores = pair_scores(w)
-        a, b = np.triu_indices(n, 1)
-        full = np.array([m[a, b].mean() for m in scores])
-        loo = np.array([[m[a, b][(a != i) & (b != i)].mean() for m in scores] for i in range(n)])
+        full = np.array(group_score(*scores, range(n)))
+        loo = np.array([group_score(*scores, [k for k in range(n) if k != i]) for i in range(n)])
         return full, (n - 1) / n * ((loo - loo.mean(axis=0)) ** 2).sum(axis=0)
 
     (fu, vu), (fg, vg) = mean_and_jackknife(u), mean_and_jackknife(g)

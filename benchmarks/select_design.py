@@ -38,7 +38,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from bench_rule_power import pair_scores
+from bench_rule_power import group_score, pair_scores
 from bench_sampler import benchmark_clip, benchmark_models, fit_weights
 from diagnose_aliasing import heavier_search
 from mer_audiolime.explain.components import build_components
@@ -55,9 +55,8 @@ PUBLISHED_INCUMBENT_SCORE = 1.8532
 
 def expected_stability(per_seed: list) -> dict:
     """Mean pair score over all pairs of seeds."""
-    s, j = pair_scores(np.stack(per_seed))
-    a, b = np.triu_indices(len(per_seed), 1)
-    return {"spearman": round(float(s[a, b].mean()), 4), "jaccard5": round(float(j[a, b].mean()), 4)}
+    rho, jac = group_score(*pair_scores(np.stack(per_seed)), range(len(per_seed)))
+    return {"spearman": round(rho, 4), "jaccard5": round(jac, 4)}
 
 
 def run_case(model_name: str, segments: int, data_dir, threads: int) -> tuple:
