@@ -74,7 +74,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from bench_sampler import SEEDS, benchmark_clip, benchmark_models, fit_weights
+from bench_sampler import SEEDS, ZOO_MODELS, benchmark_clip, benchmark_models, fit_weights
 from diagnose_aliasing import heavier_search
 from mer_audiolime.explain.components import build_components
 from mer_audiolime.explain.lime_audio import component_predict_fn
@@ -83,7 +83,7 @@ from mer_audiolime.explain.sampling import PredictionCache, sample_masks
 
 CLIPS = (("synth0000", 4), ("synth0004", 8), ("synth0005", 8), ("synth0006", 8), ("synth0007", 8),
          ("synth0002", 4), ("synth0003", 4))
-MODELS = ("a2e_synth_biased", "a2mid2e_synth_biased", "a2mid2e_synth_clean", "random-cnn")
+MODELS = (*ZOO_MODELS, "random-cnn")  # the keys of bench_sampler.benchmark_models(), in its order
 N_SEEDS, REFERENCE_N, N, SEGMENTS, DRAWS, TOP = 15, 1000, 250, 10, 2000, 5
 GROUP = len(SEEDS)
 

@@ -38,7 +38,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from bench_rule_power import group_score, pair_scores
+from bench_rule_power import MODELS, group_score, pair_scores
 from bench_sampler import benchmark_clip, benchmark_models, fit_weights
 from diagnose_aliasing import heavier_search
 from mer_audiolime.explain.components import build_components
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=None, help="select_interactions.py's kept outputs (reused if present)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    specs = [(name, seg) for name in benchmark_models() for seg in (4, 10)]
+    specs = [(name, seg) for name in MODELS for seg in (4, 10)]  # no model is loaded here
     cases = {}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_case, name, seg, args.data, args.threads) for name, seg in specs]
